@@ -1,0 +1,53 @@
+#pragma once
+// The validated configuration of one sidecar, from flags and environment variables.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/environment.h"
+
+namespace le::config {
+
+enum class LogFormat { text, json };
+enum class LogLevel { trace, debug, info, warn, error, off };
+
+struct Config {
+  std::string lease_name;
+  // --namespace (or the classic --election-namespace); when unset, main resolves it from
+  // POD_NAMESPACE, the service-account namespace file, the kubeconfig context, then "default".
+  std::optional<std::string> namespace_name;
+  // --id; when unset, POD_NAME, then hostname plus a random suffix.
+  std::optional<std::string> identity;
+  std::string http_host = "0.0.0.0";
+  std::uint16_t http_port = 4040;
+  std::optional<std::string> kubeconfig;  // --kubeconfig, else KUBECONFIG
+
+  // Timing, as client-go's LeaderElectionConfig. The lease duration is whole seconds because the
+  // Lease stores leaseDurationSeconds and every other replica trusts that number.
+  std::chrono::seconds lease_duration{15};
+  std::chrono::nanoseconds renew_deadline{std::chrono::seconds{10}};
+  std::chrono::nanoseconds retry_period{std::chrono::seconds{2}};
+  std::chrono::nanoseconds release_delay{std::chrono::seconds{1}};
+
+  LogLevel log_level = LogLevel::info;
+  LogFormat log_format = LogFormat::text;
+};
+
+struct ParseOutcome {
+  enum class Action { run, help, version, error };
+  Action action = Action::error;
+  Config config;
+  // For help: the help text. For error: a message that names the offending flag or variable.
+  std::string message;
+  // Non-fatal notes to log once logging is set up (e.g. "--use-cluster-credentials has no effect").
+  std::vector<std::string> notes;
+};
+
+// args excludes argv[0]. Flags win over environment variables.
+ParseOutcome parse_command_line(const std::vector<std::string>& args, const util::Environment& env);
+
+std::string help_text();
+
+}  // namespace le::config

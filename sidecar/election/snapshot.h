@@ -1,0 +1,77 @@
+#pragma once
+// What the election publishes for everyone else (the HTTP endpoints, later metrics and routing):
+// an immutable value, replaced whole after every change. Whether this replica leads is never
+// stored here as a flag; it is computed from the deadlines at the moment someone asks, so a
+// paused or stuck election loop cannot leave a stale "true" behind.
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "election/clock.h"
+#include "election/leader_record.h"
+
+namespace le::election {
+
+struct ElectionSnapshot {
+  std::string identity;
+  std::string lease;  // "namespace/name"
+
+  // The last record observed (read, or written by us); nullopt before the first answer and
+  // while the Lease does not exist.
+  std::optional<LeaderRecord> observed;
+  // The observed record was written by this process (not merely under this identity).
+  bool record_is_ours = false;
+  // Send times of the last successful write of our record, on both clocks; set only while the
+  // record is ours. Leadership lasts until renew_deadline after them.
+  std::optional<BootTime> renew_sent_boot;
+  std::optional<WallClockTime> renew_sent_wall;
+  std::chrono::nanoseconds renew_deadline{0};
+  // Set once shutdown begins: from then on this replica never reports leadership.
+  bool stopping = false;
+
+  // Liveness: the election loop promised to finish its next iteration before this instant.
+  BootTime alive_until{};
+  // A short human-readable state for logs and /leader ("leading", "following", "waiting for
+  // the API server: ..." and so on).
+  std::string status;
+
+  // How much longer this replica counts itself leader unless it renews first; nullopt when it
+  // does not lead. Both clocks must agree: the wall clock can only shorten it.
+  std::optional<std::chrono::nanoseconds> valid_for(BootTime boot_now, WallClockTime wall_now) const {
+    if (!record_is_ours || stopping || !renew_sent_boot || !renew_sent_wall) return std::nullopt;
+    const auto by_boot = *renew_sent_boot + renew_deadline - boot_now;
+    const auto by_wall = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        *renew_sent_wall + renew_deadline - wall_now);
+    const auto left = std::min(by_boot, by_wall);
+    if (left <= std::chrono::nanoseconds::zero()) return std::nullopt;
+    return left;
+  }
+  bool is_leader(BootTime boot_now, WallClockTime wall_now) const {
+    return valid_for(boot_now, wall_now).has_value();
+  }
+  bool is_leader(const Clock& clock) const { return is_leader(clock.boot_now(), clock.wall_now()); }
+  bool alive(BootTime boot_now) const { return boot_now < alive_until; }
+};
+
+// Where the election loop publishes and readers pick up the current snapshot. Readers never wait
+// on the election loop for longer than a pointer copy.
+class SnapshotBoard {
+ public:
+  SnapshotBoard() : current_(std::make_shared<const ElectionSnapshot>()) {}
+  void publish(std::shared_ptr<const ElectionSnapshot> snapshot) {
+    std::lock_guard lock(mutex_);
+    current_ = std::move(snapshot);
+  }
+  std::shared_ptr<const ElectionSnapshot> current() const {
+    std::lock_guard lock(mutex_);
+    return current_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const ElectionSnapshot> current_;
+};
+
+}  // namespace le::election

@@ -1,0 +1,42 @@
+#include <doctest/doctest.h>
+
+#include "util/micro_time.h"
+
+using le::util::format_micro_time;
+using le::util::parse_micro_time;
+
+TEST_CASE("MicroTime formats UTC with exactly six fractional digits") {
+  const auto t = parse_micro_time("2026-11-25T07:27:11.000042Z");
+  REQUIRE(t);
+  CHECK(format_micro_time(*t) == "2026-11-25T07:27:11.000042Z");
+  CHECK(format_micro_time(le::util::WallTime{}) == "1970-01-01T00:00:00.000000Z");
+}
+
+TEST_CASE("MicroTime parses what the API server and Go's RFC 3339 parser accept") {
+  CHECK(format_micro_time(*parse_micro_time("2021-03-04T05:06:07Z")) == "2021-03-04T05:06:07.000000Z");
+  CHECK(format_micro_time(*parse_micro_time("2021-03-04T05:06:07.5Z")) == "2021-03-04T05:06:07.500000Z");
+  CHECK(format_micro_time(*parse_micro_time("2021-03-04T05:06:07.123456789Z")) ==
+        "2021-03-04T05:06:07.123456Z");
+  CHECK(format_micro_time(*parse_micro_time("2021-03-04T07:06:07.000001+02:00")) ==
+        "2021-03-04T05:06:07.000001Z");
+  CHECK(format_micro_time(*parse_micro_time("2021-03-04T00:30:00.000000-01:00")) ==
+        "2021-03-04T01:30:00.000000Z");
+  CHECK(format_micro_time(*parse_micro_time("2024-02-29T23:59:59.999999Z")) ==
+        "2024-02-29T23:59:59.999999Z");
+}
+
+TEST_CASE("MicroTime rejects malformed text") {
+  for (const char* bad : {"", "yesterday", "2021-03-04", "2021-03-04T05:06:07", "2021-03-04 05:06:07Z",
+                          "2021-13-04T05:06:07Z", "2021-02-30T05:06:07Z", "2021-03-04T25:06:07Z",
+                          "2021-03-04T05:06:07.Z", "2021-03-04T05:06:07.1234567890Z",
+                          "2021-03-04T05:06:07Zjunk", "2021-03-04T05:06:07+0200"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_micro_time(bad).has_value());
+  }
+}
+
+TEST_CASE("MicroTime truncates to whole microseconds") {
+  using namespace std::chrono;
+  const system_clock::time_point t{nanoseconds{1'700'000'000'123'456'789LL}};
+  CHECK(le::util::to_micro(t).time_since_epoch() == microseconds{1'700'000'000'123'456LL});
+}
