@@ -28,6 +28,8 @@ struct ElectionSnapshot {
   std::optional<BootTime> renew_sent_boot;
   std::optional<WallClockTime> renew_sent_wall;
   std::chrono::nanoseconds renew_deadline{0};
+  // After creating the Lease, leadership starts only at this instant (see Elector::create).
+  std::optional<BootTime> leading_not_before;
   // Set once shutdown begins: from then on this replica never reports leadership.
   bool stopping = false;
 
@@ -41,6 +43,7 @@ struct ElectionSnapshot {
   // does not lead. Both clocks must agree: the wall clock can only shorten it.
   std::optional<std::chrono::nanoseconds> valid_for(BootTime boot_now, WallClockTime wall_now) const {
     if (!record_is_ours || stopping || !renew_sent_boot || !renew_sent_wall) return std::nullopt;
+    if (leading_not_before && boot_now < *leading_not_before) return std::nullopt;
     const auto by_boot = *renew_sent_boot + renew_deadline - boot_now;
     const auto by_wall = std::chrono::duration_cast<std::chrono::nanoseconds>(
         *renew_sent_wall + renew_deadline - wall_now);

@@ -1,0 +1,37 @@
+#pragma once
+// Runs an Elector on its own thread: tick, wait, tick; and on stop, the graceful hand-over
+// (stop reporting leadership, keep renewing for the release delay, release, return).
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+
+#include "election/elector.h"
+
+namespace le::election {
+
+class ElectionLoop {
+ public:
+  ElectionLoop(Elector& elector, const Clock& clock, std::chrono::nanoseconds release_delay);
+
+  // Blocks until request_stop() and the hand-over are done.
+  void run();
+  // Thread-safe; wakes the loop at once.
+  void request_stop();
+  // Thread-safe; makes the loop run its next iteration now (a later issue's watch uses it).
+  void wake();
+
+ private:
+  // Waits for the delay, returning early on wake() or request_stop().
+  void wait(std::chrono::nanoseconds delay);
+  void hand_over();
+
+  Elector& elector_;
+  const Clock& clock_;
+  std::chrono::nanoseconds release_delay_;
+  std::mutex mutex_;
+  std::condition_variable wakeup_;
+  bool stop_requested_ = false;
+  bool woken_ = false;
+};
+
+}  // namespace le::election

@@ -1,0 +1,413 @@
+#include "election/elector.h"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+namespace le::election {
+
+using namespace std::chrono;
+using util::format_micro_time;
+using util::to_micro;
+
+namespace {
+
+// Remembering a few recent acquireTimes is enough: the record can only carry one of our last
+// attempts, and forgetting an old one only makes us wait for it like any other holder's.
+constexpr std::size_t kRememberedAcquireTimes = 32;
+
+// Liveness margin on top of the longest wait and the longest iteration.
+constexpr nanoseconds kLivenessMargin = seconds{5};
+
+milliseconds ceil_ms(nanoseconds d) { return std::max(milliseconds{1}, ceil<milliseconds>(d)); }
+
+std::string describe_holder(const LeaderRecord& record) {
+  return record.has_holder() ? "\"" + record.holder_identity + "\"" : "nobody";
+}
+
+}  // namespace
+
+Elector::Elector(ElectorConfig config, LeaseStore& store, const Clock& clock, SnapshotBoard& board,
+                 std::function<double()> uniform01)
+    : config_(std::move(config)),
+      store_(store),
+      clock_(clock),
+      board_(board),
+      uniform01_(std::move(uniform01)),
+      lease_(store.describe()) {
+  config_.request_timeout = std::min(config_.request_timeout, config_.renew_deadline);
+  startup_backoff_ = config_.retry_period;
+  set_status("starting");
+  publish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The loop
+
+nanoseconds Elector::tick() {
+  nanoseconds delay;
+  if (holds() && !need_read_) {
+    delay = renew();
+  } else {
+    delay = read_and_decide();
+  }
+  next_delay_ = delay;
+  publish();
+  return delay;
+}
+
+// The leader's fast path: one conditional update carrying the resourceVersion of our own last
+// write (client-go 1.30+ does the same). Anyone else's write in between makes it fail with 409.
+nanoseconds Elector::renew() {
+  LeaderRecord desired = observed_->record;
+  desired.renew_time = to_micro(clock_.wall_now());
+  desired.lease_duration = config_.lease_duration;
+  const SendTime sent = send_time();
+  auto result = store_.update(*observed_, desired, timeout_for_request());
+  if (result.ok()) {
+    accept_own_write(result.value(), sent, false);
+    return config_.retry_period;
+  }
+  const ApiError& error = result.error();
+  need_read_ = true;
+  if (error.kind == ApiErrorKind::conflict || error.kind == ApiErrorKind::not_found) {
+    // Someone else wrote (or deleted) the Lease: stop claiming leadership before anything else,
+    // then read what is there and decide again.
+    lose_leadership("renew of " + lease_ + " failed: " + error.describe());
+    return read_and_decide();
+  }
+  // The renewal may or may not have been applied; leadership lasts until the deadline counted from
+  // the last renewal known to have succeeded, and the next try reads first.
+  return failure_delay(error, "renew");
+}
+
+nanoseconds Elector::read_and_decide() {
+  auto result = store_.get(timeout_for_request());
+  const BootTime now = clock_.boot_now();
+  if (!result.ok()) {
+    if (result.is(ApiErrorKind::not_found)) return on_lease_missing(now);
+    return failure_delay(result.error(), "read");
+  }
+  contacted_ = true;
+  missing_until_.reset();
+  logged_missing_ = false;
+  observe(result.value(), now);
+  need_read_ = false;
+
+  const LeaderRecord& record = observed_->record;
+  if (observed_is_ours_) {
+    // Our record: renew it, whether we still hold it or its answer was lost or the deadline
+    // passed. No one else wrote since (that would have changed the record), and the update is
+    // conditional on this version, so a write by anyone in between makes it fail.
+    if (stopping_ && !holds()) return config_.retry_period;
+    return write(record, false);
+  }
+  if (stopping_) return config_.retry_period;  // never start a term while shutting down
+
+  if (record.has_holder()) {
+    const seconds promised = record.lease_duration.value_or(seconds{0});
+    const BootTime expires = observed_at_ + promised;
+    if (now < expires) {
+      set_status("following " + record.holder_identity);
+      return jittered_retry();
+    }
+    spdlog::info("lease {} held by {} has expired ({}s after this replica last saw it change); trying to take over",
+                 lease_, describe_holder(record), promised.count());
+  }
+  return write(new_term_record(record.lease_transitions + 1), true);
+}
+
+// A missing Lease is not a free one: someone may have deleted it under a live leader, who will go
+// on leading until its deadline. Wait a whole lease duration from the 404 (or until a holder we saw
+// expires by our own observation, if later) before creating it.
+nanoseconds Elector::on_lease_missing(BootTime now) {
+  contacted_ = true;
+  if (observed_is_ours_ || renewed_) lose_leadership("lease " + lease_ + " was deleted");
+  if (!missing_until_) {
+    BootTime until = now + config_.lease_duration;
+    if (observed_ && observed_->record.has_holder()) {
+      until = std::max(until, observed_at_ + observed_->record.lease_duration.value_or(seconds{0}));
+    }
+    missing_until_ = until;
+  }
+  observed_.reset();
+  observed_is_ours_ = false;
+  need_read_ = true;
+  if (now >= *missing_until_ && !stopping_) return create();
+  const auto wait = *missing_until_ - now;
+  if (!logged_missing_) {
+    spdlog::info("lease {} does not exist; creating it in {}ms unless it appears (a deleted Lease may still have a live leader)",
+                 lease_, duration_cast<milliseconds>(wait).count());
+    logged_missing_ = true;
+  }
+  set_status("lease missing");
+  return std::min(jittered_retry(), duration_cast<nanoseconds>(wait));
+}
+
+// Creating the Lease proves only that it did not exist at that moment, not that nobody leads: polling
+// cannot see a Lease that was created and deleted again between two of our reads, and whoever
+// created it may still count itself leader until its renew deadline, which ends before
+// (our latest 404) + renew deadline. So a process that created the Lease holds it at once (it
+// renews, others follow its record) but starts to lead only one renew deadline after the create was
+// sent. The randomized election test finds the split brain without this.
+nanoseconds Elector::create() {
+  // client-go creates with leaseTransitions 0: the first holder of a new Lease.
+  const LeaderRecord desired = new_term_record(0);
+  const SendTime sent = send_time();
+  auto result = store_.create(desired, timeout_for_request());
+  if (result.ok()) {
+    missing_until_.reset();
+    logged_missing_ = false;
+    leading_not_before_ = sent.boot + config_.renew_deadline;
+    accept_own_write(result.value(), sent, true);
+    spdlog::info("created lease {}; leading from {}ms from now, once any leader of a deleted Lease must have stepped down",
+                 lease_, duration_cast<milliseconds>(*leading_not_before_ - clock_.boot_now()).count());
+    return config_.retry_period;
+  }
+  if (result.is(ApiErrorKind::already_exists)) {
+    spdlog::info("lease {} was created by another replica first", lease_);
+    missing_until_.reset();
+    return jittered_retry();
+  }
+  return failure_delay(result.error(), "create");
+}
+
+// An update of the record we observed last, conditional on its resourceVersion.
+nanoseconds Elector::write(const LeaderRecord& base_record, bool new_term) {
+  LeaderRecord desired = base_record;
+  if (!new_term) {
+    desired.renew_time = to_micro(clock_.wall_now());
+    desired.lease_duration = config_.lease_duration;
+  }
+  const SendTime sent = send_time();
+  auto result = store_.update(*observed_, desired, timeout_for_request());
+  if (result.ok()) {
+    accept_own_write(result.value(), sent, new_term);
+    return config_.retry_period;
+  }
+  need_read_ = true;
+  const ApiError& error = result.error();
+  if (error.kind == ApiErrorKind::conflict) {
+    // Someone wrote between our read and our update: read again and decide again.
+    if (observed_is_ours_) lose_leadership("update of " + lease_ + " failed: " + error.describe());
+    spdlog::debug("update of {} lost a race: {}", lease_, error.describe());
+    return jittered_retry();
+  }
+  if (error.kind == ApiErrorKind::not_found) {
+    if (observed_is_ours_) lose_leadership("lease " + lease_ + " was deleted");
+    return jittered_retry();
+  }
+  return failure_delay(error, new_term ? "acquire" : "renew");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shutdown
+
+void Elector::begin_stopping() {
+  if (stopping_) return;
+  stopping_ = true;
+  if (holds()) spdlog::info("stopping: no longer reporting leadership of {}", lease_);
+  set_status("stopping");
+  publish();
+}
+
+bool Elector::release() {
+  if (!holds()) {
+    spdlog::info("not releasing {}: this replica does not hold it", lease_);
+    return false;
+  }
+  // client-go's release record: no holder, a one-second lease, times now, transitions unchanged.
+  const auto make_release = [&](const LeaderRecord& from) {
+    LeaderRecord record;
+    record.holder_identity = "";
+    record.lease_duration = seconds{1};
+    record.acquire_time = record.renew_time = to_micro(clock_.wall_now());
+    record.lease_transitions = from.lease_transitions;
+    return record;
+  };
+  auto result = store_.update(*observed_, make_release(observed_->record), timeout_for_request());
+  if (!result.ok() && result.is(ApiErrorKind::conflict)) {
+    // Someone changed the object since our last write. Only if it is still our record (say, a label
+    // was edited) and we still hold it may we release; a deposed leader must never wipe a new
+    // holder's record, which is what judging by a stale observed record would do.
+    auto fresh = store_.get(timeout_for_request());
+    if (!fresh.ok()) {
+      spdlog::warn("release of {} abandoned: re-read failed: {}", lease_, fresh.error().describe());
+      return false;
+    }
+    observe(fresh.value(), clock_.boot_now());
+    if (!observed_is_ours_ || !holds()) {
+      spdlog::info("release of {} abandoned: it is now held by {}", lease_,
+                   describe_holder(observed_->record));
+      return false;
+    }
+    result = store_.update(*observed_, make_release(observed_->record), timeout_for_request());
+  }
+  if (!result.ok()) {
+    spdlog::warn("release of {} failed: {}; it will expire instead", lease_, result.error().describe());
+    return false;
+  }
+  observe(result.value(), clock_.boot_now());
+  renewed_.reset();
+  observed_is_ours_ = false;
+  spdlog::info("released lease {}", lease_);
+  set_status("released");
+  publish();
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bookkeeping
+
+void Elector::observe(const StoredLease& lease, BootTime now) {
+  // Like client-go, the expiry clock restarts only when the leader record itself changes, not on
+  // an edit of labels or annotations that merely bumps the resourceVersion.
+  if (!observed_ || observed_->record != lease.record) observed_at_ = now;
+  observed_ = lease;
+  const bool ours = is_ours(lease.record);
+  if (!ours && (observed_is_ours_ || renewed_)) {
+    lose_leadership("lease " + lease_ + " is now held by " + describe_holder(lease.record));
+  }
+  observed_is_ours_ = ours;
+  if (!ours) {
+    renewed_.reset();
+    leading_not_before_.reset();
+  }
+  if (lease.record.holder_identity != last_logged_holder_) {
+    last_logged_holder_ = lease.record.holder_identity;
+    if (!ours) spdlog::info("lease {} is held by {}", lease_, describe_holder(lease.record));
+  }
+}
+
+void Elector::accept_own_write(const StoredLease& written, const SendTime& sent, bool new_term) {
+  const bool was_leading = holds();
+  observe(written, clock_.boot_now());
+  need_read_ = false;
+  if (!observed_is_ours_) {
+    // The server answered with a record that is not the one we wrote; trust the server.
+    spdlog::warn("write of {} returned a record held by {}", lease_, describe_holder(written.record));
+    need_read_ = true;
+    return;
+  }
+  renewed_ = sent;
+  if (!was_leading && !leading_not_before_) {
+    spdlog::info("{} lease {} (term {}, leaseTransitions {}){}", new_term ? "acquired" : "renewed",
+                 lease_, written.record.acquire_time ? format_micro_time(*written.record.acquire_time) : "?",
+                 written.record.lease_transitions, stopping_ ? "; stopping, so not leading" : "; now leading");
+  }
+  set_status(stopping_ ? "stopping" : "leading");
+}
+
+void Elector::lose_leadership(const std::string& reason) {
+  const bool was_leading = is_leader();
+  renewed_.reset();
+  leading_not_before_.reset();
+  if (was_leading) spdlog::warn("stepped down: {}", reason);
+  set_status("not leading");
+  publish();  // at once, before any further request
+}
+
+bool Elector::is_ours(const LeaderRecord& record) const {
+  if (record.holder_identity != config_.identity || !record.acquire_time) return false;
+  return std::find(sent_acquire_times_.begin(), sent_acquire_times_.end(), *record.acquire_time) !=
+         sent_acquire_times_.end();
+}
+
+LeaderRecord Elector::new_term_record(std::int32_t transitions) {
+  LeaderRecord record;
+  record.holder_identity = config_.identity;
+  record.lease_duration = config_.lease_duration;
+  record.acquire_time = record.renew_time = to_micro(clock_.wall_now());
+  record.lease_transitions = transitions;
+  // Remembered before sending: if the answer is lost but the write applied, the record we read
+  // next is still recognised as ours.
+  remember_acquire_time(*record.acquire_time);
+  return record;
+}
+
+void Elector::remember_acquire_time(WallTime t) {
+  sent_acquire_times_.push_back(t);
+  if (sent_acquire_times_.size() > kRememberedAcquireTimes) sent_acquire_times_.pop_front();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timing
+
+bool Elector::holds_at(BootTime boot_now, WallClockTime wall_now) const {
+  return observed_is_ours_ && renewed_ && boot_now < renewed_->boot + config_.renew_deadline &&
+         wall_now < renewed_->wall + config_.renew_deadline;
+}
+
+bool Elector::holds() const { return holds_at(clock_.boot_now(), clock_.wall_now()); }
+
+bool Elector::is_leader() const {
+  return !stopping_ && holds() && (!leading_not_before_ || clock_.boot_now() >= *leading_not_before_);
+}
+
+milliseconds Elector::timeout_for_request() const {
+  nanoseconds limit = config_.request_timeout;
+  if (holds()) {
+    // A renewal that lands after the deadline is of no use, and must not keep us waiting.
+    limit = std::min(config_.renew_deadline, renewed_->boot + config_.renew_deadline - clock_.boot_now());
+  }
+  if (stopping_) limit = std::min(limit, config_.stopping_request_timeout);
+  return ceil_ms(limit);
+}
+
+nanoseconds Elector::jittered_retry() {
+  const double factor = 1.0 + config_.jitter_factor * uniform01_();
+  return duration_cast<nanoseconds>(duration<double, std::nano>(config_.retry_period.count() * factor));
+}
+
+nanoseconds Elector::failure_delay(const ApiError& error, const char* what) {
+  if (!contacted_) {
+    // Start-up: the API server has not answered yet. Back off exponentially up to one lease
+    // duration, and say what we are waiting for.
+    const nanoseconds delay = startup_backoff_;
+    startup_backoff_ = std::min<nanoseconds>(startup_backoff_ * 2, config_.lease_duration);
+    spdlog::warn("waiting for the API server: {} of {} failed: {}; retrying in {}ms", what, lease_,
+                 error.describe(), duration_cast<milliseconds>(delay).count());
+    set_status("waiting for the API server: " + error.describe());
+    return delay;
+  }
+  nanoseconds delay = jittered_retry();
+  if (error.retry_after) {
+    // Honour Retry-After, but only up to the longest jittered wait: the loop must keep its pace to
+    // renew before the deadline.
+    const auto longest = duration_cast<nanoseconds>(
+        duration<double, std::nano>(config_.retry_period.count() * (1.0 + config_.jitter_factor)));
+    delay = std::max(delay, std::min<nanoseconds>(*error.retry_after, longest));
+  }
+  const auto level = error.kind == ApiErrorKind::unauthorized || error.kind == ApiErrorKind::forbidden
+                         ? spdlog::level::err
+                         : spdlog::level::warn;
+  spdlog::log(level, "{} of {} failed: {}; retrying in {}ms", what, lease_, error.describe(),
+              duration_cast<milliseconds>(delay).count());
+  if (!holds()) set_status(std::string(what) + " failed: " + error.describe());
+  return delay;
+}
+
+void Elector::set_status(std::string status) { status_ = std::move(status); }
+
+void Elector::publish() {
+  auto snapshot = std::make_shared<ElectionSnapshot>();
+  snapshot->identity = config_.identity;
+  snapshot->lease = lease_;
+  if (observed_) snapshot->observed = observed_->record;
+  snapshot->record_is_ours = observed_is_ours_;
+  if (renewed_) {
+    snapshot->renew_sent_boot = renewed_->boot;
+    snapshot->renew_sent_wall = renewed_->wall;
+  }
+  snapshot->renew_deadline = config_.renew_deadline;
+  snapshot->leading_not_before = leading_not_before_;
+  snapshot->stopping = stopping_;
+  // Alive while the next iteration is due, plus the longest an iteration can take (a read and a
+  // write, each bounded by the request timeout), plus a margin.
+  const nanoseconds longest_wait = std::max<nanoseconds>(next_delay_, config_.lease_duration);
+  snapshot->alive_until = clock_.boot_now() + longest_wait + 2 * config_.renew_deadline + kLivenessMargin;
+  snapshot->status = status_;
+  board_.publish(std::move(snapshot));
+}
+
+}  // namespace le::election

@@ -1,0 +1,136 @@
+#pragma once
+// The election state machine: client-go's LeaderElector (tools/leaderelection), reworked so that
+// at most one process believes it leads at any instant. It owns no I/O: it talks to a LeaseStore
+// and reads a Clock, and every call returns at once in tests.
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "election/clock.h"
+#include "election/lease_store.h"
+#include "election/snapshot.h"
+
+namespace le::election {
+
+struct ElectorConfig {
+  // Who we are in holderIdentity. Two live processes must never share one; even if they do, a
+  // process only renews records whose acquireTime it sent itself.
+  std::string identity;
+  // What this replica promises the others in leaseDurationSeconds: they may take over this long
+  // after they last saw the record change.
+  std::chrono::seconds lease_duration{15};
+  // The leader steps down if it has not renewed successfully for this long (measured from the send
+  // time of the last successful write). Must be below lease_duration: the gap is the margin
+  // for clock-rate differences and for the time a follower needs to observe a renewal.
+  std::chrono::nanoseconds renew_deadline{std::chrono::seconds{10}};
+  // How often the leader renews and followers poll.
+  std::chrono::nanoseconds retry_period{std::chrono::seconds{2}};
+  // client-go's JitterFactor: a follower's next poll, and any retry after a failure, comes after
+  // retry_period * (1 + jitter_factor * random).
+  double jitter_factor = 1.2;
+  // The longest a read or write may take while this replica does not hold the Lease. Never more
+  // than renew_deadline; while holding, a request is bounded by the time left to the deadline.
+  std::chrono::nanoseconds request_timeout{std::chrono::seconds{5}};
+  // While shutting down, requests are bounded by this as well, so the process exits well inside
+  // Kubernetes' termination grace period even when the API server hangs.
+  std::chrono::nanoseconds stopping_request_timeout{std::chrono::seconds{3}};
+};
+
+class Elector {
+ public:
+  // uniform01 returns a random number in [0, 1) for the jitter.
+  Elector(ElectorConfig config, LeaseStore& store, const Clock& clock, SnapshotBoard& board,
+          std::function<double()> uniform01);
+
+  // One iteration of the loop: renew, or read and decide (acquire, follow, create). Returns how
+  // long to wait before the next iteration. Publishes a new snapshot on every change.
+  std::chrono::nanoseconds tick();
+
+  // Shutdown, step one: stop reporting leadership at once. tick() still renews a Lease this
+  // process holds (so it does not expire during the release delay) but never acquires one.
+  void begin_stopping();
+
+  // Shutdown, step two: hands the Lease back with client-go's release record, if and only if this
+  // process still holds it; never touches another holder's record. Returns whether it released.
+  bool release();
+
+  // Whether this process holds the Lease now (its record, renewed within the deadline). Leading
+  // is holding and not stopping.
+  bool holds() const;
+  bool is_leader() const;
+
+  const ElectorConfig& config() const { return config_; }
+
+ private:
+  struct SendTime {
+    BootTime boot;
+    WallClockTime wall;
+  };
+
+  std::chrono::nanoseconds renew();
+  std::chrono::nanoseconds read_and_decide();
+  std::chrono::nanoseconds on_lease_missing(BootTime now);
+  std::chrono::nanoseconds create();
+  std::chrono::nanoseconds write(const LeaderRecord& desired, bool new_term);
+
+  // Bookkeeping of what we saw and wrote.
+  void observe(const StoredLease& lease, BootTime now);
+  void accept_own_write(const StoredLease& written, const SendTime& sent, bool new_term);
+  void lose_leadership(const std::string& reason);
+  bool is_ours(const LeaderRecord& record) const;
+  LeaderRecord new_term_record(std::int32_t transitions);
+  void remember_acquire_time(WallTime t);
+
+  // Timing.
+  bool holds_at(BootTime boot_now, WallClockTime wall_now) const;
+  std::chrono::milliseconds timeout_for_request() const;
+  std::chrono::nanoseconds jittered_retry();
+  std::chrono::nanoseconds failure_delay(const ApiError& error, const char* what);
+  SendTime send_time() const { return {clock_.boot_now(), clock_.wall_now()}; }
+
+  void set_status(std::string status);
+  void publish();
+
+  ElectorConfig config_;
+  LeaseStore& store_;
+  const Clock& clock_;
+  SnapshotBoard& board_;
+  std::function<double()> uniform01_;
+  std::string lease_;
+
+  // The last record read or written, and when (boot clock) its leader record last changed:
+  // others' leases expire at observed_at_ + their leaseDurationSeconds, as in client-go 1.27+.
+  std::optional<StoredLease> observed_;
+  BootTime observed_at_{};
+  bool observed_is_ours_ = false;
+  // Send time of the last successful write of our record; present only while the record is ours.
+  std::optional<SendTime> renewed_;
+  // Set when this process created the Lease: it holds it from then on but leads only from this
+  // instant (see create()).
+  std::optional<BootTime> leading_not_before_;
+  // The fast-path renew (one PUT, no GET) is only used while our last write is known current.
+  bool need_read_ = true;
+  // After a 404: a missing Lease is treated as held until then (someone may have deleted it under a
+  // live leader), and only then created.
+  std::optional<BootTime> missing_until_;
+  // acquireTimes this process has sent in a create or update, answered or not. A record naming our
+  // identity is ours only if its acquireTime is one of these: a previous incarnation under the same
+  // name (a restarted container) is treated like any other holder.
+  std::deque<WallTime> sent_acquire_times_;
+
+  bool stopping_ = false;
+  // Until the API server first answers, failures back off exponentially (start-up); afterwards
+  // the loop retries at client-go's jittered retry period.
+  bool contacted_ = false;
+  std::chrono::nanoseconds startup_backoff_{0};
+  std::chrono::nanoseconds next_delay_{0};
+
+  std::string status_;
+  std::string last_logged_holder_;
+  bool logged_missing_ = false;
+};
+
+}  // namespace le::election
