@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/environment.h"
@@ -49,5 +50,12 @@ struct ParseOutcome {
 ParseOutcome parse_command_line(const std::vector<std::string>& args, const util::Environment& env);
 
 std::string help_text();
+
+// Added: "lease-elector 0.1.0" (the CMake project version); also the message of Action::version.
+std::string version_text();
+
+// Added: the spellings the flags accept ("info", "warn", "json", ...), for logs and messages.
+std::string_view to_string(LogLevel level);
+std::string_view to_string(LogFormat format);
 
 }  // namespace le::config

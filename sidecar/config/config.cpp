@@ -1,0 +1,135 @@
+#include "config/config.h"
+
+#include <array>
+#include <utility>
+
+#include "config/arguments.h"
+#include "config/http_address.h"
+#include "config/kube_names.h"
+#include "config/sources.h"
+#include "config/timing.h"
+
+namespace le::config {
+namespace {
+
+constexpr std::array log_levels{std::pair{LogLevel::trace, "trace"}, std::pair{LogLevel::debug, "debug"},
+                                std::pair{LogLevel::info, "info"},   std::pair{LogLevel::warn, "warn"},
+                                std::pair{LogLevel::error, "error"}, std::pair{LogLevel::off, "off"}};
+constexpr std::array log_formats{std::pair{LogFormat::text, "text"}, std::pair{LogFormat::json, "json"}};
+
+template <typename Table>
+auto lookup(const Table& table, std::string_view name) -> std::optional<decltype(table[0].first)> {
+  for (const auto& [value, spelling] : table) {
+    if (name == spelling) return value;
+  }
+  return std::nullopt;
+}
+
+const RawValue* find(const RawSettings& raw, Setting setting) {
+  const auto it = raw.values.find(setting);
+  return it == raw.values.end() ? nullptr : &it->second;
+}
+
+// Everything but timing (timing.cpp). Returns the error message, if any.
+std::optional<std::string> resolve_fields(const RawSettings& raw, Config& config) {
+  // An empty value (--id= or --id "") is never meant; the environment already treats "" as unset.
+  for (const auto& [setting, value] : raw.values) {
+    if (value.text.empty()) return "flag " + value.source + " needs a value";
+  }
+
+  if (const auto* v = find(raw, Setting::lease_name)) {
+    if (!is_dns1123_subdomain(v->text)) {
+      return cite(*v) +
+             " is not a valid Lease name: use lowercase letters, digits, '-' and '.', at most 253 "
+             "characters, starting and ending with a letter or digit";
+    }
+    config.lease_name = v->text;
+  } else {
+    return "--lease-name is required (or --election, or LEASE_ELECTOR_LEASE_NAME)";
+  }
+
+  if (const auto* v = find(raw, Setting::namespace_name)) {
+    if (!is_dns1123_label(v->text)) {
+      return cite(*v) +
+             " is not a valid namespace: use lowercase letters, digits and '-', at most 63 characters, "
+             "starting and ending with a letter or digit";
+    }
+    config.namespace_name = v->text;
+  }
+
+  if (const auto* v = find(raw, Setting::identity)) config.identity = v->text;
+  if (const auto* v = find(raw, Setting::kubeconfig)) config.kubeconfig = v->text;
+
+  if (const auto* v = find(raw, Setting::http)) {
+    const auto address = parse_http_address(v->text);
+    if (!address) {
+      return cite(*v) +
+             " is not a listen address: use ADDR:PORT such as 0.0.0.0:4040, :4040, "
+             "localhost:4040 or [::1]:4040, with a port from 0 to 65535";
+    }
+    config.http_host = address->host;
+    config.http_port = address->port;
+  }
+
+  if (const auto* v = find(raw, Setting::log_level)) {
+    const auto level = lookup(log_levels, v->text);
+    if (!level) return cite(*v) + " is not a log level: use trace, debug, info, warn, error or off";
+    config.log_level = *level;
+  }
+  if (const auto* v = find(raw, Setting::log_format)) {
+    const auto format = lookup(log_formats, v->text);
+    if (!format) return cite(*v) + " is not a log format: use text or json";
+    config.log_format = *format;
+  }
+  return std::nullopt;
+}
+
+ParseOutcome error_outcome(std::string message) {
+  ParseOutcome outcome;
+  outcome.action = ParseOutcome::Action::error;
+  outcome.message = std::move(message);
+  return outcome;
+}
+
+}  // namespace
+
+ParseOutcome parse_command_line(const std::vector<std::string>& args, const util::Environment& env) {
+  const auto scanned = scan_arguments(args);
+  if (scanned.error) return error_outcome(*scanned.error);
+  if (scanned.action == Setting::help) {
+    return ParseOutcome{ParseOutcome::Action::help, Config{}, help_text(), {}};
+  }
+  if (scanned.action == Setting::version) {
+    return ParseOutcome{ParseOutcome::Action::version, Config{}, version_text(), {}};
+  }
+
+  auto raw = collect_settings(scanned.uses, env);
+  if (raw.error) return error_outcome(*raw.error);
+
+  ParseOutcome outcome;
+  if (auto error = resolve_fields(raw, outcome.config)) return error_outcome(*error);
+  if (auto error = resolve_timing(raw, outcome.config)) return error_outcome(*error);
+  outcome.action = ParseOutcome::Action::run;
+  outcome.notes = std::move(raw.notes);
+  return outcome;
+}
+
+std::string version_text() {
+  return std::string("lease-elector ") + LEASE_ELECTOR_VERSION;
+}
+
+std::string_view to_string(LogLevel level) {
+  for (const auto& [value, spelling] : log_levels) {
+    if (value == level) return spelling;
+  }
+  return "unknown";
+}
+
+std::string_view to_string(LogFormat format) {
+  for (const auto& [value, spelling] : log_formats) {
+    if (value == format) return spelling;
+  }
+  return "unknown";
+}
+
+}  // namespace le::config

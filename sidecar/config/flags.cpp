@@ -1,0 +1,72 @@
+#include "config/flags.h"
+
+#include <array>
+#include <stdexcept>
+
+namespace le::config {
+namespace {
+
+// The defaults shown here must match Config's member initialisers: test_config_parse checks both
+// the parsed defaults and these texts.
+constexpr std::array specs{
+    FlagSpec{"lease-name", Setting::lease_name, FlagKind::value, "LEASE_ELECTOR_LEASE_NAME", "NAME", "",
+             "the Lease the replicas compete for (required)"},
+    FlagSpec{"namespace", Setting::namespace_name, FlagKind::value, "LEASE_ELECTOR_NAMESPACE", "NS",
+             "POD_NAMESPACE, else the pod's", "namespace of the Lease"},
+    FlagSpec{"id", Setting::identity, FlagKind::value, "LEASE_ELECTOR_ID", "ID",
+             "POD_NAME, else hostname + random suffix",
+             "this replica's holderIdentity in the Lease; unique per replica"},
+    FlagSpec{"http", Setting::http, FlagKind::value, "LEASE_ELECTOR_HTTP", "ADDR:PORT", "0.0.0.0:4040",
+             "HTTP listen address (':4040' = all IPv4, '[::]:4040' = all IPv6)"},
+    FlagSpec{"kubeconfig", Setting::kubeconfig, FlagKind::value, "LEASE_ELECTOR_KUBECONFIG", "PATH",
+             "KUBECONFIG, else in-cluster", "kubeconfig file, to run outside a cluster"},
+    FlagSpec{"lease-duration", Setting::lease_duration, FlagKind::value, "LEASE_ELECTOR_LEASE_DURATION",
+             "DURATION", "15s", "followers take over this long after the last renewal (whole seconds)"},
+    FlagSpec{"renew-deadline", Setting::renew_deadline, FlagKind::value, "LEASE_ELECTOR_RENEW_DEADLINE",
+             "DURATION", "10s", "a leader that cannot renew for this long steps down (< lease duration)"},
+    FlagSpec{"retry-period", Setting::retry_period, FlagKind::value, "LEASE_ELECTOR_RETRY_PERIOD", "DURATION",
+             "2s", "pause between tries to acquire or renew (1.2 x it < renew deadline)"},
+    FlagSpec{"release-delay", Setting::release_delay, FlagKind::value, "LEASE_ELECTOR_RELEASE_DELAY",
+             "DURATION", "1s", "on SIGTERM, wait between stepping down and releasing the Lease (< 25s)"},
+    FlagSpec{"log-level", Setting::log_level, FlagKind::value, "LEASE_ELECTOR_LOG_LEVEL", "LEVEL", "info",
+             "trace, debug, info, warn, error or off"},
+    FlagSpec{"log-format", Setting::log_format, FlagKind::value, "LEASE_ELECTOR_LOG_FORMAT", "FORMAT", "text",
+             "text, or json for one JSON object per line"},
+    FlagSpec{"help", Setting::help, FlagKind::action, "", "", "", "print this help and exit"},
+    FlagSpec{"h", Setting::help, FlagKind::action, "", "", "", "same as --help"},
+    FlagSpec{"version", Setting::version, FlagKind::action, "", "", "", "print the version and exit"},
+
+    // The classic leader-elector sidecar's flags, so its manifests work unchanged.
+    FlagSpec{"election", Setting::lease_name, FlagKind::value, "", "NAME", "", "same as --lease-name", true},
+    FlagSpec{"election-namespace", Setting::namespace_name, FlagKind::value, "", "NS", "",
+             "same as --namespace", true},
+    FlagSpec{"ttl", Setting::ttl, FlagKind::value, "", "DURATION", "",
+             "whole seconds: lease duration TTL, renew deadline TTL/2, retry TTL/4", true},
+    FlagSpec{"use-cluster-credentials", Setting::use_cluster_credentials, FlagKind::boolean, "", "", "",
+             "ignored: in-cluster credentials apply whenever no kubeconfig is given", true},
+};
+
+}  // namespace
+
+std::span<const FlagSpec> flag_specs() {
+  return specs;
+}
+
+const FlagSpec* find_flag(std::string_view name) {
+  for (const auto& spec : specs) {
+    if (spec.name == name) return &spec;
+  }
+  return nullptr;
+}
+
+const FlagSpec& primary_flag(Setting setting) {
+  for (const auto& spec : specs) {
+    if (spec.setting == setting && !spec.classic) return spec;
+  }
+  for (const auto& spec : specs) {
+    if (spec.setting == setting) return spec;
+  }
+  throw std::logic_error("no flag for setting");
+}
+
+}  // namespace le::config

@@ -1,0 +1,71 @@
+#include "config/http_address.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+namespace le::config {
+namespace {
+
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+std::optional<std::uint16_t> parse_port(std::string_view text) {
+  if (text.empty() || text.size() > 5 || !std::all_of(text.begin(), text.end(), is_digit)) {
+    return std::nullopt;
+  }
+  unsigned value = 0;
+  for (char c : text) value = value * 10 + static_cast<unsigned>(c - '0');
+  if (value > 65535) return std::nullopt;
+  return static_cast<std::uint16_t>(value);
+}
+
+bool is_ip_address(int family, const std::string& text) {
+  std::array<unsigned char, 16> buffer{};
+  return inet_pton(family, text.c_str(), buffer.data()) == 1;
+}
+
+// A host name or IPv4 address: DNS characters only. Resolution happens when the server binds.
+bool is_host_name(std::string_view host) {
+  if (host.size() > 253) return false;
+  const bool dotted_digits =
+      std::all_of(host.begin(), host.end(), [](char c) { return is_digit(c) || c == '.'; });
+  if (dotted_digits) return is_ip_address(AF_INET, std::string(host));
+  return std::all_of(host.begin(), host.end(), [](char c) {
+    return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '.';
+  });
+}
+
+}  // namespace
+
+std::optional<HttpAddress> parse_http_address(std::string_view text) {
+  std::string host;
+  std::string_view port_text;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return std::nullopt;
+    }
+    host = std::string(text.substr(1, close - 1));
+    port_text = text.substr(close + 2);
+    if (!is_ip_address(AF_INET6, host)) return std::nullopt;
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) return std::nullopt;  // "4040" or "localhost": no port
+    host = std::string(text.substr(0, colon));
+    port_text = text.substr(colon + 1);
+    if (host.empty()) {
+      host = "0.0.0.0";
+    } else if (host.find(':') != std::string::npos || !is_host_name(host)) {
+      return std::nullopt;
+    }
+  }
+  const auto port = parse_port(port_text);
+  if (!port) return std::nullopt;
+  return HttpAddress{std::move(host), *port};
+}
+
+}  // namespace le::config
