@@ -1,0 +1,43 @@
+#pragma once
+// One HTTP exchange with the API server. The interface lets LeaseClient be tested with a scripted
+// transport; curl_transport.h is the real one.
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace le::kube {
+
+inline constexpr const char* kUserAgent = "lease-elector/0.1.0";
+
+struct HttpResponse {
+  int status = 0;
+  std::string content_type;
+  std::optional<std::string> retry_after;  // the raw Retry-After header, if any
+  std::string body;
+};
+
+enum class TransportErrorKind {
+  timeout,  // no complete answer within the timeout; a write may or may not have applied
+  network,  // could not connect, TLS failed, connection dropped, answer unreadable
+};
+
+struct TransportError {
+  TransportErrorKind kind = TransportErrorKind::network;
+  std::string message;  // method, URL and the cause; never a credential
+};
+
+using TransportResult = std::variant<HttpResponse, TransportError>;
+
+class HttpTransport {
+ public:
+  virtual ~HttpTransport() = default;
+  // path_and_query starts with '/'. An empty body sends none (Content-Length: 0 for writes).
+  virtual TransportResult request(std::string_view method, std::string_view path_and_query, std::string_view body,
+                                  std::string_view content_type, std::chrono::milliseconds timeout) = 0;
+  // The API server's base URL, for logs.
+  virtual const std::string& server() const = 0;
+};
+
+}  // namespace le::kube
