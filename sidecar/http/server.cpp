@@ -1,0 +1,363 @@
+#include "http/server.h"
+
+#include <array>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+namespace le::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+std::string to_string(const tcp::endpoint& endpoint) {
+  std::ostringstream out;
+  out << endpoint;  // "[::1]:4040" for IPv6
+  return out.str();
+}
+
+// After an error response the client may still be sending (the rest of an oversized header,
+// say). Closing with unread data makes the kernel send RST, which can destroy the response
+// before the client reads it; so the session first drains for a moment, as servers do for a
+// "lingering close".
+constexpr std::chrono::seconds linger_timeout{1};
+constexpr std::size_t linger_max_bytes = 256 * 1024;
+// Retry delay after an accept error that is not ours to fix (EMFILE, ENOBUFS): retrying at
+// once would spin.
+constexpr std::chrono::milliseconds accept_retry_delay{100};
+
+}  // namespace
+
+class Session;
+
+// Accepts connections and keeps the registry of open sessions, for the cap and for stop().
+// Sessions hold a shared_ptr to it, so it outlives every one of them.
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  Listener(net::io_context& io_context, tcp::acceptor acceptor, std::shared_ptr<const Router> router,
+           ServerLimits limits)
+      : io_context_(io_context),
+        acceptor_(std::move(acceptor)),
+        retry_timer_(acceptor_.get_executor()),
+        router_(std::move(router)),
+        limits_(limits),
+        endpoint_text_(to_string(acceptor_.local_endpoint())) {}
+
+  void start() {
+    net::dispatch(acceptor_.get_executor(), beast::bind_front_handler(&Listener::do_accept, shared_from_this()));
+  }
+  void stop();
+  std::size_t connection_count() const {
+    std::lock_guard lock(mutex_);
+    return sessions_.size();
+  }
+
+  const Router& router() const { return *router_; }
+  const ServerLimits& limits() const { return limits_; }
+  void forget(const Session* session) {
+    std::lock_guard lock(mutex_);
+    sessions_.erase(session);
+  }
+
+ private:
+  void do_accept() {
+    if (stopped()) return;
+    // Each connection gets its own strand, so the server stays correct even if main ever runs
+    // the io_context on more than one thread.
+    acceptor_.async_accept(net::make_strand(io_context_),
+                           beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+  }
+  void on_accept(beast::error_code ec, tcp::socket socket);
+  bool stopped() const {
+    std::lock_guard lock(mutex_);
+    return stopped_;
+  }
+
+  net::io_context& io_context_;
+  tcp::acceptor acceptor_;  // used on its strand only
+  net::steady_timer retry_timer_;
+  std::shared_ptr<const Router> router_;
+  ServerLimits limits_;
+  std::string endpoint_text_;
+
+  mutable std::mutex mutex_;
+  bool stopped_ = false;
+  bool at_cap_reported_ = false;
+  std::unordered_map<const Session*, std::weak_ptr<Session>> sessions_;
+};
+
+// One connection: read a request, answer it, repeat while the client keeps the connection alive.
+// Owned by the completion handlers in flight (shared_from_this), as in Beast's examples.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, std::shared_ptr<Listener> listener, std::string peer)
+      : stream_(std::move(socket)), listener_(std::move(listener)), peer_(std::move(peer)) {}
+  ~Session() { listener_->forget(this); }
+
+  void run() {
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this()));
+  }
+  // From any thread.
+  void close() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ignored;
+      self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      self->stream_.close();
+    });
+  }
+
+ private:
+  void do_read();
+  void on_first_bytes(beast::error_code ec, std::size_t bytes);
+  void read_request();
+  void on_read(beast::error_code ec, std::size_t bytes);
+  void send(Response response, unsigned version, bool keep_alive);
+  void on_write(bool keep_alive, beast::error_code ec, std::size_t bytes);
+  void linger();
+  void on_linger(beast::error_code ec, std::size_t bytes);
+
+  beast::tcp_stream stream_;
+  std::shared_ptr<Listener> listener_;
+  std::string peer_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::response<bhttp::string_body>> response_;
+  bool first_request_ = true;
+  std::size_t lingered_bytes_ = 0;
+  std::array<char, 4096> discard_{};
+};
+
+void Listener::on_accept(beast::error_code ec, tcp::socket socket) {
+  if (ec == net::error::operation_aborted || stopped()) return;
+  if (ec) {
+    spdlog::warn("http: accept on {} failed: {}; retrying in {} ms", endpoint_text_, ec.message(),
+                 accept_retry_delay.count());
+    retry_timer_.expires_after(accept_retry_delay);
+    retry_timer_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+      if (!wait_ec) self->do_accept();
+    });
+    return;
+  }
+
+  beast::error_code peer_ec;
+  const auto peer = socket.remote_endpoint(peer_ec);
+  auto peer_text = peer_ec ? std::string{"?"} : to_string(peer);
+
+  std::shared_ptr<Session> session;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_) {
+      // stop() ran on another thread since the check above; it will not see this connection.
+    } else if (sessions_.size() >= limits_.max_connections) {
+      // Closed without a word: answering would cost what the cap is there to save. Logged once
+      // per stretch at the cap, so a flood does not also flood the log.
+      if (!at_cap_reported_) {
+        spdlog::warn("http: {} open connections on {}, the cap; closing new ones (first: {})",
+                     sessions_.size(), endpoint_text_, peer_text);
+        at_cap_reported_ = true;
+      }
+    } else {
+      at_cap_reported_ = false;
+      session = std::make_shared<Session>(std::move(socket), shared_from_this(), std::move(peer_text));
+      sessions_.emplace(session.get(), session);
+    }
+  }
+  if (session) {
+    session->run();
+  } else {
+    beast::error_code ignored;
+    socket.close(ignored);
+  }
+  do_accept();
+}
+
+void Listener::stop() {
+  std::vector<std::weak_ptr<Session>> open;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_) return;
+    stopped_ = true;
+    for (const auto& [key, session] : sessions_) open.push_back(session);
+  }
+  net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+    beast::error_code ignored;
+    self->acceptor_.close(ignored);
+    self->retry_timer_.cancel();
+  });
+  // Outside the lock: dropping the last reference runs ~Session, which takes it.
+  for (const auto& weak : open) {
+    if (auto session = weak.lock()) session->close();
+  }
+}
+
+void Session::do_read() {
+  // stop() may have closed the socket while the last response was being written.
+  if (!stream_.socket().is_open()) return;
+  parser_.emplace();
+  parser_->header_limit(listener_->limits().header_limit);
+  parser_->body_limit(listener_->limits().body_limit);
+  if (first_request_ || buffer_.size() > 0) {
+    read_request();
+    return;
+  }
+  // Between requests the connection is idle, and may stay so for idle_timeout; the tighter
+  // read_timeout starts with the next request's first byte.
+  stream_.expires_after(listener_->limits().idle_timeout);
+  stream_.async_read_some(buffer_.prepare(1024),
+                          beast::bind_front_handler(&Session::on_first_bytes, shared_from_this()));
+}
+
+void Session::on_first_bytes(beast::error_code ec, std::size_t bytes) {
+  if (ec) {
+    // Idle timeout, the client closing, or stop(): nothing to answer.
+    if (ec != net::error::eof && ec != beast::error::timeout && ec != net::error::operation_aborted) {
+      spdlog::debug("http: {}: {}", peer_, ec.message());
+    }
+    stream_.close();
+    return;
+  }
+  buffer_.commit(bytes);
+  read_request();
+}
+
+void Session::read_request() {
+  stream_.expires_after(listener_->limits().read_timeout);
+  bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
+}
+
+void Session::on_read(beast::error_code ec, std::size_t /*bytes*/) {
+  if (ec == bhttp::error::end_of_stream || ec == net::error::operation_aborted) {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    return;
+  }
+  if (ec) {
+    // Malformed or oversized requests get an answer before the close, so a client can see
+    // what it did wrong; the connection is not reused, since where the next request would
+    // begin is unknown.
+    unsigned status = 0;
+    if (ec == bhttp::error::header_limit) {
+      status = 431;
+    } else if (ec == bhttp::error::body_limit) {
+      status = 413;
+    } else if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
+               ec != bhttp::error::partial_message) {
+      status = 400;
+    }
+    spdlog::debug("http: {}: bad request: {}", peer_, ec.message());
+    if (status == 0) {
+      // Timeout, reset, or the client gave up mid-request: no one to answer.
+      stream_.close();
+      return;
+    }
+    send(json_error(status, ec.message()), 11, false);
+    return;
+  }
+
+  const auto& message = parser_->get();
+  Request request;
+  request.method = std::string{message.method_string()};
+  request.target = std::string{message.target()};
+  for (const auto& field : message) request.headers.emplace_back(field.name_string(), field.value());
+
+  Response response = listener_->router().route(request);
+  spdlog::debug("http: {} \"{} {}\" {}", peer_, request.method, request.target, response.status);
+  send(std::move(response), message.version(), message.keep_alive());
+}
+
+void Session::send(Response response, unsigned version, bool keep_alive) {
+  response_.emplace();
+  auto& out = *response_;
+  out.version(version);
+  out.result(response.status);
+  out.set(bhttp::field::server, "lease-elector");
+  out.set(bhttp::field::content_type, response.content_type);
+  for (const auto& [name, value] : response.headers) out.insert(name, value);
+  out.keep_alive(keep_alive);
+  // Set by hand rather than by prepare_payload(), which would announce 0 for a HEAD answer.
+  out.content_length(response.body.size());
+  if (!response.omit_body) out.body() = std::move(response.body);
+
+  stream_.expires_after(listener_->limits().write_timeout);
+  bhttp::async_write(stream_, out,
+                     beast::bind_front_handler(&Session::on_write, shared_from_this(), keep_alive));
+}
+
+void Session::on_write(bool keep_alive, beast::error_code ec, std::size_t /*bytes*/) {
+  if (ec) {
+    if (ec != net::error::operation_aborted) spdlog::debug("http: {}: write failed: {}", peer_, ec.message());
+    stream_.close();
+    return;
+  }
+  response_.reset();
+  if (!keep_alive) {
+    linger();
+    return;
+  }
+  first_request_ = false;
+  do_read();
+}
+
+void Session::linger() {
+  beast::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream_.expires_after(linger_timeout);
+  stream_.async_read_some(net::buffer(discard_), beast::bind_front_handler(&Session::on_linger, shared_from_this()));
+}
+
+void Session::on_linger(beast::error_code ec, std::size_t bytes) {
+  lingered_bytes_ += bytes;
+  if (ec || lingered_bytes_ > linger_max_bytes) {
+    stream_.close();
+    return;
+  }
+  stream_.async_read_some(net::buffer(discard_), beast::bind_front_handler(&Session::on_linger, shared_from_this()));
+}
+
+Server::Server(net::io_context& io_context, const tcp::endpoint& endpoint, std::shared_ptr<const Router> router,
+               ServerLimits limits) {
+  if (!router) throw std::invalid_argument("http::Server needs a router");
+  const auto fail = [&](const beast::error_code& ec) {
+    throw std::system_error(ec, "cannot listen on " + to_string(endpoint));
+  };
+  tcp::acceptor acceptor(net::make_strand(io_context));
+  beast::error_code ec;
+  acceptor.open(endpoint.protocol(), ec);
+  if (ec) fail(ec);
+  // A restarted sidecar can bind again while the old connections sit in TIME_WAIT.
+  acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (ec) fail(ec);
+  acceptor.bind(endpoint, ec);
+  if (ec) fail(ec);
+  acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) fail(ec);
+  local_endpoint_ = acceptor.local_endpoint();
+  listener_ = std::make_shared<Listener>(io_context, std::move(acceptor), std::move(router), limits);
+  listener_->start();
+}
+
+Server::~Server() { stop(); }
+
+void Server::stop() { listener_->stop(); }
+
+std::size_t Server::connection_count() const { return listener_->connection_count(); }
+
+}  // namespace le::http

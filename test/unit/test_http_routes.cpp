@@ -1,0 +1,277 @@
+// The router and the election endpoints as plain function calls: no sockets, a fake clock.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "election/clock.h"
+#include "election/snapshot.h"
+#include "http/election_routes.h"
+#include "http/router.h"
+#include "util/micro_time.h"
+
+using namespace std::chrono_literals;
+using le::election::BootTime;
+using le::election::ElectionSnapshot;
+using le::election::SnapshotBoard;
+using le::election::WallClockTime;
+using le::http::Request;
+using le::http::Response;
+using le::http::Router;
+using nlohmann::json;
+
+namespace {
+
+// Both clocks set by hand, each on its own, as the house style asks.
+struct FakeClock final : le::election::Clock {
+  BootTime boot{};
+  WallClockTime wall{};
+  BootTime boot_now() const override { return boot; }
+  WallClockTime wall_now() const override { return wall; }
+};
+
+const BootTime boot0 = BootTime{} + 1000h;
+const WallClockTime wall0 = WallClockTime{} + std::chrono::seconds{1'780'000'000};
+
+// A replica that renewed its own record at (boot0, wall0) with a 10 s renew deadline.
+ElectionSnapshot leading_snapshot() {
+  ElectionSnapshot s;
+  s.identity = "pod-a";
+  s.lease = "default/my-lease";
+  le::election::LeaderRecord record;
+  record.holder_identity = "pod-a";
+  record.lease_duration = 15s;
+  record.acquire_time = le::util::to_micro(wall0 - 60s);
+  record.renew_time = le::util::to_micro(wall0);
+  record.lease_transitions = 3;
+  s.observed = record;
+  s.record_is_ours = true;
+  s.renew_sent_boot = boot0;
+  s.renew_sent_wall = wall0;
+  s.renew_deadline = 10s;
+  s.alive_until = boot0 + 30s;
+  s.status = "leading";
+  return s;
+}
+
+ElectionSnapshot following_snapshot() {
+  auto s = leading_snapshot();
+  s.observed->holder_identity = "pod-b";
+  s.record_is_ours = false;
+  s.renew_sent_boot.reset();
+  s.renew_sent_wall.reset();
+  s.status = "following";
+  return s;
+}
+
+struct Fixture {
+  SnapshotBoard board;
+  FakeClock clock;
+  std::shared_ptr<Router> router = le::http::make_election_router(board, clock);
+
+  void publish(ElectionSnapshot s) { board.publish(std::make_shared<const ElectionSnapshot>(std::move(s))); }
+  void at(std::chrono::nanoseconds boot_offset, std::chrono::nanoseconds wall_offset) {
+    clock.boot = boot0 + boot_offset;
+    clock.wall = wall0 + wall_offset;
+  }
+  Response call(std::string method, std::string target) const {
+    return router->route(Request{std::move(method), std::move(target), {}});
+  }
+  json get_json(const std::string& target) const {
+    const auto response = call("GET", target);
+    CHECK(response.content_type == "application/json");
+    return json::parse(response.body);
+  }
+};
+
+std::string header(const Response& response, std::string_view name) {
+  for (const auto& [key, value] : response.headers) {
+    if (key == name) return value;
+  }
+  return "<absent>";
+}
+
+}  // namespace
+
+TEST_CASE_FIXTURE(Fixture, "/leader for a follower names the holder and claims nothing") {
+  publish(following_snapshot());
+  at(1s, 1s);
+  const auto body = get_json("/leader");
+  CHECK(body["name"] == "pod-b");
+  CHECK(body["isLeader"] == false);
+  CHECK(body["identity"] == "pod-a");
+  CHECK(body["lease"] == "default/my-lease");
+  CHECK(body["leaseTransitions"] == 3);
+  CHECK(body["acquireTime"] == le::util::format_micro_time(le::util::to_micro(wall0 - 60s)));
+  CHECK(body["renewTime"] == le::util::format_micro_time(le::util::to_micro(wall0)));
+  CHECK(body["status"] == "following");
+  CHECK_FALSE(body.contains("validForMs"));
+  CHECK_FALSE(body.contains("validUntil"));
+  CHECK(header(call("GET", "/leader"), "Cache-Control") == "no-store");
+}
+
+TEST_CASE_FIXTURE(Fixture, "/leader before any record: empty name, no times, zero transitions") {
+  ElectionSnapshot s;
+  s.identity = "pod-a";
+  s.lease = "default/my-lease";
+  s.status = "waiting for the API server";
+  publish(s);
+  const auto body = get_json("/leader");
+  CHECK(body["name"] == "");
+  CHECK(body["isLeader"] == false);
+  CHECK(body["leaseTransitions"] == 0);
+  CHECK_FALSE(body.contains("acquireTime"));
+  CHECK_FALSE(body.contains("renewTime"));
+  CHECK_FALSE(body.contains("validForMs"));
+}
+
+TEST_CASE_FIXTURE(Fixture, "/leader for the leader: validForMs and validUntil follow the deadline") {
+  publish(leading_snapshot());
+  at(2500ms + 700us, 2500ms + 700us);  // 7499.3 ms left: floored
+  const auto body = get_json("/leader");
+  CHECK(body["name"] == "pod-a");
+  CHECK(body["isLeader"] == true);
+  CHECK(body["validForMs"] == 7499);
+  CHECK(body["validUntil"] == le::util::format_micro_time(le::util::to_micro(wall0 + 10s)));
+  CHECK(body["status"] == "leading");
+}
+
+TEST_CASE_FIXTURE(Fixture, "leadership ends when either clock passes the deadline") {
+  publish(leading_snapshot());
+
+  SUBCASE("boot clock past the deadline") { at(10s, 9s); }
+  SUBCASE("boot clock exactly at the deadline") { at(10s, 1s); }
+  SUBCASE("wall clock jumped forward past the deadline: it can only shorten") { at(1s, 11s); }
+  SUBCASE("wall clock stepped back: still bounded by the boot clock") { at(11s, -1h); }
+
+  CHECK(get_json("/leader")["isLeader"] == false);
+  CHECK_FALSE(get_json("/leader").contains("validForMs"));
+  CHECK(call("GET", "/readyz").status == 503);
+}
+
+TEST_CASE_FIXTURE(Fixture, "the stricter clock sets validForMs") {
+  publish(leading_snapshot());
+  SUBCASE("wall clock ahead by 4 s") {
+    at(1s, 5s);
+    CHECK(get_json("/leader")["validForMs"] == 5000);
+  }
+  SUBCASE("wall clock stepped back an hour: the boot clock bounds it") {
+    at(3s, -1h);
+    const auto body = get_json("/leader");
+    CHECK(body["validForMs"] == 7000);
+    // validUntil is the same instant on the (stepped) wall clock.
+    CHECK(body["validUntil"] == le::util::format_micro_time(le::util::to_micro(wall0 - 1h + 7s)));
+  }
+}
+
+TEST_CASE_FIXTURE(Fixture, "a stopping replica never reports leadership") {
+  auto s = leading_snapshot();
+  s.stopping = true;
+  publish(s);
+  at(1s, 1s);
+  CHECK(get_json("/leader")["isLeader"] == false);
+  CHECK(call("GET", "/readyz").status == 503);
+}
+
+TEST_CASE_FIXTURE(Fixture, "/ answers exactly {\"name\": holder}, as the classic sidecar did") {
+  publish(following_snapshot());
+  CHECK(call("GET", "/").body == R"({"name":"pod-b"})");
+  publish(ElectionSnapshot{});
+  CHECK(call("GET", "/").body == R"({"name":""})");
+}
+
+TEST_CASE_FIXTURE(Fixture, "/healthz follows the election loop's promise, not leadership") {
+  publish(following_snapshot());  // alive_until = boot0 + 30 s
+  at(29s, 0s);
+  auto response = call("GET", "/healthz");
+  CHECK(response.status == 200);
+  CHECK(response.body == R"({"status":"ok"})");
+
+  at(31s, 0s);
+  response = call("GET", "/healthz");
+  CHECK(response.status == 503);
+  const auto body = json::parse(response.body);
+  CHECK(body["status"] == "unhealthy");
+  CHECK(body["reason"].get<std::string>().find("1000 ms") != std::string::npos);
+
+  publish(ElectionSnapshot{});
+  response = call("GET", "/healthz");
+  CHECK(response.status == 503);
+  CHECK(json::parse(response.body)["reason"] == "the election loop has not started");
+}
+
+TEST_CASE_FIXTURE(Fixture, "/readyz is 200 only while this replica leads") {
+  publish(leading_snapshot());
+  at(1s, 1s);
+  auto response = call("GET", "/readyz");
+  CHECK(response.status == 200);
+  CHECK(json::parse(response.body)["isLeader"] == true);
+
+  publish(following_snapshot());
+  response = call("GET", "/readyz");
+  CHECK(response.status == 503);
+  CHECK(json::parse(response.body)["isLeader"] == false);
+}
+
+TEST_CASE_FIXTURE(Fixture, "query strings are ignored for matching") {
+  publish(following_snapshot());
+  CHECK(call("GET", "/leader?verbose=1").status == 200);
+  CHECK(call("GET", "/?x").body == R"({"name":"pod-b"})");
+}
+
+TEST_CASE_FIXTURE(Fixture, "unknown path: 404 JSON naming the path") {
+  const auto response = call("GET", "/nope?a=b");
+  CHECK(response.status == 404);
+  CHECK(response.content_type == "application/json");
+  const auto body = json::parse(response.body);
+  CHECK(body["error"] == "not found");
+  CHECK(body["path"] == "/nope");
+}
+
+TEST_CASE_FIXTURE(Fixture, "known path, wrong method: 405 JSON with Allow") {
+  const auto response = call("POST", "/leader");
+  CHECK(response.status == 405);
+  CHECK(json::parse(response.body)["error"] == "method not allowed");
+  CHECK(header(response, "Allow") == "GET, HEAD");
+  CHECK(call("DELETE", "/readyz").status == 405);
+}
+
+TEST_CASE("Allow lists exactly the registered methods") {
+  Router router;
+  router.add("POST", "/only-post", [](const Request&) { return le::http::json_response(200, "{}"); });
+  const auto response = router.route(Request{"GET", "/only-post", {}});
+  CHECK(response.status == 405);
+  CHECK(header(response, "Allow") == "POST");
+  CHECK(router.route(Request{"HEAD", "/only-post", {}}).status == 405);
+}
+
+TEST_CASE_FIXTURE(Fixture, "HEAD answers every GET route with the same headers and no body to send") {
+  publish(leading_snapshot());
+  at(1s, 1s);
+  for (const char* path : {"/", "/leader", "/healthz", "/readyz"}) {
+    CAPTURE(path);
+    const auto get = call("GET", path);
+    const auto head = call("HEAD", path);
+    CHECK_FALSE(get.omit_body);
+    CHECK(head.omit_body);
+    CHECK(head.status == get.status);
+    CHECK(head.body.size() == get.body.size());  // what Content-Length will announce
+    CHECK(head.headers == get.headers);
+  }
+}
+
+TEST_CASE("a handler that throws becomes a 500, not a crash") {
+  Router router;
+  router.get("/boom", [](const Request&) -> Response { throw std::runtime_error("boom"); });
+  const auto response = router.route(Request{"GET", "/boom", {}});
+  CHECK(response.status == 500);
+  CHECK(json::parse(response.body)["error"] == "internal error");
+}
+
+TEST_CASE("request headers are found case-insensitively") {
+  const Request request{"GET", "/", {{"Content-Type", "text/plain"}}};
+  CHECK(request.header("content-type") == "text/plain");
+  CHECK_FALSE(request.header("accept").has_value());
+}
