@@ -1,0 +1,83 @@
+#include "faults.h"
+
+namespace fake {
+namespace {
+
+template <class T>
+bool read_number(const Json& doc, const char* key, T min, T max, T& out, std::string& error) {
+  if (!doc.contains(key) || doc[key].is_null()) return true;
+  if (!doc[key].is_number()) {
+    error = std::string(key) + " must be a number";
+    return false;
+  }
+  const double v = doc[key].get<double>();
+  if (v < static_cast<double>(min) || v > static_cast<double>(max)) {
+    error = std::string(key) + " must be between " + std::to_string(min) + " and " + std::to_string(max);
+    return false;
+  }
+  out = static_cast<T>(v);
+  return true;
+}
+
+}  // namespace
+
+std::variant<FaultConfig, std::string> FaultConfig::from_json(const Json& doc) {
+  if (!doc.is_object()) return std::string("faults must be a JSON object");
+  static const std::vector<std::string> kKnown = {"latencyMs",   "latencyJitterMs", "errorRate",        "errorStatus",
+                                                  "dropRate",    "conflictRate",    "retryAfterSeconds"};
+  for (const auto& [key, value] : doc.items()) {
+    if (std::find(kKnown.begin(), kKnown.end(), key) == kKnown.end()) return "unknown field \"" + key + "\"";
+  }
+  FaultConfig c;
+  std::string error;
+  long latency = 0;
+  long jitter = 0;
+  if (!read_number(doc, "latencyMs", 0L, 3'600'000L, latency, error) ||
+      !read_number(doc, "latencyJitterMs", 0L, 3'600'000L, jitter, error) ||
+      !read_number(doc, "errorRate", 0.0, 1.0, c.error_rate, error) ||
+      !read_number(doc, "errorStatus", 100u, 599u, c.error_status, error) ||
+      !read_number(doc, "dropRate", 0.0, 1.0, c.drop_rate, error) ||
+      !read_number(doc, "conflictRate", 0.0, 1.0, c.conflict_rate, error) ||
+      !read_number(doc, "retryAfterSeconds", 0u, 86'400u, c.retry_after_seconds, error)) {
+    return error;
+  }
+  c.latency = std::chrono::milliseconds(latency);
+  c.latency_jitter = std::chrono::milliseconds(jitter);
+  return c;
+}
+
+Json FaultConfig::to_json() const {
+  Json j = Json::object();
+  j["latencyMs"] = latency.count();
+  j["latencyJitterMs"] = latency_jitter.count();
+  j["errorRate"] = error_rate;
+  j["errorStatus"] = error_status;
+  j["dropRate"] = drop_rate;
+  j["conflictRate"] = conflict_rate;
+  j["retryAfterSeconds"] = retry_after_seconds;
+  return j;
+}
+
+FaultDecision decide_fault(const FaultConfig& config, bool is_write, IdGenerator& rng) {
+  FaultDecision d;
+  d.delay = config.latency;
+  if (config.latency_jitter.count() > 0) {
+    d.delay += std::chrono::milliseconds(static_cast<long>(rng.unit() * static_cast<double>(config.latency_jitter.count() + 1)));
+  }
+  // Each draw happens whether or not its rate is 0, so a given seed makes the same decisions
+  // regardless of which faults are on.
+  const double drop = rng.unit();
+  const double applied = rng.unit();
+  const double err = rng.unit();
+  const double conflict = rng.unit();
+  if (drop < config.drop_rate) {
+    d.action = applied < 0.5 ? FaultAction::DropApplied : FaultAction::DropUnapplied;
+  } else if (err < config.error_rate) {
+    d.action = FaultAction::Error;
+  } else if (is_write && conflict < config.conflict_rate) {
+    d.action = FaultAction::Conflict;
+  }
+  return d;
+}
+
+}  // namespace fake

@@ -1,0 +1,41 @@
+#pragma once
+// Faults injected on the API listener, set at run time through the admin API (PUT /faults).
+#include <chrono>
+#include <string>
+#include <variant>
+
+#include "ids.h"
+#include "json.h"
+
+namespace fake {
+
+struct FaultConfig {
+  std::chrono::milliseconds latency{0};         // added before every answer
+  std::chrono::milliseconds latency_jitter{0};  // plus a uniform random [0, jitter]
+  double error_rate = 0;                        // answered with error_status, not applied
+  unsigned error_status = 500;
+  double drop_rate = 0;      // connection closed without an answer; half of these after applying
+  double conflict_rate = 0;  // writes answered 409 Conflict, not applied
+  unsigned retry_after_seconds = 0;  // Retry-After on error answers when > 0
+
+  // Every field optional; an omitted one takes its default. A string result is the error.
+  static std::variant<FaultConfig, std::string> from_json(const Json& doc);
+  Json to_json() const;
+};
+
+enum class FaultAction {
+  Pass,
+  Error,          // answer error_status, request not applied
+  Conflict,       // answer 409, request not applied
+  DropUnapplied,  // close the connection; the request was never applied
+  DropApplied,    // apply the request, then close without answering: a write whose answer is lost
+};
+
+struct FaultDecision {
+  FaultAction action = FaultAction::Pass;
+  std::chrono::milliseconds delay{0};
+};
+
+FaultDecision decide_fault(const FaultConfig& config, bool is_write, IdGenerator& rng);
+
+}  // namespace fake

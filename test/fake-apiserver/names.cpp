@@ -1,0 +1,53 @@
+#include "names.h"
+
+namespace fake {
+namespace {
+
+bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+// [a-z0-9]([-a-z0-9]*[a-z0-9])?
+bool is_label(std::string_view s) {
+  if (s.empty() || !is_alnum(s.front()) || !is_alnum(s.back())) return false;
+  for (char c : s) {
+    if (!is_alnum(c) && c != '-') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::vector<std::string> dns1123_subdomain_errors(std::string_view name) {
+  std::vector<std::string> errors;
+  if (name.size() > 253) errors.emplace_back("must be no more than 253 characters");
+  bool ok = !name.empty();
+  std::size_t start = 0;
+  while (ok && start <= name.size()) {
+    const auto dot = name.find('.', start);
+    const auto part = name.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    ok = is_label(part);
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  if (!ok) {
+    errors.emplace_back(
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must "
+        "start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is "
+        "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
+  }
+  return errors;
+}
+
+std::vector<std::string> dns1123_label_errors(std::string_view name) {
+  std::vector<std::string> errors;
+  if (name.size() > 63) errors.emplace_back("must be no more than 63 characters");
+  if (!is_label(name)) {
+    // The double space is in the upstream message.
+    errors.emplace_back(
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and "
+        "end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is "
+        "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')");
+  }
+  return errors;
+}
+
+}  // namespace fake

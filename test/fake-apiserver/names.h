@@ -1,0 +1,15 @@
+#pragma once
+// Object name rules from k8s.io/apimachinery/pkg/util/validation, with the exact messages the API
+// server puts into 422 causes.
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fake {
+
+// Empty when `name` is a DNS-1123 subdomain (object names: Leases, Pods, ...).
+std::vector<std::string> dns1123_subdomain_errors(std::string_view name);
+// Empty when `name` is a DNS-1123 label (namespace names).
+std::vector<std::string> dns1123_label_errors(std::string_view name);
+
+}  // namespace fake

@@ -1,0 +1,120 @@
+#include "object_meta.h"
+
+#include "names.h"
+
+namespace fake {
+namespace {
+
+bool decode_string_map(const Json& in, const char* go_field, Json& out, std::string& problem) {
+  if (in.is_null()) return true;
+  if (!in.is_object()) {
+    problem = std::string("v1.ObjectMeta.") + go_field + ": ReadMapCB: expect { or n, but found " + in.dump().substr(0, 1);
+    return false;
+  }
+  Json map = Json::object();
+  for (const auto& [k, v] : in.items()) {
+    if (!v.is_string()) {
+      problem = std::string("v1.ObjectMeta.") + go_field + ": ReadString: expects \" or n, but found " + v.dump().substr(0, 1);
+      return false;
+    }
+    map[k] = v;
+  }
+  // Go's encoding/json writes map keys sorted.
+  nlohmann::json sorted = nlohmann::json::parse(map.dump());
+  out = Json::parse(sorted.dump());
+  return true;
+}
+
+}  // namespace
+
+std::string go_quoted(const std::string& s) { return Json(s).dump(); }
+
+std::optional<Json> decode_object_meta(const Json& meta, std::string& problem) {
+  Json out = Json::object();
+  if (meta.is_null()) return out;
+  if (!meta.is_object()) {
+    problem = "v1.ObjectMeta: readObjectStart: expect { or n, but found " + meta.dump().substr(0, 1);
+    return std::nullopt;
+  }
+  static constexpr const char* kStrings[][2] = {{"name", "Name"},
+                                                {"generateName", "GenerateName"},
+                                                {"namespace", "Namespace"},
+                                                {"uid", "UID"},
+                                                {"resourceVersion", "ResourceVersion"}};
+  for (const auto& [json_name, go_name] : kStrings) {
+    const auto it = meta.find(json_name);
+    if (it == meta.end() || it->is_null()) continue;
+    if (!it->is_string()) {
+      problem = std::string("v1.ObjectMeta.") + go_name + ": ReadString: expects \" or n, but found " + it->dump().substr(0, 1);
+      return std::nullopt;
+    }
+    // omitempty: an empty string is the same as absent.
+    if (!it->get_ref<const std::string&>().empty()) out[json_name] = *it;
+  }
+  for (const auto& [json_name, go_name] : {std::pair{"labels", "Labels"}, std::pair{"annotations", "Annotations"}}) {
+    const auto it = meta.find(json_name);
+    if (it == meta.end()) continue;
+    Json map;
+    if (!decode_string_map(*it, go_name, map, problem)) return std::nullopt;
+    if (map.is_object() && !map.empty()) out[json_name] = std::move(map);
+  }
+  // Kept verbatim: garbage collection metadata the fake does not interpret.
+  for (const char* opaque : {"ownerReferences", "finalizers"}) {
+    const auto it = meta.find(opaque);
+    if (it != meta.end() && it->is_array() && !it->empty()) out[opaque] = *it;
+  }
+  return out;
+}
+
+void order_object_meta(Json& meta) {
+  static constexpr const char* kOrder[] = {"name",        "generateName",     "namespace",       "selfLink",
+                                           "uid",         "resourceVersion",  "generation",      "creationTimestamp",
+                                           "deletionTimestamp", "deletionGracePeriodSeconds", "labels",
+                                           "annotations", "ownerReferences",  "finalizers",      "managedFields"};
+  Json ordered = Json::object();
+  for (const char* key : kOrder) {
+    if (meta.contains(key)) ordered[key] = std::move(meta[key]);
+  }
+  for (auto& [k, v] : meta.items()) {
+    if (!ordered.contains(k)) ordered[k] = std::move(v);
+  }
+  meta = std::move(ordered);
+}
+
+FieldErrors validate_object_meta(const Json& meta, bool namespaced) {
+  FieldErrors errors;
+  const std::string name = meta.value("name", "");
+  const std::string generate_name = meta.value("generateName", "");
+  if (name.empty() && generate_name.empty()) {
+    errors.push_back(FieldError::required("metadata.name", "name or generateName is required"));
+  } else if (!name.empty()) {
+    for (const auto& msg : dns1123_subdomain_errors(name)) {
+      errors.push_back(FieldError::invalid("metadata.name", go_quoted(name), msg));
+    }
+  }
+  if (namespaced) {
+    const std::string ns = meta.value("namespace", "");
+    if (ns.empty()) {
+      errors.push_back(FieldError::required("metadata.namespace", ""));
+    } else {
+      for (const auto& msg : dns1123_label_errors(ns)) {
+        errors.push_back(FieldError::invalid("metadata.namespace", go_quoted(ns), msg));
+      }
+    }
+  }
+  return errors;
+}
+
+FieldErrors validate_object_meta_update(const Json& meta, const Json& old) {
+  FieldErrors errors = validate_object_meta(meta, old.contains("namespace"));
+  for (const char* immutable : {"name", "namespace", "uid"}) {
+    const std::string now = meta.value(immutable, "");
+    const std::string before = old.value(immutable, "");
+    if (now != before) {
+      errors.push_back(FieldError::invalid(std::string("metadata.") + immutable, go_quoted(now), "field is immutable"));
+    }
+  }
+  return errors;
+}
+
+}  // namespace fake

@@ -1,0 +1,27 @@
+#pragma once
+// metav1.ObjectMeta as every resource decodes and validates it (apimachinery's ValidateObjectMeta).
+#include <optional>
+#include <string>
+
+#include "json.h"
+#include "status.h"
+
+namespace fake {
+
+// The metadata fields a client may send and the server keeps, in the order the server writes them.
+// `problem` receives "v1.ObjectMeta.Labels: ..." style text on a type error.
+std::optional<Json> decode_object_meta(const Json& meta, std::string& problem);
+
+// ValidateObjectMeta: name a DNS-1123 subdomain (or generateName), namespace a DNS-1123 label.
+FieldErrors validate_object_meta(const Json& meta, bool namespaced);
+// ValidateObjectMetaUpdate: the above, plus uid and name immutable.
+FieldErrors validate_object_meta_update(const Json& meta, const Json& old);
+
+// Puts the metadata fields in ObjectMeta's declaration order (name, namespace, uid,
+// resourceVersion, creationTimestamp, labels, annotations, ..., managedFields), as the server writes them.
+void order_object_meta(Json& meta);
+
+// Go's %q: the form a string value takes in an "Invalid value" message.
+std::string go_quoted(const std::string& s);
+
+}  // namespace fake

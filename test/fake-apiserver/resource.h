@@ -1,0 +1,46 @@
+#pragma once
+// What the generic REST layer needs to know about one kind of object. Leases are the first; Pods,
+// Events and EndpointSlices are added later as further ResourceStrategy implementations, without
+// touching the REST flow, the store or the router.
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "json.h"
+#include "status.h"
+
+namespace fake {
+
+struct ResourceInfo {
+  std::string group;      // "coordination.k8s.io"; empty for the core group
+  std::string version;    // "v1"
+  std::string resource;   // plural, as in URLs and RBAC: "leases"
+  std::string kind;       // "Lease"
+  std::string list_kind;  // "LeaseList"
+  std::string singular;   // "lease"
+  bool namespaced = true;
+  // PUT to a missing name creates it (strategy.AllowCreateOnUpdate; true for Leases upstream).
+  bool allow_create_on_update = false;
+  std::vector<std::string> verbs;
+  std::vector<std::string> short_names;
+
+  GroupResource group_resource() const { return {group, resource}; }
+  std::string api_version() const { return group.empty() ? version : group + "/" + version; }
+};
+
+class ResourceStrategy {
+ public:
+  virtual ~ResourceStrategy() = default;
+  virtual const ResourceInfo& info() const = 0;
+
+  // The request body (already valid JSON) as the object the server would store: unknown fields
+  // dropped, times normalised, kind/apiVersion set. A type error is the decoder's 400.
+  virtual std::variant<Json, ApiError> decode(const Json& body) const = 0;
+
+  // strategy.Validate / ValidateUpdate: metadata and spec rules, each failure a 422 cause.
+  virtual FieldErrors validate(const Json& object) const = 0;
+  virtual FieldErrors validate_update(const Json& object, const Json& old) const = 0;
+};
+
+}  // namespace fake
