@@ -1,1 +1,143 @@
-int main() { return 0; }  // wired up once the modules exist
+// lease-elector: wiring only. Parse the configuration, find the API server, start the HTTP
+// endpoints on one thread and the election loop on this one, and hand the Lease over on SIGTERM.
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <cstdio>
+#include <iostream>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "config/config.h"
+#include "config/logging.h"
+#include "election/clock.h"
+#include "election/election_loop.h"
+#include "election/elector.h"
+#include "election/snapshot.h"
+#include "http/election_routes.h"
+#include "http/server.h"
+#include "kube/cluster_config.h"
+#include "kube/curl_transport.h"
+#include "kube/lease_client.h"
+
+namespace {
+
+using namespace std::chrono;
+namespace asio = boost::asio;
+
+constexpr int kExitRuntimeFailure = 1;
+constexpr int kExitBadConfiguration = 2;
+
+// POD_NAME from the Downward API; else the hostname plus a random suffix, since Pods with
+// hostNetwork share their node's hostname.
+std::string default_identity(const le::util::Environment& env) {
+  if (auto pod = env("POD_NAME")) return *pod;
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof host, "lease-elector");
+  std::random_device random;
+  char suffix[16];
+  std::snprintf(suffix, sizeof suffix, "%08x", random());
+  return std::string(host) + "-" + suffix;
+}
+
+asio::ip::tcp::endpoint resolve_listen_address(asio::io_context& io, const le::config::Config& config) {
+  asio::ip::tcp::resolver resolver(io);
+  auto results = resolver.resolve(config.http_host, std::to_string(config.http_port),
+                                  asio::ip::resolver_base::passive | asio::ip::resolver_base::numeric_service);
+  if (results.empty()) throw std::runtime_error("cannot resolve --http host " + config.http_host);
+  return results.begin()->endpoint();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  le::config::setup_early_logging();
+  const auto env = le::util::process_environment();
+  const auto parsed = le::config::parse_command_line(std::vector<std::string>(argv + 1, argv + argc), env);
+  switch (parsed.action) {
+    case le::config::ParseOutcome::Action::help:
+      std::cout << parsed.message;
+      return 0;
+    case le::config::ParseOutcome::Action::version:
+      std::cout << parsed.message << "\n";
+      return 0;
+    case le::config::ParseOutcome::Action::error:
+      std::cerr << "lease-elector: " << parsed.message << "\nRun 'lease-elector --help' for the flags.\n";
+      return kExitBadConfiguration;
+    case le::config::ParseOutcome::Action::run:
+      break;
+  }
+  const le::config::Config& config = parsed.config;
+
+  auto cluster = le::kube::resolve_cluster_config(config.kubeconfig, env);
+  if (!cluster.ok()) {
+    spdlog::error("cannot find the API server: {}", cluster.error());
+    return kExitBadConfiguration;
+  }
+  const std::string ns = le::kube::resolve_namespace(config.namespace_name, env, le::kube::kServiceAccountDir,
+                                                     cluster.value().context_namespace);
+  const std::string identity = config.identity.value_or(default_identity(env));
+  const std::string lease = ns + "/" + config.lease_name;
+  le::config::setup_logging(config.log_level, config.log_format, lease, identity);
+  for (const auto& note : parsed.notes) spdlog::info("{}", note);
+
+  try {
+    le::election::SystemClock clock;
+    le::election::SnapshotBoard board;
+    std::mt19937_64 random_engine{std::random_device{}()};
+    std::uniform_real_distribution<double> uniform01(0.0, 1.0);
+
+    const std::string server_url = cluster.value().server;
+    const std::string source = cluster.value().source;
+    auto transport = std::make_unique<le::kube::CurlTransport>(std::move(cluster.value()));
+    le::kube::LeaseClient lease_client(std::move(transport), ns, config.lease_name);
+
+    le::election::ElectorConfig elector_config;
+    elector_config.identity = identity;
+    elector_config.lease_duration = config.lease_duration;
+    elector_config.renew_deadline = config.renew_deadline;
+    elector_config.retry_period = config.retry_period;
+    // Two requests (a read and a write) fit in one renew deadline.
+    elector_config.request_timeout = config.renew_deadline / 2;
+    le::election::Elector elector(elector_config, lease_client, clock, board,
+                                  [&] { return uniform01(random_engine); });
+    le::election::ElectionLoop loop(elector, clock, config.release_delay);
+
+    asio::io_context io;
+    le::http::Server http_server(io, resolve_listen_address(io, config),
+                                 le::http::make_election_router(board, clock));
+    asio::signal_set signals(io, SIGTERM, SIGINT);
+    signals.async_wait([&](const boost::system::error_code& error, int signal) {
+      if (error) return;
+      board.mark_stopping();  // no longer leading, from this instant
+      spdlog::info("received {}: stepped down; releasing the lease", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+      loop.request_stop();
+    });
+    std::thread http_thread([&] { io.run(); });
+
+    const auto endpoint = http_server.local_endpoint();
+    spdlog::info("{} starting: lease {}, identity {}, API server {} ({}), serving http on {}:{}; "
+                 "lease duration {}s, renew deadline {}ms, retry period {}ms, release delay {}ms",
+                 le::config::version_text(), lease, identity, server_url, source, endpoint.address().to_string(),
+                 endpoint.port(), config.lease_duration.count(), duration_cast<milliseconds>(config.renew_deadline).count(),
+                 duration_cast<milliseconds>(config.retry_period).count(),
+                 duration_cast<milliseconds>(config.release_delay).count());
+
+    loop.run();  // returns after SIGTERM/SIGINT and the hand-over
+
+    http_server.stop();
+    io.stop();
+    http_thread.join();
+    spdlog::info("stopped");
+    return 0;
+  } catch (const std::exception& error) {
+    spdlog::critical("{}", error.what());
+    return kExitRuntimeFailure;
+  }
+}

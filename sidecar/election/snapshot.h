@@ -65,16 +65,31 @@ class SnapshotBoard {
   SnapshotBoard() : current_(std::make_shared<const ElectionSnapshot>()) {}
   void publish(std::shared_ptr<const ElectionSnapshot> snapshot) {
     std::lock_guard lock(mutex_);
+    if (stopping_ && !snapshot->stopping) snapshot = with_stopping(*snapshot);
     current_ = std::move(snapshot);
   }
   std::shared_ptr<const ElectionSnapshot> current() const {
     std::lock_guard lock(mutex_);
     return current_;
   }
+  // Shutdown has begun: from now on no snapshot reports leadership. Called from the signal
+  // handler, so it takes effect at once even while the election thread waits on the API server.
+  void mark_stopping() {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    if (!current_->stopping) current_ = with_stopping(*current_);
+  }
 
  private:
+  static std::shared_ptr<const ElectionSnapshot> with_stopping(const ElectionSnapshot& snapshot) {
+    auto copy = std::make_shared<ElectionSnapshot>(snapshot);
+    copy->stopping = true;
+    return copy;
+  }
+
   mutable std::mutex mutex_;
   std::shared_ptr<const ElectionSnapshot> current_;
+  bool stopping_ = false;
 };
 
 }  // namespace le::election

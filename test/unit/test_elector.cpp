@@ -702,3 +702,17 @@ TEST_CASE("randomized: never two leaders, and a leader whenever the API allows o
     CHECK(transitions_seen >= 1);
   }
 }
+
+TEST_CASE("marking the board stopping ends leadership at once and sticks across publishes") {
+  FakeLeaseServer server;
+  server.external_write(held_by(""));
+  Replica a(server, "a");
+  a.elector.tick();
+  REQUIRE(a.leads());
+  a.board.mark_stopping();  // what the signal handler does, while the loop may be mid-request
+  CHECK_FALSE(a.leads());
+  a.clock.advance(2s);
+  a.elector.tick();  // the loop has not seen the stop yet: it renews and publishes
+  CHECK(server.record->holder_identity == "a");
+  CHECK_FALSE(a.leads());
+}

@@ -1,0 +1,206 @@
+// Real sidecar processes against the local API server, with short timings (lease 2 s, renew
+// deadline 1 s, retry 200 ms). Bounds come from the issue; each wait polls with a deadline.
+#include <doctest/doctest.h>
+
+#include <signal.h>
+
+#include <chrono>
+#include <thread>
+
+#include "local_cluster.h"
+
+using namespace std::chrono;
+using namespace std::chrono_literals;
+using le::testing::ClusterOptions;
+using le::testing::LocalCluster;
+using le::testing::run_command;
+
+namespace {
+
+// Scheduling noise on a loaded 2-core machine, on top of the bounds the design promises.
+constexpr milliseconds kSlack = 700ms;
+// A follower polls every 1 to 2.2 retry periods (client-go's jitter factor 1.2).
+constexpr milliseconds kPollInterval = 440ms;
+
+ClusterOptions options() {
+  ClusterOptions o;
+  o.apiserver_binary = FAKE_APISERVER_BINARY;
+  o.sidecar_binary = LEASE_ELECTOR_BINARY;
+  return o;
+}
+
+std::size_t elect(LocalCluster& cluster, std::size_t replicas = 3) {
+  for (std::size_t i = 0; i < replicas; ++i) cluster.start_sidecar(i);
+  // A new Lease: created a lease duration after the first 404, led a renew deadline later.
+  auto first = cluster.wait_for_leader(20s);
+  REQUIRE(first);
+  return first->first;
+}
+
+// Samples every replica's /leader for a while and returns how many sweeps saw exactly one leader.
+int watch_for(LocalCluster& cluster, milliseconds how_long) {
+  int single = 0;
+  const auto until = steady_clock::now() + how_long;
+  while (steady_clock::now() < until) {
+    if (cluster.leaders().size() == 1) ++single;
+    std::this_thread::sleep_for(5ms);
+  }
+  return single;
+}
+
+}  // namespace
+
+TEST_CASE("exactly one leader among three sidecars") {
+  LocalCluster cluster(options());
+  const auto leader = elect(cluster);
+  CHECK(watch_for(cluster, 3s) > 10);
+  CHECK(cluster.split_brain_sweeps() == 0);
+  CHECK(cluster.leaders() == std::vector<std::size_t>{leader});
+  auto lease = cluster.read_lease();
+  CHECK(lease["spec"]["holderIdentity"] == cluster.identity(leader));
+  CHECK(lease["spec"]["leaseDurationSeconds"] == 2);
+  // Every follower reports the same holder.
+  for (std::size_t i = 0; i < 3; ++i) {
+    auto view = cluster.leader_view(i);
+    CHECK(view.name == cluster.identity(leader));
+    CHECK(view.body["identity"] == cluster.identity(i));
+    CHECK(view.body.contains("validForMs") == (i == leader));
+  }
+}
+
+TEST_CASE("SIGKILL of the leader: a new leader within lease duration + two polling intervals") {
+  LocalCluster cluster(options());
+  const auto old = elect(cluster);
+  watch_for(cluster, 500ms);
+  cluster.sidecar(old).signal(SIGKILL);
+  auto next = cluster.wait_for_leader(10s, old);
+  REQUIRE(next);
+  MESSAGE("SIGKILL handover took " << duration_cast<milliseconds>(next->second).count() << " ms");
+  CHECK(next->second <= 2s + 2 * kPollInterval + kSlack);
+  CHECK(cluster.split_brain_sweeps() == 0);
+  CHECK(cluster.read_lease()["spec"]["leaseTransitions"].get<int>() >= 1);
+}
+
+TEST_CASE("SIGTERM of the leader: released, a new leader within release delay + one polling interval") {
+  auto o = options();
+  o.release_delay = "500ms";
+  LocalCluster cluster(o);
+  const auto old = elect(cluster);
+  watch_for(cluster, 500ms);
+  const auto transitions = cluster.read_lease()["spec"]["leaseTransitions"].get<int>();
+  const auto signalled = steady_clock::now();
+  cluster.sidecar(old).signal(SIGTERM);
+  // The old leader stops reporting leadership at once (as soon as the signal is handled), well
+  // before the release delay ends.
+  while (cluster.leader_view(old).is_leader) {
+    REQUIRE(steady_clock::now() - signalled < 250ms);
+    std::this_thread::sleep_for(1ms);
+  }
+  auto next = cluster.wait_for_leader(10s, old);
+  REQUIRE(next);
+  MESSAGE("SIGTERM handover took " << duration_cast<milliseconds>(next->second).count() << " ms");
+  CHECK(next->second >= 500ms);  // nobody took over during the release delay
+  CHECK(next->second <= 500ms + kPollInterval + kSlack);
+  auto status = cluster.sidecar(old).wait_for(10s);
+  REQUIRE(status);
+  CHECK(*status == 0);
+  CHECK(steady_clock::now() - signalled < 5s);
+  CHECK(cluster.read_lease()["spec"]["leaseTransitions"].get<int>() == transitions + 1);
+  CHECK(cluster.split_brain_sweeps() == 0);
+}
+
+TEST_CASE("a follower stops at once on SIGTERM and leaves the leader alone") {
+  LocalCluster cluster(options());
+  const auto leader = elect(cluster);
+  const std::size_t follower = (leader + 1) % 3;
+  const auto before = cluster.read_lease()["spec"];
+  cluster.sidecar(follower).signal(SIGTERM);
+  auto status = cluster.sidecar(follower).wait_for(5s);
+  REQUIRE(status);
+  CHECK(*status == 0);
+  CHECK(cluster.leaders() == std::vector<std::size_t>{leader});
+  CHECK(cluster.read_lease()["spec"]["acquireTime"] == before["acquireTime"]);
+}
+
+TEST_CASE("the API server failing longer than the renew deadline: the leader steps down, then recovers") {
+  LocalCluster cluster(options());
+  const auto leader = elect(cluster);
+  watch_for(cluster, 300ms);
+  const auto failing_since = steady_clock::now();
+  cluster.set_faults({{"errorRate", 1.0}, {"errorStatus", 500}});
+  // Steps down within the renew deadline of its last successful renewal.
+  while (cluster.leader_view(leader).is_leader) {
+    REQUIRE(steady_clock::now() - failing_since < 1s + kSlack);
+    std::this_thread::sleep_for(5ms);
+  }
+  CHECK(cluster.leaders().empty());
+  // No one leads while the API server fails (no one can write)...
+  CHECK(watch_for(cluster, 1500ms) == 0);
+  // ...and every sidecar stays alive and answering.
+  for (std::size_t i = 0; i < 3; ++i) CHECK(cluster.leader_view(i).answered);
+  cluster.set_faults(nlohmann::json::object());
+  auto recovered = cluster.wait_for_leader(10s);
+  REQUIRE(recovered);
+  MESSAGE("leadership recovered " << duration_cast<milliseconds>(recovered->second).count() << " ms after the API server did");
+  CHECK(cluster.split_brain_sweeps() == 0);
+}
+
+TEST_CASE("a deposed leader's late release does not touch the new holder's record") {
+  auto o = options();
+  o.release_delay = "0s";
+  LocalCluster cluster(o);
+  const auto old = elect(cluster);
+  // Freeze the leader (SIGSTOP: its clocks run on) until another replica has taken over.
+  cluster.sidecar(old).signal(SIGSTOP);
+  auto next = cluster.wait_for_leader(10s, old);
+  REQUIRE(next);
+  const auto taken = cluster.read_lease()["spec"];
+  REQUIRE(taken["holderIdentity"] == cluster.identity(next->first));
+  // Wake it and stop it at once: it must neither claim leadership nor release the Lease.
+  cluster.sidecar(old).signal(SIGCONT);
+  cluster.sidecar(old).signal(SIGTERM);
+  for (int i = 0; i < 20; ++i) {
+    auto view = cluster.leader_view(old);
+    if (view.answered) CHECK_FALSE(view.is_leader);
+  }
+  auto status = cluster.sidecar(old).wait_for(10s);
+  REQUIRE(status);
+  CHECK(*status == 0);
+  auto after = cluster.read_lease()["spec"];
+  CHECK(after["holderIdentity"] == taken["holderIdentity"]);
+  CHECK(after["acquireTime"] == taken["acquireTime"]);
+  CHECK(after["leaseTransitions"] == taken["leaseTransitions"]);
+  CHECK(cluster.leaders() == std::vector<std::size_t>{next->first});
+  CHECK(cluster.split_brain_sweeps() == 0);
+}
+
+TEST_CASE("bad flags exit with status 2 and name the flag") {
+  struct Case {
+    std::vector<std::string> args;
+    std::string mentions;
+  };
+  const std::vector<Case> cases{
+      {{"--lease-name", "x", "--lease-duration", "1500ms"}, "--lease-duration"},
+      {{"--lease-name", "x", "--lease-duration", "500ms"}, "--lease-duration"},
+      {{"--lease-name", "x", "--lease-duration", "5s", "--renew-deadline", "5s"}, "--renew-deadline"},
+      {{"--lease-name", "x", "--renew-deadline", "2s", "--retry-period", "2s"}, "--retry-period"},
+      {{"--lease-name", "x", "--no-such-flag"}, "--no-such-flag"},
+      {{"--namespace", "default"}, "--lease-name"},
+      {{"--lease-name", "x", "--ttl", "10s", "--lease-duration", "10s"}, "--ttl"},
+      {{"--lease-name", "x", "--ttl", "1500ms"}, "--ttl"},
+      {{"--lease-name", "x", "--http", "nowhere"}, "--http"},
+      {{"--lease-name", "x", "--log-format", "xml"}, "--log-format"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> argv{LEASE_ELECTOR_BINARY};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    auto result = run_command(argv, 5s, {"KUBECONFIG=/nonexistent"});
+    CAPTURE(c.mentions);
+    CAPTURE(result.output);
+    CHECK(result.status == 2);
+    CHECK(result.output.find(c.mentions) != std::string::npos);
+  }
+  auto help = run_command({LEASE_ELECTOR_BINARY, "--help"}, 5s);
+  CHECK(help.status == 0);
+  CHECK(help.output.find("--lease-name") != std::string::npos);
+}

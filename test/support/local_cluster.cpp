@@ -1,0 +1,158 @@
+#include "local_cluster.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace le::testing {
+
+using namespace std::chrono;
+namespace fs = std::filesystem;
+
+int free_loopback_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  socklen_t length = sizeof address;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    if (fd >= 0) ::close(fd);
+    throw std::runtime_error("cannot find a free loopback port");
+  }
+  const int port = ntohs(address.sin_port);
+  ::close(fd);
+  return port;
+}
+
+namespace {
+
+std::string make_work_dir() {
+  std::string pattern = (fs::temp_directory_path() / "lease-elector-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("cannot create a temporary directory");
+  return pattern;
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+LocalCluster::LocalCluster(ClusterOptions options) : options_(std::move(options)), work_dir_(make_work_dir()) {
+  const fs::path dir(work_dir_);
+  const fs::path port_file = dir / "apiserver.json";
+  kubeconfig_ = (dir / "kubeconfig").string();
+  std::vector<std::string> argv{options_.apiserver_binary, "--listen", "127.0.0.1:0", "--state-dir",
+                                work_dir_, "--kubeconfig-out", kubeconfig_, "--port-file", port_file.string()};
+  if (options_.tls) argv.push_back("--tls");
+  apiserver_ = std::make_unique<ChildProcess>(argv, (dir / "apiserver.log").string());
+  const auto until = steady_clock::now() + seconds{20};
+  while (!fs::exists(port_file) || !fs::exists(kubeconfig_)) {
+    if (!apiserver_->running()) throw std::runtime_error("the local API server exited: " + apiserver_->log());
+    if (steady_clock::now() > until) throw std::runtime_error("the local API server did not start: " + apiserver_->log());
+    std::this_thread::sleep_for(milliseconds{10});
+  }
+  const auto ports = nlohmann::json::parse(read_file(port_file));
+  api_url_ = ports.at("url").get<std::string>();
+  admin_url_ = ports.at("admin").get<std::string>();
+  admin_token_ = ports.value("token", std::string("admin-token"));
+  if (options_.tls) {
+    ca_file_ = ports.value("ca", (dir / "ca.crt").string());
+    api_http_.set_ca_file(ca_file_);
+  }
+  api_http_.set_bearer_token(admin_token_);
+}
+
+LocalCluster::~LocalCluster() {
+  for (auto& sidecar : sidecars_) sidecar.process.reset();
+  apiserver_.reset();
+  std::error_code ignored;
+  if (!std::getenv("LEASE_ELECTOR_KEEP_LOGS")) fs::remove_all(work_dir_, ignored);
+}
+
+void LocalCluster::start_sidecar(std::size_t index, std::vector<std::string> extra_flags) {
+  if (sidecars_.size() <= index) sidecars_.resize(index + 1);
+  Sidecar& sidecar = sidecars_[index];
+  sidecar.process.reset();
+  sidecar.port = free_loopback_port();
+  std::vector<std::string> argv{options_.sidecar_binary,
+                                "--lease-name", options_.lease_name,
+                                "--namespace", "default",
+                                "--id", identity(index),
+                                "--http", "127.0.0.1:" + std::to_string(sidecar.port),
+                                "--kubeconfig", kubeconfig_,
+                                "--lease-duration", options_.lease_duration,
+                                "--renew-deadline", options_.renew_deadline,
+                                "--retry-period", options_.retry_period,
+                                "--release-delay", options_.release_delay,
+                                "--log-level", "debug"};
+  for (auto& flag : options_.extra_sidecar_flags) argv.push_back(flag);
+  for (auto& flag : extra_flags) argv.push_back(flag);
+  const std::string log = (fs::path(work_dir_) / (identity(index) + ".log")).string();
+  // Appending keeps the log of earlier incarnations for post-mortems.
+  if (fs::exists(log)) fs::rename(log, log + "." + std::to_string(::time(nullptr)) + ".old");
+  sidecar.process = std::make_unique<ChildProcess>(argv, log);
+}
+
+LeaderView LocalCluster::leader_view(std::size_t index) {
+  LeaderView view;
+  const Sidecar& sidecar = sidecars_.at(index);
+  if (!sidecar.process) return view;
+  auto answer = http_.get("http://127.0.0.1:" + std::to_string(sidecar.port) + "/leader", milliseconds{500});
+  if (answer.status != 200) return view;
+  auto body = nlohmann::json::parse(answer.body, nullptr, false);
+  if (body.is_discarded()) return view;
+  view.answered = true;
+  view.is_leader = body.value("isLeader", false);
+  view.name = body.value("name", std::string());
+  view.body = std::move(body);
+  return view;
+}
+
+std::vector<std::size_t> LocalCluster::leaders() {
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < sidecars_.size(); ++i) {
+    if (sidecars_[i].process && sidecars_[i].process->running() && leader_view(i).is_leader) out.push_back(i);
+  }
+  if (out.size() > 1) ++split_brain_sweeps_;
+  return out;
+}
+
+std::optional<std::pair<std::size_t, nanoseconds>> LocalCluster::wait_for_leader(milliseconds timeout,
+                                                                                   std::optional<std::size_t> except) {
+  const auto start = steady_clock::now();
+  while (steady_clock::now() - start < timeout) {
+    for (std::size_t i : leaders()) {
+      if (!except || i != *except) return std::pair{i, steady_clock::now() - start};
+    }
+    std::this_thread::sleep_for(milliseconds{2});
+  }
+  return std::nullopt;
+}
+
+nlohmann::json LocalCluster::read_lease() {
+  auto answer = api_http_.get(api_url_ + "/apis/coordination.k8s.io/v1/namespaces/default/leases/" + options_.lease_name);
+  if (answer.status == 404) return nullptr;
+  if (answer.status != 200) throw std::runtime_error("reading the Lease failed: " + std::to_string(answer.status) + " " + answer.error + answer.body);
+  return nlohmann::json::parse(answer.body);
+}
+
+void LocalCluster::set_faults(const nlohmann::json& faults) {
+  auto answer = http_.request("PUT", admin_url_ + "/faults", faults.dump());
+  if (answer.status != 200) throw std::runtime_error("setting faults failed: " + std::to_string(answer.status) + " " + answer.body + answer.error);
+}
+
+}  // namespace le::testing

@@ -1,0 +1,84 @@
+#pragma once
+// The local API server and a set of sidecars as child processes, with their /leader observed from
+// outside: what the integration tests and the demo drive.
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "http_client.h"
+#include "process.h"
+
+namespace le::testing {
+
+struct ClusterOptions {
+  std::string apiserver_binary;
+  std::string sidecar_binary;
+  bool tls = true;
+  std::string lease_name = "demo";
+  std::string lease_duration = "2s";
+  std::string renew_deadline = "1s";
+  std::string retry_period = "200ms";
+  std::string release_delay = "0s";
+  std::vector<std::string> extra_sidecar_flags;
+};
+
+struct LeaderView {
+  bool answered = false;
+  bool is_leader = false;
+  std::string name;  // the holder this replica observed
+  nlohmann::json body;
+};
+
+class LocalCluster {
+ public:
+  explicit LocalCluster(ClusterOptions options);
+  ~LocalCluster();
+
+  const std::string& work_dir() const { return work_dir_; }
+  const std::string& api_url() const { return api_url_; }
+  const std::string& admin_url() const { return admin_url_; }
+  const std::string& kubeconfig() const { return kubeconfig_; }
+
+  // Starts sidecar i (0-based; restarting an index replaces the old process). Identity "replica-i".
+  void start_sidecar(std::size_t index, std::vector<std::string> extra_flags = {});
+  ChildProcess& sidecar(std::size_t index) { return *sidecars_.at(index).process; }
+  std::size_t size() const { return sidecars_.size(); }
+  std::string identity(std::size_t index) const { return "replica-" + std::to_string(index); }
+
+  LeaderView leader_view(std::size_t index);
+  // Indexes of the replicas whose /leader says isLeader=true right now.
+  std::vector<std::size_t> leaders();
+  // Polls every replica's /leader until one other than `except` leads; returns its index and how
+  // long it took. Fails the wait (nullopt) at the timeout. While polling, counts any instant at
+  // which two replicas answered isLeader=true in the same sweep.
+  std::optional<std::pair<std::size_t, std::chrono::nanoseconds>> wait_for_leader(
+      std::chrono::milliseconds timeout, std::optional<std::size_t> except = std::nullopt);
+  int split_brain_sweeps() const { return split_brain_sweeps_; }
+
+  // The Lease as the API server has it (admin view); null when it does not exist.
+  nlohmann::json read_lease();
+  // Fault injection on the local API server (its admin endpoint).
+  void set_faults(const nlohmann::json& faults);
+
+ private:
+  struct Sidecar {
+    std::unique_ptr<ChildProcess> process;
+    int port = 0;
+  };
+  ClusterOptions options_;
+  std::string work_dir_;
+  std::unique_ptr<ChildProcess> apiserver_;
+  std::string api_url_, admin_url_, kubeconfig_, ca_file_, admin_token_;
+  std::vector<Sidecar> sidecars_;
+  HttpClient http_;
+  HttpClient api_http_;
+  int split_brain_sweeps_ = 0;
+};
+
+int free_loopback_port();
+
+}  // namespace le::testing
