@@ -18,9 +18,21 @@ void ElectionLoop::run() {
       std::lock_guard lock(mutex_);
       if (stop_requested_) break;
     }
-    wait(elector_.tick());
+    wait(guarded_tick());
   }
   hand_over();
+}
+
+// The API client turns every failure into a typed error, so nothing should throw here; if
+// something does anyway (memory exhaustion, a bug), the loop must not die with the process still
+// serving its endpoints: log it and come round again after a retry period.
+nanoseconds ElectionLoop::guarded_tick() {
+  try {
+    return elector_.tick();
+  } catch (const std::exception& error) {
+    spdlog::error("election iteration failed: {}; retrying", error.what());
+    return elector_.config().retry_period;
+  }
 }
 
 void ElectionLoop::hand_over() {
@@ -37,7 +49,7 @@ void ElectionLoop::hand_over() {
     while (clock_.boot_now() < until && elector_.holds()) {
       // tick() renews (it never acquires once stopping); request_stop() was already called, so a
       // plain sleep is all that is left to wait for.
-      const nanoseconds next = elector_.tick();
+      const nanoseconds next = guarded_tick();
       const nanoseconds left = until - clock_.boot_now();
       std::this_thread::sleep_for(std::min(next, left));
     }

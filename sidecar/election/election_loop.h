@@ -24,6 +24,7 @@ class ElectionLoop {
   // Waits for the delay, returning early on wake() or request_stop().
   void wait(std::chrono::nanoseconds delay);
   void hand_over();
+  std::chrono::nanoseconds guarded_tick();
 
   Elector& elector_;
   const Clock& clock_;

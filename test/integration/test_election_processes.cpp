@@ -5,7 +5,11 @@
 #include <signal.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <thread>
+
+#include <stdlib.h>
 
 #include "local_cluster.h"
 
@@ -203,4 +207,71 @@ TEST_CASE("bad flags exit with status 2 and name the flag") {
   auto help = run_command({LEASE_ELECTOR_BINARY, "--help"}, 5s);
   CHECK(help.status == 0);
   CHECK(help.output.find("--lease-name") != std::string::npos);
+}
+
+TEST_CASE("labels and annotations survive renewals; the bearer token never reaches the logs") {
+  LocalCluster cluster(options());
+  const auto leader = elect(cluster);
+  cluster.patch_lease({{"metadata", {{"labels", {{"team", "payments"}}}, {"annotations", {{"note", "kept"}}}}}});
+  const auto renewed_before = cluster.read_lease()["spec"]["renewTime"];
+  std::this_thread::sleep_for(600ms);  // three renewals at a 200 ms retry period
+  auto lease = cluster.read_lease();
+  CHECK(lease["spec"]["renewTime"] != renewed_before);
+  CHECK(lease["spec"]["holderIdentity"] == cluster.identity(leader));
+  CHECK(lease["metadata"]["labels"]["team"] == "payments");
+  CHECK(lease["metadata"]["annotations"]["note"] == "kept");
+  CHECK(cluster.leaders() == std::vector<std::size_t>{leader});  // the 409 from the edit cost no term
+  for (std::size_t i = 0; i < 3; ++i) {
+    const auto log = cluster.sidecar(i).log();
+    CHECK(log.find("debug") != std::string::npos);  // the logs were verbose, and still
+    CHECK(log.find("admin-token") == std::string::npos);
+  }
+}
+
+TEST_CASE("while the API server is unreachable at start-up the sidecar serves, waits and says so") {
+  const int api_port = le::testing::free_loopback_port();
+  const int http_port = le::testing::free_loopback_port();
+  char dir_pattern[] = "/tmp/lease-elector-startup-XXXXXX";
+  REQUIRE(::mkdtemp(dir_pattern));
+  const std::string dir = dir_pattern;
+  const std::string kubeconfig = dir + "/kubeconfig";
+  {
+    std::ofstream out(kubeconfig);
+    out << "apiVersion: v1\nkind: Config\ncurrent-context: later\n"
+        << "clusters: [{name: later, cluster: {server: \"http://127.0.0.1:" << api_port << "\"}}]\n"
+        << "users: [{name: admin, user: {token: admin-token}}]\n"
+        << "contexts: [{name: later, context: {cluster: later, user: admin, namespace: default}}]\n";
+  }
+  le::testing::ChildProcess sidecar({LEASE_ELECTOR_BINARY, "--lease-name", "startup", "--id", "solo", "--http",
+                                     "127.0.0.1:" + std::to_string(http_port), "--kubeconfig", kubeconfig,
+                                     "--lease-duration", "2s", "--renew-deadline", "1s", "--retry-period", "200ms"},
+                                    dir + "/sidecar.log");
+  le::testing::HttpClient http;
+  const std::string base = "http://127.0.0.1:" + std::to_string(http_port);
+  le::testing::HttpAnswer leader;
+  const auto deadline = steady_clock::now() + 10s;
+  while ((leader = http.get(base + "/leader")).status != 200) {
+    REQUIRE(steady_clock::now() < deadline);
+    std::this_thread::sleep_for(10ms);
+  }
+  CHECK(nlohmann::json::parse(leader.body)["isLeader"] == false);
+  CHECK(http.get(base + "/healthz").status == 200);
+  CHECK(http.get(base + "/readyz").status == 503);
+  while (sidecar.log().find("waiting for the API server") == std::string::npos) {
+    REQUIRE(steady_clock::now() < deadline);
+    std::this_thread::sleep_for(10ms);
+  }
+  // The API server comes up: the backoff (capped at the lease duration) finds it, and the sidecar
+  // creates the Lease and leads.
+  le::testing::ChildProcess apiserver({FAKE_APISERVER_BINARY, "--listen", "127.0.0.1:" + std::to_string(api_port),
+                                       "--state-dir", dir},
+                                      dir + "/apiserver.log");
+  const auto up = steady_clock::now();
+  while (!nlohmann::json::parse(http.get(base + "/leader").body)["isLeader"].get<bool>()) {
+    REQUIRE(steady_clock::now() - up < 2s + 2s + 1s + 3s);  // backoff cap + lease + renew deadline + slack
+    std::this_thread::sleep_for(10ms);
+  }
+  sidecar.signal(SIGTERM);
+  CHECK(sidecar.wait_for(5s) == std::optional<int>{0});
+  std::filesystem::remove_all(dir);
 }

@@ -150,6 +150,12 @@ nlohmann::json LocalCluster::read_lease() {
   return nlohmann::json::parse(answer.body);
 }
 
+void LocalCluster::patch_lease(const nlohmann::json& patch) {
+  auto answer = api_http_.request("PATCH", api_url_ + "/apis/coordination.k8s.io/v1/namespaces/default/leases/" + options_.lease_name,
+                                  patch.dump(), "application/merge-patch+json");
+  if (answer.status != 200) throw std::runtime_error("patching the Lease failed: " + std::to_string(answer.status) + " " + answer.body + answer.error);
+}
+
 void LocalCluster::set_faults(const nlohmann::json& faults) {
   auto answer = http_.request("PUT", admin_url_ + "/faults", faults.dump());
   if (answer.status != 200) throw std::runtime_error("setting faults failed: " + std::to_string(answer.status) + " " + answer.body + answer.error);

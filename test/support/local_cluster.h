@@ -61,6 +61,8 @@ class LocalCluster {
 
   // The Lease as the API server has it (admin view); null when it does not exist.
   nlohmann::json read_lease();
+  // A JSON merge patch of the Lease, as an administrator (kubectl label/annotate) would send it.
+  void patch_lease(const nlohmann::json& patch);
   // Fault injection on the local API server (its admin endpoint).
   void set_faults(const nlohmann::json& faults);
 
