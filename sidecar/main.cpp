@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <random>
@@ -57,6 +58,9 @@ asio::ip::tcp::endpoint resolve_listen_address(asio::io_context& io, const le::c
 }  // namespace
 
 int main(int argc, char** argv) {
+  // libcurl with CURLOPT_NOSIGNAL cannot keep a peer's reset from raising SIGPIPE; an error
+  // return is what every write path here handles.
+  std::signal(SIGPIPE, SIG_IGN);
   le::config::setup_early_logging();
   const auto env = le::util::process_environment();
   const auto parsed = le::config::parse_command_line(std::vector<std::string>(argv + 1, argv + argc), env);
@@ -115,11 +119,23 @@ int main(int argc, char** argv) {
     asio::signal_set signals(io, SIGTERM, SIGINT);
     signals.async_wait([&](const boost::system::error_code& error, int signal) {
       if (error) return;
-      board.mark_stopping();  // no longer leading, from this instant
-      spdlog::info("received {}: stepped down; releasing the lease", signal == SIGTERM ? "SIGTERM" : "SIGINT");
-      loop.request_stop();
+      const bool was_leading = board.mark_stopping(clock);  // no longer leading, from this instant
+      spdlog::info("received {}: {}", signal == SIGTERM ? "SIGTERM" : "SIGINT",
+                   was_leading ? "stepped down; releasing the lease after the release delay" : "stopping");
+      loop.request_stop(was_leading);
     });
     std::thread http_thread([&] { io.run(); });
+    // Whatever happens below, stop the HTTP side and join its thread before leaving this scope.
+    struct JoinOnExit {
+      le::http::Server& server;
+      asio::io_context& io;
+      std::thread& thread;
+      ~JoinOnExit() {
+        server.stop();
+        io.stop();
+        if (thread.joinable()) thread.join();
+      }
+    } join_on_exit{http_server, io, http_thread};
 
     const auto endpoint = http_server.local_endpoint();
     spdlog::info("{} starting: lease {}, identity {}, API server {} ({}), serving http on {}:{}; "
@@ -130,10 +146,6 @@ int main(int argc, char** argv) {
                  duration_cast<milliseconds>(config.release_delay).count());
 
     loop.run();  // returns after SIGTERM/SIGINT and the hand-over
-
-    http_server.stop();
-    io.stop();
-    http_thread.join();
     spdlog::info("stopped");
     return 0;
   } catch (const std::exception& error) {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -32,6 +33,25 @@ void show_replicas(LocalCluster& cluster) {
 }
 
 double ms(nanoseconds d) { return duration<double, std::milli>(d).count(); }
+
+// Resident memory of a process, from /proc/PID/status (VmRSS, in kB).
+long resident_kb(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+void show_footprint(LocalCluster& cluster, const std::string& binary) {
+  std::printf("\nFootprint: %s is %.1f MB", binary.c_str(), double(fs::file_size(binary)) / 1e6);
+  std::printf(" (build type %s; strip it for deployment)\n", LEASE_ELECTOR_BUILD_TYPE);
+  for (std::size_t i = 0; i < cluster.size(); ++i) {
+    std::printf("  %-10s resident memory %.1f MB\n", cluster.identity(i).c_str(),
+                double(resident_kb(cluster.sidecar(i).pid())) / 1024.0);
+  }
+}
 
 int usage() {
   std::cerr << "usage: lease-elector-demo [--lease-duration 4s] [--renew-deadline 2s] [--retry-period 500ms]\n"
@@ -80,6 +100,8 @@ int main(int argc, char** argv) {
     if (!first) throw std::runtime_error("no leader was elected within 60 s");
     std::printf("  %s leads after %.0f ms\n\n", cluster.identity(first->first).c_str(), ms(first->second));
     show_replicas(cluster);
+    std::this_thread::sleep_for(seconds{2});  // let the followers settle into their polling
+    show_footprint(cluster, options.sidecar_binary);
 
     std::vector<double> sigterm_ms, sigkill_ms;
     for (int round = 0; round < rounds; ++round) {

@@ -5,10 +5,6 @@
 namespace le::config {
 namespace {
 
-std::string dashed(const FlagSpec& spec) {
-  return "--" + std::string(spec.name);
-}
-
 // Go's strconv.ParseBool, which the flag package uses for -flag=VALUE of boolean flags.
 std::optional<bool> parse_go_bool(std::string_view text) {
   for (std::string_view t : {"1", "t", "T", "true", "TRUE", "True"}) {
@@ -71,7 +67,7 @@ ScannedArguments scan_arguments(const std::vector<std::string>& args) {
     switch (spec->kind) {
       case FlagKind::action:
         if (has_inline_value) {
-          out.error = "flag " + dashed(*spec) + " does not take a value";
+          out.error = "flag " + spec->dashed() + " does not take a value";
           return out;
         }
         out.action = spec->setting;
@@ -83,7 +79,7 @@ ScannedArguments scan_arguments(const std::vector<std::string>& args) {
         }
         const auto value = parse_go_bool(inline_value);
         if (!value) {
-          out.error = "flag " + dashed(*spec) + " takes true or false, not \"" + inline_value + "\"";
+          out.error = "flag " + spec->dashed() + " takes true or false, not \"" + inline_value + "\"";
           return out;
         }
         out.uses.push_back({spec, *value ? "true" : "false"});
@@ -95,7 +91,7 @@ ScannedArguments scan_arguments(const std::vector<std::string>& args) {
         } else if (i + 1 < args.size() && usable_as_value(args[i + 1])) {
           out.uses.push_back({spec, args[++i]});
         } else {
-          out.error = "flag " + dashed(*spec) + " needs a value";
+          out.error = "flag " + spec->dashed() + " needs a value";
           return out;
         }
         break;

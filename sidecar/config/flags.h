@@ -2,6 +2,7 @@
 // The table of command-line flags: one row per spelling, shared by the parser and --help so the
 // two cannot drift apart.
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace le::config {
@@ -41,6 +42,8 @@ struct FlagSpec {
   std::string_view default_text;  // for --help; empty when there is no default
   std::string_view meaning;       // one line for --help
   bool classic = false;
+
+  std::string dashed() const { return "--" + std::string(name); }  // for messages
 };
 
 std::span<const FlagSpec> flag_specs();

@@ -7,16 +7,12 @@ namespace {
 
 constexpr std::array timing_settings{Setting::lease_duration, Setting::renew_deadline, Setting::retry_period};
 
-std::string dashed(const FlagSpec& spec) {
-  return "--" + std::string(spec.name);
-}
-
 // Flags, in order. Repeating one flag keeps the last value, as Go's flag package does; but a
 // classic alias and its modern flag that disagree are an error, since that is a half-migrated
 // manifest and either choice could elect on the wrong Lease.
 std::optional<std::string> apply_flags(const std::vector<FlagUse>& uses, RawSettings& out) {
   for (const auto& use : uses) {
-    const std::string source = dashed(*use.spec);
+    const std::string source = use.spec->dashed();
     if (use.spec->setting == Setting::use_cluster_credentials) {
       out.notes.emplace_back(
           "--use-cluster-credentials has no effect: in-cluster credentials are used whenever no kubeconfig "
@@ -72,11 +68,8 @@ RawSettings collect_settings(const std::vector<FlagUse>& uses, const util::Envir
     out.values.emplace(spec.setting, RawValue{*value, std::string(spec.env)});
   }
 
-  // kubectl's variable, last, so that both of ours win over it.
-  if (out.values.count(Setting::kubeconfig) == 0) {
-    if (const auto value = env("KUBECONFIG"))
-      out.values.emplace(Setting::kubeconfig, RawValue{*value, "KUBECONFIG"});
-  }
+  // kubectl's KUBECONFIG is not read here: it may be a list of files, which the kube layer merges
+  // as clientcmd does (kube::resolve_cluster_config), after --kubeconfig and ours.
   return out;
 }
 

@@ -106,9 +106,9 @@ std::optional<std::string> resolve_timing(const RawSettings& raw, Config& config
   // before its lease can expire for the others, and its last retry, jittered up to 1.2 times the
   // retry period, must still fall inside the renew deadline.
   if (lease.value <= renew.value) return show(renew) + " must be less than " + show(lease);
-  const nanoseconds jittered_retry{
-      static_cast<std::int64_t>(jitter_factor * static_cast<double>(retry.value.count()))};
-  if (renew.value <= jittered_retry) {
+  // Compared in floating point: 1.2 times a huge retry period would overflow a 64-bit count of
+  // nanoseconds and slip through.
+  if (static_cast<double>(renew.value.count()) <= jitter_factor * static_cast<double>(retry.value.count())) {
     return show(retry) + " times 1.2 (client-go's retry jitter) must be less than " + show(renew);
   }
 

@@ -11,12 +11,19 @@ namespace le::election {
 
 class ElectionLoop {
  public:
-  ElectionLoop(Elector& elector, const Clock& clock, std::chrono::nanoseconds release_delay);
+  // Kubernetes' default terminationGracePeriodSeconds is 30: everything after a stop request,
+  // requests under way included, fits in this, whatever the API server does.
+  static constexpr std::chrono::seconds kDefaultShutdownBudget{25};
+
+  ElectionLoop(Elector& elector, const Clock& clock, std::chrono::nanoseconds release_delay,
+               std::chrono::nanoseconds shutdown_budget = kDefaultShutdownBudget);
 
   // Blocks until request_stop() and the hand-over are done.
   void run();
-  // Thread-safe; wakes the loop at once.
-  void request_stop();
+  // Thread-safe; wakes the loop at once. app_saw_leadership: this replica reported leadership
+  // until the stop (SnapshotBoard::mark_stopping), so the app gets the release delay to stop its
+  // leader work; otherwise a Lease held at that point is released at once.
+  void request_stop(bool app_saw_leadership = true);
   // Thread-safe; makes the loop run its next iteration now (a later issue's watch uses it).
   void wake();
 
@@ -29,9 +36,12 @@ class ElectionLoop {
   Elector& elector_;
   const Clock& clock_;
   std::chrono::nanoseconds release_delay_;
+  std::chrono::nanoseconds shutdown_budget_;
   std::mutex mutex_;
   std::condition_variable wakeup_;
   bool stop_requested_ = false;
+  bool app_saw_leadership_ = true;
+  BootTime stop_requested_at_{};
   bool woken_ = false;
 };
 

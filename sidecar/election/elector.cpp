@@ -12,9 +12,7 @@ using util::to_micro;
 
 namespace {
 
-// Remembering a few recent acquireTimes is enough: the record can only carry one of our last
-// attempts, and forgetting an old one only makes us wait for it like any other holder's.
-constexpr std::size_t kRememberedAcquireTimes = 32;
+constexpr std::size_t kRememberedTerms = 32;
 
 // Liveness margin on top of the longest wait and the longest iteration.
 constexpr nanoseconds kLivenessMargin = seconds{5};
@@ -58,28 +56,7 @@ nanoseconds Elector::tick() {
 
 // The leader's fast path: one conditional update carrying the resourceVersion of our own last
 // write (client-go 1.30+ does the same). Anyone else's write in between makes it fail with 409.
-nanoseconds Elector::renew() {
-  LeaderRecord desired = observed_->record;
-  desired.renew_time = to_micro(clock_.wall_now());
-  desired.lease_duration = config_.lease_duration;
-  const SendTime sent = send_time();
-  auto result = store_.update(*observed_, desired, timeout_for_request());
-  if (result.ok()) {
-    accept_own_write(result.value(), sent, false);
-    return config_.retry_period;
-  }
-  const ApiError& error = result.error();
-  need_read_ = true;
-  if (error.kind == ApiErrorKind::conflict || error.kind == ApiErrorKind::not_found) {
-    // Someone else wrote (or deleted) the Lease: stop claiming leadership before anything else,
-    // then read what is there and decide again.
-    lose_leadership("renew of " + lease_ + " failed: " + error.describe());
-    return read_and_decide();
-  }
-  // The renewal may or may not have been applied; leadership lasts until the deadline counted from
-  // the last renewal known to have succeeded, and the next try reads first.
-  return failure_delay(error, "renew");
-}
+nanoseconds Elector::renew() { return write(observed_->record, false, true); }
 
 nanoseconds Elector::read_and_decide() {
   auto result = store_.get(timeout_for_request());
@@ -99,10 +76,10 @@ nanoseconds Elector::read_and_decide() {
     // Our record: renew it, whether we still hold it or its answer was lost or the deadline
     // passed. No one else wrote since (that would have changed the record), and the update is
     // conditional on this version, so a write by anyone in between makes it fail.
-    if (stopping_ && !holds()) return config_.retry_period;
-    return write(record, false);
+    if ((stopping_ || stop_requested_) && !holds()) return config_.retry_period;
+    return write(record, false, false);
   }
-  if (stopping_) return config_.retry_period;  // never start a term while shutting down
+  if (stopping_ || stop_requested_) return config_.retry_period;  // never start a term while shutting down
 
   if (record.has_holder()) {
     const seconds promised = record.lease_duration.value_or(seconds{0});
@@ -114,7 +91,7 @@ nanoseconds Elector::read_and_decide() {
     spdlog::info("lease {} held by {} has expired ({}s after this replica last saw it change); trying to take over",
                  lease_, describe_holder(record), promised.count());
   }
-  return write(new_term_record(record.lease_transitions + 1), true);
+  return write(new_term_record(record.lease_transitions + 1), true, false);
 }
 
 // A missing Lease is not a free one: someone may have deleted it under a live leader, who will go
@@ -133,7 +110,7 @@ nanoseconds Elector::on_lease_missing(BootTime now) {
   observed_.reset();
   observed_is_ours_ = false;
   need_read_ = true;
-  if (now >= *missing_until_ && !stopping_) return create();
+  if (now >= *missing_until_ && !stopping_ && !stop_requested_) return create();
   const auto wait = *missing_until_ - now;
   if (!logged_missing_) {
     spdlog::info("lease {} does not exist; creating it in {}ms unless it appears (a deleted Lease may still have a live leader)",
@@ -149,16 +126,18 @@ nanoseconds Elector::on_lease_missing(BootTime now) {
 // created it may still count itself leader until its renew deadline, which ends before
 // (our latest 404) + renew deadline. So a process that created the Lease holds it at once (it
 // renews, others follow its record) but starts to lead only one renew deadline after the create was
-// sent. The randomized election test finds the split brain without this.
+// sent. The wait belongs to the term, not to this answer: a create whose answer was lost, or a
+// conflict during the wait, must not shorten it. The randomized election test finds the split
+// brain without this.
 nanoseconds Elector::create() {
   // client-go creates with leaseTransitions 0: the first holder of a new Lease.
   const LeaderRecord desired = new_term_record(0);
   const SendTime sent = send_time();
+  sent_terms_.back().leading_not_before = sent.boot + config_.renew_deadline;
   auto result = store_.create(desired, timeout_for_request());
   if (result.ok()) {
     missing_until_.reset();
     logged_missing_ = false;
-    leading_not_before_ = sent.boot + config_.renew_deadline;
     accept_own_write(result.value(), sent, true);
     spdlog::info("created lease {}; leading from {}ms from now, once any leader of a deleted Lease must have stepped down",
                  lease_, duration_cast<milliseconds>(*leading_not_before_ - clock_.boot_now()).count());
@@ -172,8 +151,9 @@ nanoseconds Elector::create() {
   return failure_delay(result.error(), "create");
 }
 
-// An update of the record we observed last, conditional on its resourceVersion.
-nanoseconds Elector::write(const LeaderRecord& base_record, bool new_term) {
+// An update of the record we observed last, conditional on its resourceVersion. A renewal keeps
+// the term (acquireTime, leaseTransitions) and refreshes renewTime; a new term was built whole.
+nanoseconds Elector::write(const LeaderRecord& base_record, bool new_term, bool reread_on_conflict) {
   LeaderRecord desired = base_record;
   if (!new_term) {
     desired.renew_time = to_micro(clock_.wall_now());
@@ -187,23 +167,25 @@ nanoseconds Elector::write(const LeaderRecord& base_record, bool new_term) {
   }
   need_read_ = true;
   const ApiError& error = result.error();
-  if (error.kind == ApiErrorKind::conflict) {
-    // Someone wrote between our read and our update: read again and decide again.
+  if (error.kind == ApiErrorKind::conflict || error.kind == ApiErrorKind::not_found) {
+    // Someone else wrote (or deleted) the Lease since we read or wrote it: stop claiming leadership
+    // before anything else, then read what is there and decide again.
     if (observed_is_ours_) lose_leadership("update of " + lease_ + " failed: " + error.describe());
     spdlog::debug("update of {} lost a race: {}", lease_, error.describe());
-    return jittered_retry();
+    // The fast path re-reads at once (once: a storm of conflicts must not recurse).
+    return reread_on_conflict ? read_and_decide() : jittered_retry();
   }
-  if (error.kind == ApiErrorKind::not_found) {
-    if (observed_is_ours_) lose_leadership("lease " + lease_ + " was deleted");
-    return jittered_retry();
-  }
+  // The write may or may not have been applied. Leadership lasts until the deadline counted from
+  // the last write known to have succeeded; the next try reads first.
   return failure_delay(error, new_term ? "acquire" : "renew");
 }
 
 // ---------------------------------------------------------------------------------------------
 // Shutdown
 
-void Elector::begin_stopping() {
+void Elector::begin_stopping(BootTime deadline) {
+  stop_requested_ = true;
+  shutdown_deadline_ = deadline;
   if (stopping_) return;
   stopping_ = true;
   if (holds()) spdlog::info("stopping: no longer reporting leadership of {}", lease_);
@@ -264,12 +246,14 @@ void Elector::observe(const StoredLease& lease, BootTime now) {
   // an edit of labels or annotations that merely bumps the resourceVersion.
   if (!observed_ || observed_->record != lease.record) observed_at_ = now;
   observed_ = lease;
-  const bool ours = is_ours(lease.record);
+  const bool ours = find_sent_term(lease.record) != nullptr;
   if (!ours && (observed_is_ours_ || renewed_)) {
     lose_leadership("lease " + lease_ + " is now held by " + describe_holder(lease.record));
   }
   observed_is_ours_ = ours;
-  if (!ours) {
+  if (ours) {
+    leading_not_before_ = find_sent_term(lease.record)->leading_not_before;
+  } else {
     renewed_.reset();
     leading_not_before_.reset();
   }
@@ -301,16 +285,17 @@ void Elector::accept_own_write(const StoredLease& written, const SendTime& sent,
 void Elector::lose_leadership(const std::string& reason) {
   const bool was_leading = is_leader();
   renewed_.reset();
-  leading_not_before_.reset();
   if (was_leading) spdlog::warn("stepped down: {}", reason);
   set_status("not leading");
   publish();  // at once, before any further request
 }
 
-bool Elector::is_ours(const LeaderRecord& record) const {
-  if (record.holder_identity != config_.identity || !record.acquire_time) return false;
-  return std::find(sent_acquire_times_.begin(), sent_acquire_times_.end(), *record.acquire_time) !=
-         sent_acquire_times_.end();
+const Elector::SentTerm* Elector::find_sent_term(const LeaderRecord& record) const {
+  if (record.holder_identity != config_.identity || !record.acquire_time) return nullptr;
+  for (const SentTerm& term : sent_terms_) {
+    if (term.acquire_time == *record.acquire_time) return &term;
+  }
+  return nullptr;
 }
 
 LeaderRecord Elector::new_term_record(std::int32_t transitions) {
@@ -320,14 +305,11 @@ LeaderRecord Elector::new_term_record(std::int32_t transitions) {
   record.acquire_time = record.renew_time = to_micro(clock_.wall_now());
   record.lease_transitions = transitions;
   // Remembered before sending: if the answer is lost but the write applied, the record we read
-  // next is still recognised as ours.
-  remember_acquire_time(*record.acquire_time);
+  // next is still recognised as ours. A few recent terms are enough: the record can only carry
+  // one of our last attempts, and forgetting an old one only makes us wait it out.
+  sent_terms_.push_back(SentTerm{*record.acquire_time, std::nullopt});
+  if (sent_terms_.size() > kRememberedTerms) sent_terms_.pop_front();
   return record;
-}
-
-void Elector::remember_acquire_time(WallTime t) {
-  sent_acquire_times_.push_back(t);
-  if (sent_acquire_times_.size() > kRememberedAcquireTimes) sent_acquire_times_.pop_front();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -351,6 +333,7 @@ milliseconds Elector::timeout_for_request() const {
     limit = std::min(config_.renew_deadline, renewed_->boot + config_.renew_deadline - clock_.boot_now());
   }
   if (stopping_) limit = std::min(limit, config_.stopping_request_timeout);
+  if (shutdown_deadline_) limit = std::min<nanoseconds>(limit, *shutdown_deadline_ - clock_.boot_now());
   return ceil_ms(limit);
 }
 

@@ -2,6 +2,7 @@
 // The election state machine: client-go's LeaderElector (tools/leaderelection), reworked so that
 // at most one process believes it leads at any instant. It owns no I/O: it talks to a LeaseStore
 // and reads a Clock, and every call returns at once in tests.
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -49,9 +50,14 @@ class Elector {
   // long to wait before the next iteration. Publishes a new snapshot on every change.
   std::chrono::nanoseconds tick();
 
+  // Thread-safe: shutdown has been asked for. From now on the loop starts no term and creates no
+  // Lease, even in an iteration already under way on the election thread.
+  void request_stop() { stop_requested_ = true; }
+
   // Shutdown, step one: stop reporting leadership at once. tick() still renews a Lease this
-  // process holds (so it does not expire during the release delay) but never acquires one.
-  void begin_stopping();
+  // process holds (so it does not expire during the release delay) but never acquires one. No
+  // request made from now on runs past `deadline`.
+  void begin_stopping(BootTime deadline);
 
   // Shutdown, step two: hands the Lease back with client-go's release record, if and only if this
   // process still holds it; never touches another holder's record. Returns whether it released.
@@ -74,15 +80,20 @@ class Elector {
   std::chrono::nanoseconds read_and_decide();
   std::chrono::nanoseconds on_lease_missing(BootTime now);
   std::chrono::nanoseconds create();
-  std::chrono::nanoseconds write(const LeaderRecord& desired, bool new_term);
+  std::chrono::nanoseconds write(const LeaderRecord& base_record, bool new_term, bool reread_on_conflict);
 
   // Bookkeeping of what we saw and wrote.
   void observe(const StoredLease& lease, BootTime now);
   void accept_own_write(const StoredLease& written, const SendTime& sent, bool new_term);
   void lose_leadership(const std::string& reason);
-  bool is_ours(const LeaderRecord& record) const;
+  // A term this process started: the acquireTime it sent, answered or not, and for a term started by
+  // creating the Lease, when it may start to lead (see create()).
+  struct SentTerm {
+    WallTime acquire_time;
+    std::optional<BootTime> leading_not_before;
+  };
+  const SentTerm* find_sent_term(const LeaderRecord& record) const;
   LeaderRecord new_term_record(std::int32_t transitions);
-  void remember_acquire_time(WallTime t);
 
   // Timing.
   bool holds_at(BootTime boot_now, WallClockTime wall_now) const;
@@ -108,20 +119,22 @@ class Elector {
   bool observed_is_ours_ = false;
   // Send time of the last successful write of our record; present only while the record is ours.
   std::optional<SendTime> renewed_;
-  // Set when this process created the Lease: it holds it from then on but leads only from this
-  // instant (see create()).
+  // Set while the record is ours and its term began with a create: we hold it from the create on
+  // but lead only from this instant (see create()).
   std::optional<BootTime> leading_not_before_;
   // The fast-path renew (one PUT, no GET) is only used while our last write is known current.
   bool need_read_ = true;
   // After a 404: a missing Lease is treated as held until then (someone may have deleted it under a
   // live leader), and only then created.
   std::optional<BootTime> missing_until_;
-  // acquireTimes this process has sent in a create or update, answered or not. A record naming our
-  // identity is ours only if its acquireTime is one of these: a previous incarnation under the same
-  // name (a restarted container) is treated like any other holder.
-  std::deque<WallTime> sent_acquire_times_;
+  // Terms this process has started, answered or not. A record naming our identity is ours only if
+  // its acquireTime is one of these: a previous incarnation under the same name (a restarted
+  // container) is treated like any other holder.
+  std::deque<SentTerm> sent_terms_;
 
+  std::atomic<bool> stop_requested_{false};
   bool stopping_ = false;
+  std::optional<BootTime> shutdown_deadline_;
   // Until the API server first answers, failures back off exponentially (start-up); afterwards
   // the loop retries at client-go's jittered retry period.
   bool contacted_ = false;

@@ -74,10 +74,14 @@ class SnapshotBoard {
   }
   // Shutdown has begun: from now on no snapshot reports leadership. Called from the signal
   // handler, so it takes effect at once even while the election thread waits on the API server.
-  void mark_stopping() {
+  // Returns whether this replica reported leadership until this instant, i.e. whether the app may
+  // be doing leader work that the release delay must give it time to stop.
+  bool mark_stopping(const Clock& clock) {
     std::lock_guard lock(mutex_);
+    const bool was_leading = current_->is_leader(clock);
     stopping_ = true;
     if (!current_->stopping) current_ = with_stopping(*current_);
+    return was_leading;
   }
 
  private:

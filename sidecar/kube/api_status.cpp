@@ -87,7 +87,9 @@ election::ApiError parse_status_error(int http_status, std::string_view body,
   std::optional<std::chrono::milliseconds> status_retry_after;
 
   const auto status = nlohmann::json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
-  const bool is_status = status.is_object() && status.value("kind", "") == "Status";
+  // value() would throw on a non-string "kind"; a malformed body must still map to its HTTP code.
+  const auto kind = status.is_object() ? status.find("kind") : status.end();
+  const bool is_status = status.is_object() && kind != status.end() && kind->is_string() && *kind == "Status";
   if (is_status) {
     if (const auto it = status.find("reason"); it != status.end() && it->is_string()) reason = it->get<std::string>();
     if (const auto it = status.find("message"); it != status.end() && it->is_string()) {

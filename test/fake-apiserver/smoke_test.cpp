@@ -232,7 +232,7 @@ TEST_CASE("fake-apiserver over TLS: CA verification, auth, create/get/update/con
   curl_global_cleanup();
 }
 
-TEST_CASE("bad flags exit 2 naming the flag; --help exits 0") {
+TEST_CASE("bad flags exit 2 naming the flag, --help exits 0") {
   const std::string binary = FAKE_APISERVER_BINARY;
   CHECK(WEXITSTATUS(std::system((binary + " --bogus 2>/dev/null").c_str())) == 2);
   CHECK(WEXITSTATUS(std::system((binary + " --listen nonsense 2>/dev/null").c_str())) == 2);

@@ -114,7 +114,9 @@ TEST_CASE("SIGTERM of the leader: released, a new leader within release delay + 
 }
 
 TEST_CASE("a follower stops at once on SIGTERM and leaves the leader alone") {
-  LocalCluster cluster(options());
+  auto o = options();
+  o.kubeconfig_from_env = true;  // and the sidecars find the API server through a KUBECONFIG list
+  LocalCluster cluster(o);
   const auto leader = elect(cluster);
   const std::size_t follower = (leader + 1) % 3;
   const auto before = cluster.read_lease()["spec"];
@@ -209,7 +211,7 @@ TEST_CASE("bad flags exit with status 2 and name the flag") {
   CHECK(help.output.find("--lease-name") != std::string::npos);
 }
 
-TEST_CASE("labels and annotations survive renewals; the bearer token never reaches the logs") {
+TEST_CASE("labels and annotations survive renewals, the bearer token never reaches the logs") {
   LocalCluster cluster(options());
   const auto leader = elect(cluster);
   cluster.patch_lease({{"metadata", {{"labels", {{"team", "payments"}}}, {"annotations", {{"note", "kept"}}}}}});

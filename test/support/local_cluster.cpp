@@ -93,18 +93,23 @@ void LocalCluster::start_sidecar(std::size_t index, std::vector<std::string> ext
                                 "--namespace", "default",
                                 "--id", identity(index),
                                 "--http", "127.0.0.1:" + std::to_string(sidecar.port),
-                                "--kubeconfig", kubeconfig_,
                                 "--lease-duration", options_.lease_duration,
                                 "--renew-deadline", options_.renew_deadline,
                                 "--retry-period", options_.retry_period,
                                 "--release-delay", options_.release_delay,
                                 "--log-level", "debug"};
+  std::vector<std::string> env;
+  if (options_.kubeconfig_from_env) {
+    env.push_back("KUBECONFIG=" + work_dir_ + "/missing-kubeconfig:" + kubeconfig_);
+  } else {
+    argv.insert(argv.end(), {"--kubeconfig", kubeconfig_});
+  }
   for (auto& flag : options_.extra_sidecar_flags) argv.push_back(flag);
   for (auto& flag : extra_flags) argv.push_back(flag);
   const std::string log = (fs::path(work_dir_) / (identity(index) + ".log")).string();
   // Appending keeps the log of earlier incarnations for post-mortems.
   if (fs::exists(log)) fs::rename(log, log + "." + std::to_string(::time(nullptr)) + ".old");
-  sidecar.process = std::make_unique<ChildProcess>(argv, log);
+  sidecar.process = std::make_unique<ChildProcess>(argv, log, env);
 }
 
 LeaderView LocalCluster::leader_view(std::size_t index) {

@@ -24,6 +24,9 @@ struct ClusterOptions {
   std::string retry_period = "200ms";
   std::string release_delay = "0s";
   std::vector<std::string> extra_sidecar_flags;
+  // Point the sidecars at the API server through KUBECONFIG (a list whose first file does not
+  // exist, as clientcmd allows) instead of --kubeconfig.
+  bool kubeconfig_from_env = false;
 };
 
 struct LeaderView {

@@ -136,8 +136,8 @@ TEST_CASE("every flag has an environment variable, and the flag wins over it") {
   CHECK(run({"--lease-name", "l"}, {{"LEASE_ELECTOR_LOG_LEVEL", ""}}).log_level == LogLevel::info);
 }
 
-TEST_CASE("KUBECONFIG applies only when neither --kubeconfig nor LEASE_ELECTOR_KUBECONFIG is given") {
-  CHECK(run({"--lease-name", "l"}, {{"KUBECONFIG", "/k"}}).kubeconfig == "/k");
+TEST_CASE("KUBECONFIG is left to the kube layer, which merges a list of files as clientcmd does") {
+  CHECK_FALSE(run({"--lease-name", "l"}, {{"KUBECONFIG", "/a:/b"}}).kubeconfig.has_value());
   CHECK(run({"--lease-name", "l"}, {{"KUBECONFIG", "/k"}, {"LEASE_ELECTOR_KUBECONFIG", "/le"}}).kubeconfig ==
         "/le");
   CHECK(run({"--lease-name", "l", "--kubeconfig", "/f"},
@@ -282,6 +282,8 @@ TEST_CASE("timing must satisfy client-go's NewLeaderElector checks") {
   // Defaults cite the flag they came from.
   CHECK(contains(error({"--lease-name", "l", "--retry-period", "9s"}),
                  "must be less than --renew-deadline (10s)"));
+  // 1.2 times this overflows 64-bit nanoseconds; the check must still refuse it.
+  CHECK(contains(error({"--lease-name", "l", "--retry-period", "2500000h"}), "--retry-period"));
 }
 
 TEST_CASE("--http forms") {

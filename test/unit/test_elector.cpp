@@ -251,7 +251,7 @@ TEST_CASE("release on stop hands the Lease over with client-go's release record"
   Replica a(server, "a");
   a.elector.tick();
   REQUIRE(a.leads());
-  a.elector.begin_stopping();
+  a.elector.begin_stopping(a.clock.boot_now() + 25s);
   CHECK_FALSE(a.leads());  // at once, before the release delay
   a.clock.advance(2s);
   a.elector.tick();  // still renews while stopping
@@ -275,7 +275,7 @@ TEST_CASE("a stopping replica never acquires") {
   FakeLeaseServer server;
   server.external_write(held_by(""));
   Replica a(server, "a");
-  a.elector.begin_stopping();
+  a.elector.begin_stopping(a.clock.boot_now() + 25s);
   a.elector.tick();
   CHECK(server.record->holder_identity.empty());
   CHECK_FALSE(a.elector.release());
@@ -291,12 +291,12 @@ TEST_CASE("no release once deposed: a late release never touches the new holder'
   SUBCASE("deposed after the deadline passed") {
     a.clock.advance(11s);  // a stalled past its deadline; meanwhile b took over
     server.external_write(held_by("b", 15s, 2));
-    a.elector.begin_stopping();
+    a.elector.begin_stopping(a.clock.boot_now() + 25s);
     CHECK_FALSE(a.elector.release());
   }
   SUBCASE("deposed within the deadline: the 409 re-read shows another holder") {
     server.external_write(held_by("b", 15s, 2));
-    a.elector.begin_stopping();
+    a.elector.begin_stopping(a.clock.boot_now() + 25s);
     CHECK_FALSE(a.elector.release());
   }
   CHECK(server.record->holder_identity == "b");
@@ -309,7 +309,7 @@ TEST_CASE("release after a 409 caused by someone editing a label") {
   Replica a(server, "a");
   a.elector.tick();
   server.edit_labels(R"({"edited":"yes"})");
-  a.elector.begin_stopping();
+  a.elector.begin_stopping(a.clock.boot_now() + 25s);
   CHECK(a.elector.release());
   CHECK(server.record->holder_identity.empty());
   CHECK(server.labels == R"({"edited":"yes"})");
@@ -326,7 +326,7 @@ TEST_CASE("leaseTransitions grows by one per term, never per renewal") {
     a.elector.tick();
   }
   CHECK(server.record->lease_transitions == 1);
-  a.elector.begin_stopping();
+  a.elector.begin_stopping(a.clock.boot_now() + 25s);
   a.elector.release();
   CHECK(server.record->lease_transitions == 1);
   b.elector.tick();
@@ -678,7 +678,7 @@ TEST_CASE("randomized: never two leaders, and a leader whenever the API allows o
         server.remove();
       } else if (event < 0.18) {
         // Graceful stop and restart.
-        s.replica->elector.begin_stopping();
+        s.replica->elector.begin_stopping(s.replica->clock.boot_now() + 25s);
         s.replica->elector.release();
         start(s, s.replica->elector.config().identity);
       }
@@ -709,10 +709,95 @@ TEST_CASE("marking the board stopping ends leadership at once and sticks across 
   Replica a(server, "a");
   a.elector.tick();
   REQUIRE(a.leads());
-  a.board.mark_stopping();  // what the signal handler does, while the loop may be mid-request
+  CHECK(a.board.mark_stopping(a.clock));  // what the signal handler does, while the loop may be mid-request
   CHECK_FALSE(a.leads());
   a.clock.advance(2s);
   a.elector.tick();  // the loop has not seen the stop yet: it renews and publishes
   CHECK(server.record->holder_identity == "a");
   CHECK_FALSE(a.leads());
+}
+
+TEST_CASE("the wait after creating the Lease belongs to the term") {
+  // C leads a Lease B never saw; it is deleted; B creates it. C may lead until its own deadline, so
+  // B must not lead before (its create's send time) + renew deadline, whatever happens meanwhile.
+  FakeLeaseServer server;
+  Replica b(server, "b");
+  b.elector.tick();  // 404: wait a lease duration
+  b.clock.advance(15s);
+  const auto create_sent = b.clock.boot_now();
+
+  SUBCASE("the create applied but its answer was lost") {
+    b.store.script({Fault::apply_then_lose, ApiErrorKind::timeout, "create"});
+    b.elector.tick();
+    REQUIRE(server.record->holder_identity == "b");
+  }
+  SUBCASE("a label edit makes a renewal conflict during the wait") {
+    b.elector.tick();
+    REQUIRE(server.record->holder_identity == "b");
+    b.clock.advance(2s);
+    server.edit_labels(R"({"x":"y"})");
+  }
+  while (b.clock.boot_now() < create_sent + 10s) {
+    const auto delay = b.elector.tick();
+    CHECK_FALSE(b.leads());
+    b.clock.advance(std::min<nanoseconds>(delay, create_sent + 10s - b.clock.boot_now()));
+  }
+  b.elector.tick();
+  CHECK(b.leads());
+  CHECK(server.record->lease_transitions == 0);  // still the same term
+}
+
+TEST_CASE("a stop that arrives while an iteration waits on the API server starts no term") {
+  FakeLeaseServer server;
+  server.external_write(held_by(""));
+  Replica a(server, "a");
+  a.store.before_request = [&](const std::string& verb) {
+    if (verb == "get") a.elector.request_stop();  // SIGTERM lands during the read
+  };
+  a.elector.tick();
+  CHECK(server.record->holder_identity.empty());
+  CHECK_FALSE(a.elector.holds());
+
+  SUBCASE("nor creates a missing Lease") {
+    server.remove();
+    a.clock.advance(30s);
+    a.elector.tick();
+    a.clock.advance(30s);
+    a.elector.tick();
+    CHECK_FALSE(server.record.has_value());
+  }
+}
+
+TEST_CASE("the board tells whether the app may have seen leadership when the stop came") {
+  FakeLeaseServer server;
+  Replica follower(server, "f");
+  server.external_write(held_by("someone"));
+  follower.elector.tick();
+  CHECK_FALSE(follower.board.mark_stopping(follower.clock));
+}
+
+TEST_CASE("once shutting down, no request runs past the shutdown deadline") {
+  FakeLeaseServer server;
+  server.external_write(held_by(""));
+  struct TimeoutRecorder final : le::election::LeaseStore {
+    FakeLeaseStore& inner;
+    std::vector<milliseconds> timeouts;
+    explicit TimeoutRecorder(FakeLeaseStore& s) : inner(s) {}
+    le::election::Result<le::election::StoredLease> get(milliseconds t) override { timeouts.push_back(t); return inner.get(t); }
+    le::election::Result<le::election::StoredLease> create(const LeaderRecord& r, milliseconds t) override { timeouts.push_back(t); return inner.create(r, t); }
+    le::election::Result<le::election::StoredLease> update(const le::election::StoredLease& b, const LeaderRecord& r, milliseconds t) override { timeouts.push_back(t); return inner.update(b, r, t); }
+    std::string describe() const override { return "default/demo"; }
+  };
+  FakeLeaseStore inner(server, "a");
+  TimeoutRecorder store(inner);
+  FakeClock clock;
+  SnapshotBoard board;
+  Elector e(default_config("a"), store, clock, board, [] { return 0.0; });
+  e.tick();
+  e.begin_stopping(clock.boot_now() + 1500ms);
+  clock.advance(1s);
+  e.tick();
+  CHECK(store.timeouts.back() == 500ms);
+  CHECK(e.release());
+  CHECK(store.timeouts.back() == 500ms);
 }

@@ -156,7 +156,7 @@ TEST_CASE("RBAC: denied users get 403 naming user, verb, resource, group and nam
   CHECK(s.call("GET", "/apis/coordination.k8s.io/v1/namespaces/other/leases/demo", "", "elector-token").status == 403);
 }
 
-TEST_CASE("an update that changes nothing keeps the resourceVersion; a real change bumps it") {
+TEST_CASE("an update that changes nothing keeps the resourceVersion, a real change bumps it") {
   Server s;
   const Json created = Json::parse(s.call("POST", kLeases, kCreateBody).body);
   auto r = s.call("PUT", kLeases + "/demo", put_body(created).dump());
@@ -193,7 +193,7 @@ TEST_CASE("holderIdentity: absent stays absent, empty string stays empty (sample
   CHECK(got["spec"]["holderIdentity"] == "");
 }
 
-TEST_CASE("MicroTimes are stored in UTC with six digits; other forms are refused as Go's parser does") {
+TEST_CASE("MicroTimes are stored in UTC with six digits, other forms are refused as Go's parser does") {
   Server s;
   auto r = s.call("POST", kLeases, R"({"metadata":{"name":"a"},"spec":{"renewTime":"2021-03-04T07:06:07.000001+02:00"}})");
   REQUIRE(r.status == 201);
@@ -237,7 +237,7 @@ TEST_CASE("PUT of a missing Lease creates it (AllowCreateOnUpdate), needing the 
   CHECK(Json::parse(r.body)["message"].get<std::string>().find("cannot create resource") != std::string::npos);
 }
 
-TEST_CASE("merge and strategic merge patches; null removes a field") {
+TEST_CASE("merge and strategic merge patches, null removes a field") {
   Server s;
   s.call("POST", kLeases, kCreateBody);
   auto r = s.call("PATCH", kLeases + "/demo", R"({"metadata":{"annotations":{"patched":"yes"}}})", "admin-token",
@@ -260,7 +260,7 @@ TEST_CASE("merge and strategic merge patches; null removes a field") {
   CHECK(Json::parse(r.body)["spec"]["leaseTransitions"] == 3);
 }
 
-TEST_CASE("delete answers a Success Status naming the object; preconditions are honoured") {
+TEST_CASE("delete answers a Success Status naming the object, preconditions are honoured") {
   Server s;
   const Json created = Json::parse(s.call("POST", kLeases, kCreateBody).body);
   auto r = s.call("DELETE", kLeases + "/demo", R"({"preconditions":{"resourceVersion":"99"}})");

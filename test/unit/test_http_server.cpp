@@ -306,7 +306,7 @@ TEST_CASE("a kept-alive connection is closed after the idle timeout") {
   CHECK(client.closed_by_server());
 }
 
-TEST_CASE("connections beyond the cap are closed at once; the server recovers below it") {
+TEST_CASE("connections beyond the cap are closed at once, the server recovers below it") {
   le::http::ServerLimits limits;
   limits.max_connections = 2;
   Running running(limits);

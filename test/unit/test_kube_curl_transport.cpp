@@ -242,7 +242,7 @@ TEST_CASE("no token means no Authorization header") {
   CHECK(server.received().at(0).headers.count("authorization") == 0);
 }
 
-TEST_CASE("no answer in time is a timeout; nothing listening is a network error; neither names the token") {
+TEST_CASE("no answer in time is a timeout, nothing listening is a network error, neither names the token") {
   TinyServer server([](const Received&) { return std::string(); });
   CurlTransport transport(config_for(server));
   const auto started = std::chrono::steady_clock::now();

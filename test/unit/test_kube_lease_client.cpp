@@ -78,7 +78,7 @@ TEST_CASE("get reads the Lease by name") {
   CHECK(f.client.describe() == "default/demo");
 }
 
-TEST_CASE("create POSTs to the collection; a lost race is already_exists") {
+TEST_CASE("create POSTs to the collection, a lost race is already_exists") {
   Fixture f;
   f.transport->answers.push_back(answer(201, fixture("02-create.json")));
   f.transport->answers.push_back(answer(409, fixture("03-create-again.json")));
@@ -101,7 +101,7 @@ TEST_CASE("create POSTs to the collection; a lost race is already_exists") {
   CHECK(again.error().http_status == 409);
 }
 
-TEST_CASE("update PUTs the base object with the new record; a stale version is a conflict") {
+TEST_CASE("update PUTs the base object with the new record, a stale version is a conflict") {
   Fixture f;
   const auto base = le::kube::parse_lease(fixture("04-get.json"));
   REQUIRE(base.ok());

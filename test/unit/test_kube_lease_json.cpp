@@ -52,7 +52,7 @@ TEST_CASE("a released Lease without holderIdentity has no holder") {
   CHECK(lease.value().resource_version == "193");
 }
 
-TEST_CASE("absent and null spec fields read as unset; an empty holder is no holder") {
+TEST_CASE("absent and null spec fields read as unset, an empty holder is no holder") {
   const auto lease = parse_lease(
       R"({"kind":"Lease","metadata":{"resourceVersion":"7"},"spec":{"holderIdentity":null,)"
       R"("leaseDurationSeconds":null,"acquireTime":null}})");

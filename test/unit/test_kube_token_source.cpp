@@ -41,7 +41,7 @@ struct FakeFile {
 
 }  // namespace
 
-TEST_CASE("a static token is used as is; no file, no reads") {
+TEST_CASE("a static token is used as is, no file, no reads") {
   TokenSource source("static", "");
   CHECK(source.current() == "static");
   TokenSource none("", "");
