@@ -40,7 +40,8 @@ constexpr int kExitBadConfiguration = 2;
 std::string default_identity(const le::util::Environment& env) {
   if (auto pod = env("POD_NAME")) return *pod;
   char host[256] = {};
-  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof host, "lease-elector");
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0')
+    std::snprintf(host, sizeof host, "lease-elector");
   std::random_device random;
   char suffix[16];
   std::snprintf(suffix, sizeof suffix, "%08x", random());
@@ -49,8 +50,9 @@ std::string default_identity(const le::util::Environment& env) {
 
 asio::ip::tcp::endpoint resolve_listen_address(asio::io_context& io, const le::config::Config& config) {
   asio::ip::tcp::resolver resolver(io);
-  auto results = resolver.resolve(config.http_host, std::to_string(config.http_port),
-                                  asio::ip::resolver_base::passive | asio::ip::resolver_base::numeric_service);
+  auto results =
+      resolver.resolve(config.http_host, std::to_string(config.http_port),
+                       asio::ip::resolver_base::passive | asio::ip::resolver_base::numeric_service);
   if (results.empty()) throw std::runtime_error("cannot resolve --http host " + config.http_host);
   return results.begin()->endpoint();
 }
@@ -138,12 +140,14 @@ int main(int argc, char** argv) {
     } join_on_exit{http_server, io, http_thread};
 
     const auto endpoint = http_server.local_endpoint();
-    spdlog::info("{} starting: lease {}, identity {}, API server {} ({}), serving http on {}:{}; "
-                 "lease duration {}s, renew deadline {}ms, retry period {}ms, release delay {}ms",
-                 le::config::version_text(), lease, identity, server_url, source, endpoint.address().to_string(),
-                 endpoint.port(), config.lease_duration.count(), duration_cast<milliseconds>(config.renew_deadline).count(),
-                 duration_cast<milliseconds>(config.retry_period).count(),
-                 duration_cast<milliseconds>(config.release_delay).count());
+    spdlog::info(
+        "{} starting: lease {}, identity {}, API server {} ({}), serving http on {}:{}; "
+        "lease duration {}s, renew deadline {}ms, retry period {}ms, release delay {}ms",
+        le::config::version_text(), lease, identity, server_url, source, endpoint.address().to_string(),
+        endpoint.port(), config.lease_duration.count(),
+        duration_cast<milliseconds>(config.renew_deadline).count(),
+        duration_cast<milliseconds>(config.retry_period).count(),
+        duration_cast<milliseconds>(config.release_delay).count());
 
     loop.run();  // returns after SIGTERM/SIGINT and the hand-over
     spdlog::info("stopped");

@@ -54,10 +54,11 @@ void show_footprint(LocalCluster& cluster, const std::string& binary) {
 }
 
 int usage() {
-  std::cerr << "usage: lease-elector-demo [--lease-duration 4s] [--renew-deadline 2s] [--retry-period 500ms]\n"
-               "                          [--release-delay 1s] [--rounds 1]\n"
-               "Starts the local Lease API server and three lease-elector sidecars, then hands\n"
-               "leadership over by SIGTERM and by SIGKILL and prints how long each handover took.\n";
+  std::cerr
+      << "usage: lease-elector-demo [--lease-duration 4s] [--renew-deadline 2s] [--retry-period 500ms]\n"
+         "                          [--release-delay 1s] [--rounds 1]\n"
+         "Starts the local Lease API server and three lease-elector sidecars, then hands\n"
+         "leadership over by SIGTERM and by SIGKILL and prints how long each handover took.\n";
   return 2;
 }
 
@@ -77,25 +78,34 @@ int main(int argc, char** argv) {
     if (flag == "--help" || flag == "-h") return usage(), 0;
     if (i + 1 >= argc) return usage();
     const std::string value = argv[++i];
-    if (flag == "--lease-duration") options.lease_duration = value;
-    else if (flag == "--renew-deadline") options.renew_deadline = value;
-    else if (flag == "--retry-period") options.retry_period = value;
-    else if (flag == "--release-delay") options.release_delay = value;
-    else if (flag == "--rounds") rounds = std::stoi(value);
-    else return usage();
+    if (flag == "--lease-duration")
+      options.lease_duration = value;
+    else if (flag == "--renew-deadline")
+      options.renew_deadline = value;
+    else if (flag == "--retry-period")
+      options.retry_period = value;
+    else if (flag == "--release-delay")
+      options.release_delay = value;
+    else if (flag == "--rounds")
+      rounds = std::stoi(value);
+    else
+      return usage();
   }
 
   try {
     std::printf("Starting the local Lease API server (HTTPS, generated CA, bearer token)...\n");
     LocalCluster cluster(options);
-    std::printf("  API server %s, kubeconfig %s\n\n", cluster.api_url().c_str(), cluster.kubeconfig().c_str());
-    std::printf("Starting 3 sidecars: lease-elector --lease-name %s --kubeconfig ... --lease-duration %s "
-                "--renew-deadline %s --retry-period %s --release-delay %s\n",
-                options.lease_name.c_str(), options.lease_duration.c_str(), options.renew_deadline.c_str(),
-                options.retry_period.c_str(), options.release_delay.c_str());
+    std::printf("  API server %s, kubeconfig %s\n\n", cluster.api_url().c_str(),
+                cluster.kubeconfig().c_str());
+    std::printf(
+        "Starting 3 sidecars: lease-elector --lease-name %s --kubeconfig ... --lease-duration %s "
+        "--renew-deadline %s --retry-period %s --release-delay %s\n",
+        options.lease_name.c_str(), options.lease_duration.c_str(), options.renew_deadline.c_str(),
+        options.retry_period.c_str(), options.release_delay.c_str());
     for (std::size_t i = 0; i < 3; ++i) cluster.start_sidecar(i);
-    std::printf("  The Lease does not exist yet: a replica creates it one lease duration after its first\n"
-                "  404 and leads one renew deadline later (a deleted Lease may still have a live leader).\n");
+    std::printf(
+        "  The Lease does not exist yet: a replica creates it one lease duration after its first\n"
+        "  404 and leads one renew deadline later (a deleted Lease may still have a live leader).\n");
     auto first = cluster.wait_for_leader(seconds{60});
     if (!first) throw std::runtime_error("no leader was elected within 60 s");
     std::printf("  %s leads after %.0f ms\n\n", cluster.identity(first->first).c_str(), ms(first->second));
@@ -113,7 +123,8 @@ int main(int argc, char** argv) {
           leader = {found->first};
         }
         const std::size_t old = leader.front();
-        std::printf("\n%s the leader %s...\n", sig == SIGTERM ? "SIGTERM" : "SIGKILL", cluster.identity(old).c_str());
+        std::printf("\n%s the leader %s...\n", sig == SIGTERM ? "SIGTERM" : "SIGKILL",
+                    cluster.identity(old).c_str());
         cluster.sidecar(old).signal(sig);
         auto next = cluster.wait_for_leader(seconds{60}, old);
         if (!next) throw std::runtime_error("no new leader within 60 s");

@@ -114,9 +114,7 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args, const util
   return outcome;
 }
 
-std::string version_text() {
-  return std::string("lease-elector ") + LEASE_ELECTOR_VERSION;
-}
+std::string version_text() { return std::string("lease-elector ") + LEASE_ELECTOR_VERSION; }
 
 std::string_view to_string(LogLevel level) {
   for (const auto& [value, spelling] : log_levels) {

@@ -11,9 +11,7 @@ namespace {
 // int64 duration parses; we mirror that bound.
 constexpr std::uint64_t magnitude_limit = std::uint64_t{1} << 63;
 
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 // Leading decimal integer; nullopt on overflow (Go's leadingInt).
 std::optional<std::uint64_t> take_integer(std::string_view& s) {

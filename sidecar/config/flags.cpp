@@ -48,9 +48,7 @@ constexpr std::array specs{
 
 }  // namespace
 
-std::span<const FlagSpec> flag_specs() {
-  return specs;
-}
+std::span<const FlagSpec> flag_specs() { return specs; }
 
 const FlagSpec* find_flag(std::string_view name) {
   for (const auto& spec : specs) {

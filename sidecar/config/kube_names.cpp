@@ -3,9 +3,7 @@
 namespace le::config {
 namespace {
 
-bool is_lower_alphanumeric(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
+bool is_lower_alphanumeric(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 
 // One dot-free part: [a-z0-9]([-a-z0-9]*[a-z0-9])?, with no length limit of its own.
 bool is_label_shape(std::string_view part) {
@@ -20,9 +18,7 @@ bool is_label_shape(std::string_view part) {
 
 }  // namespace
 
-bool is_dns1123_label(std::string_view name) {
-  return name.size() <= 63 && is_label_shape(name);
-}
+bool is_dns1123_label(std::string_view name) { return name.size() <= 63 && is_label_shape(name); }
 
 bool is_dns1123_subdomain(std::string_view name) {
   if (name.empty() || name.size() > 253) return false;

@@ -15,13 +15,20 @@ namespace {
 // Our spellings, not spdlog's ("warning"), so the log level names match the --log-level values.
 std::string_view level_name(spdlog::level::level_enum level) {
   switch (level) {
-    case spdlog::level::trace: return "trace";
-    case spdlog::level::debug: return "debug";
-    case spdlog::level::info: return "info";
-    case spdlog::level::warn: return "warn";
-    case spdlog::level::err: return "error";
-    case spdlog::level::critical: return "critical";
-    default: return "off";
+    case spdlog::level::trace:
+      return "trace";
+    case spdlog::level::debug:
+      return "debug";
+    case spdlog::level::info:
+      return "info";
+    case spdlog::level::warn:
+      return "warn";
+    case spdlog::level::err:
+      return "error";
+    case spdlog::level::critical:
+      return "critical";
+    default:
+      return "off";
   }
 }
 
@@ -115,12 +122,18 @@ void install(std::unique_ptr<spdlog::formatter> formatter, spdlog::level::level_
 
 spdlog::level::level_enum to_spdlog_level(LogLevel level) {
   switch (level) {
-    case LogLevel::trace: return spdlog::level::trace;
-    case LogLevel::debug: return spdlog::level::debug;
-    case LogLevel::info: return spdlog::level::info;
-    case LogLevel::warn: return spdlog::level::warn;
-    case LogLevel::error: return spdlog::level::err;
-    case LogLevel::off: return spdlog::level::off;
+    case LogLevel::trace:
+      return spdlog::level::trace;
+    case LogLevel::debug:
+      return spdlog::level::debug;
+    case LogLevel::info:
+      return spdlog::level::info;
+    case LogLevel::warn:
+      return spdlog::level::warn;
+    case LogLevel::error:
+      return spdlog::level::err;
+    case LogLevel::off:
+      return spdlog::level::off;
   }
   return spdlog::level::info;
 }
@@ -132,9 +145,7 @@ std::unique_ptr<spdlog::formatter> make_log_formatter(LogFormat format, std::str
   return std::make_unique<TextFormatter>(std::move(lease), std::move(identity));
 }
 
-void setup_early_logging() {
-  install(make_log_formatter(LogFormat::text, "", ""), spdlog::level::info);
-}
+void setup_early_logging() { install(make_log_formatter(LogFormat::text, "", ""), spdlog::level::info); }
 
 void setup_logging(LogLevel level, LogFormat format, std::string lease, std::string identity) {
   install(make_log_formatter(format, std::move(lease), std::move(identity)), to_spdlog_level(level));

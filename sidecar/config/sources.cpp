@@ -32,9 +32,7 @@ std::optional<std::string> apply_flags(const std::vector<FlagUse>& uses, RawSett
 
 }  // namespace
 
-std::string cite(const RawValue& value) {
-  return value.source + " \"" + value.text + "\"";
-}
+std::string cite(const RawValue& value) { return value.source + " \"" + value.text + "\""; }
 
 RawSettings collect_settings(const std::vector<FlagUse>& uses, const util::Environment& env) {
   RawSettings out;

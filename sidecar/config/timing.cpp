@@ -25,9 +25,7 @@ struct Timing {
   std::string source;  // the flag or variable, or the default's flag name
 };
 
-std::string show(const Timing& t) {
-  return t.source + " (" + format_go_duration(t.value) + ")";
-}
+std::string show(const Timing& t) { return t.source + " (" + format_go_duration(t.value) + ")"; }
 
 std::optional<std::string> parse(const RawValue& raw, nanoseconds& out) {
   if (const auto d = parse_go_duration(raw.text)) {

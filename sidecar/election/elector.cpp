@@ -88,8 +88,9 @@ nanoseconds Elector::read_and_decide() {
       set_status("following " + record.holder_identity);
       return jittered_retry();
     }
-    spdlog::info("lease {} held by {} has expired ({}s after this replica last saw it change); trying to take over",
-                 lease_, describe_holder(record), promised.count());
+    spdlog::info(
+        "lease {} held by {} has expired ({}s after this replica last saw it change); trying to take over",
+        lease_, describe_holder(record), promised.count());
   }
   return write(new_term_record(record.lease_transitions + 1), true, false);
 }
@@ -113,8 +114,10 @@ nanoseconds Elector::on_lease_missing(BootTime now) {
   if (now >= *missing_until_ && !stopping_ && !stop_requested_) return create();
   const auto wait = *missing_until_ - now;
   if (!logged_missing_) {
-    spdlog::info("lease {} does not exist; creating it in {}ms unless it appears (a deleted Lease may still have a live leader)",
-                 lease_, duration_cast<milliseconds>(wait).count());
+    spdlog::info(
+        "lease {} does not exist; creating it in {}ms unless it appears (a deleted Lease may still have a "
+        "live leader)",
+        lease_, duration_cast<milliseconds>(wait).count());
     logged_missing_ = true;
   }
   set_status("lease missing");
@@ -139,8 +142,10 @@ nanoseconds Elector::create() {
     missing_until_.reset();
     logged_missing_ = false;
     accept_own_write(result.value(), sent, true);
-    spdlog::info("created lease {}; leading from {}ms from now, once any leader of a deleted Lease must have stepped down",
-                 lease_, duration_cast<milliseconds>(*leading_not_before_ - clock_.boot_now()).count());
+    spdlog::info(
+        "created lease {}; leading from {}ms from now, once any leader of a deleted Lease must have stepped "
+        "down",
+        lease_, duration_cast<milliseconds>(*leading_not_before_ - clock_.boot_now()).count());
     return config_.retry_period;
   }
   if (result.is(ApiErrorKind::already_exists)) {
@@ -275,9 +280,10 @@ void Elector::accept_own_write(const StoredLease& written, const SendTime& sent,
   }
   renewed_ = sent;
   if (!was_leading && !leading_not_before_) {
-    spdlog::info("{} lease {} (term {}, leaseTransitions {}){}", new_term ? "acquired" : "renewed",
-                 lease_, written.record.acquire_time ? format_micro_time(*written.record.acquire_time) : "?",
-                 written.record.lease_transitions, stopping_ ? "; stopping, so not leading" : "; now leading");
+    spdlog::info("{} lease {} (term {}, leaseTransitions {}){}", new_term ? "acquired" : "renewed", lease_,
+                 written.record.acquire_time ? format_micro_time(*written.record.acquire_time) : "?",
+                 written.record.lease_transitions,
+                 stopping_ ? "; stopping, so not leading" : "; now leading");
   }
   set_status(stopping_ ? "stopping" : "leading");
 }

@@ -13,17 +13,17 @@
 namespace le::election {
 
 enum class ApiErrorKind {
-  not_found,          // 404
-  conflict,           // 409 Conflict: the resourceVersion is stale, someone else wrote
-  already_exists,     // 409 AlreadyExists on create: the race to create was lost
-  unauthorized,       // 401: the token is wrong or expired
-  forbidden,          // 403: RBAC (or anonymous)
-  invalid,            // 422, and 400 BadRequest: our request was wrong
-  too_many_requests,  // 429, possibly with Retry-After
-  server_error,       // 5xx
-  network,            // could not connect, connection dropped; the request may or may not have applied
-  timeout,            // no answer in time; the request may or may not have applied
-  malformed_response, // an answer we could not parse
+  not_found,           // 404
+  conflict,            // 409 Conflict: the resourceVersion is stale, someone else wrote
+  already_exists,      // 409 AlreadyExists on create: the race to create was lost
+  unauthorized,        // 401: the token is wrong or expired
+  forbidden,           // 403: RBAC (or anonymous)
+  invalid,             // 422, and 400 BadRequest: our request was wrong
+  too_many_requests,   // 429, possibly with Retry-After
+  server_error,        // 5xx
+  network,             // could not connect, connection dropped; the request may or may not have applied
+  timeout,             // no answer in time; the request may or may not have applied
+  malformed_response,  // an answer we could not parse
   other,
 };
 

@@ -45,8 +45,8 @@ struct ElectionSnapshot {
     if (!record_is_ours || stopping || !renew_sent_boot || !renew_sent_wall) return std::nullopt;
     if (leading_not_before && boot_now < *leading_not_before) return std::nullopt;
     const auto by_boot = *renew_sent_boot + renew_deadline - boot_now;
-    const auto by_wall = std::chrono::duration_cast<std::chrono::nanoseconds>(
-        *renew_sent_wall + renew_deadline - wall_now);
+    const auto by_wall =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(*renew_sent_wall + renew_deadline - wall_now);
     const auto left = std::min(by_boot, by_wall);
     if (left <= std::chrono::nanoseconds::zero()) return std::nullopt;
     return left;

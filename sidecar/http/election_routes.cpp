@@ -23,7 +23,9 @@ struct Leadership {
   std::optional<std::chrono::nanoseconds> valid_for;
 
   Leadership(const ElectionSnapshot& snapshot, const election::Clock& clock)
-      : boot_now(clock.boot_now()), wall_now(clock.wall_now()), valid_for(snapshot.valid_for(boot_now, wall_now)) {}
+      : boot_now(clock.boot_now()),
+        wall_now(clock.wall_now()),
+        valid_for(snapshot.valid_for(boot_now, wall_now)) {}
   bool leading() const { return valid_for.has_value(); }
 };
 
@@ -44,8 +46,10 @@ json leader_body(const ElectionSnapshot& snapshot, const Leadership& now) {
       {"status", snapshot.status},
   };
   if (snapshot.observed) {
-    if (snapshot.observed->acquire_time) body["acquireTime"] = util::format_micro_time(*snapshot.observed->acquire_time);
-    if (snapshot.observed->renew_time) body["renewTime"] = util::format_micro_time(*snapshot.observed->renew_time);
+    if (snapshot.observed->acquire_time)
+      body["acquireTime"] = util::format_micro_time(*snapshot.observed->acquire_time);
+    if (snapshot.observed->renew_time)
+      body["renewTime"] = util::format_micro_time(*snapshot.observed->renew_time);
   }
   if (now.valid_for) {
     // Floor, so the app never believes in a millisecond it does not have.
@@ -59,12 +63,14 @@ json leader_body(const ElectionSnapshot& snapshot, const Leadership& now) {
 std::string liveness_failure(const ElectionSnapshot& snapshot, election::BootTime boot_now) {
   if (snapshot.alive_until == election::BootTime{}) return "the election loop has not started";
   const auto late = std::chrono::floor<std::chrono::milliseconds>(boot_now - snapshot.alive_until);
-  return "the election loop is " + std::to_string(late.count()) + " ms past the time it promised to report by";
+  return "the election loop is " + std::to_string(late.count()) +
+         " ms past the time it promised to report by";
 }
 
 }  // namespace
 
-std::shared_ptr<Router> make_election_router(const election::SnapshotBoard& board, const election::Clock& clock) {
+std::shared_ptr<Router> make_election_router(const election::SnapshotBoard& board,
+                                             const election::Clock& clock) {
   auto router = std::make_shared<Router>();
 
   router->get("/leader", [&board, &clock](const Request&) {
@@ -76,7 +82,8 @@ std::shared_ptr<Router> make_election_router(const election::SnapshotBoard& boar
   // (k8s.gcr.io/leader-elector) compare this field with their own pod name.
   router->get("/", [&board](const Request&) {
     const auto snapshot = board.current();
-    return json_ok(200, json{{"name", snapshot->observed ? snapshot->observed->holder_identity : std::string{}}});
+    return json_ok(200,
+                   json{{"name", snapshot->observed ? snapshot->observed->holder_identity : std::string{}}});
   });
 
   // Liveness judges only the election loop itself: an unreachable API server is no reason to
@@ -91,7 +98,8 @@ std::shared_ptr<Router> make_election_router(const election::SnapshotBoard& boar
   router->get("/readyz", [&board, &clock](const Request&) {
     const auto snapshot = board.current();
     const Leadership now(*snapshot, clock);
-    return json_ok(now.leading() ? 200 : 503, json{{"isLeader", now.leading()}, {"status", snapshot->status}});
+    return json_ok(now.leading() ? 200 : 503,
+                   json{{"isLeader", now.leading()}, {"status", snapshot->status}});
   });
 
   return router;

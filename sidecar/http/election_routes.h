@@ -13,6 +13,7 @@
 namespace le::http {
 
 // `board` and `clock` must outlive the router.
-std::shared_ptr<Router> make_election_router(const election::SnapshotBoard& board, const election::Clock& clock);
+std::shared_ptr<Router> make_election_router(const election::SnapshotBoard& board,
+                                             const election::Clock& clock);
 
 }  // namespace le::http

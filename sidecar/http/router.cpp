@@ -2,8 +2,8 @@
 
 #include <exception>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 namespace le::http {
 namespace {

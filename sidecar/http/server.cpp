@@ -11,13 +11,13 @@
 #include <utility>
 #include <vector>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <spdlog/spdlog.h>
 
 namespace le::http {
 
@@ -62,7 +62,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
         endpoint_text_(to_string(acceptor_.local_endpoint())) {}
 
   void start() {
-    net::dispatch(acceptor_.get_executor(), beast::bind_front_handler(&Listener::do_accept, shared_from_this()));
+    net::dispatch(acceptor_.get_executor(),
+                  beast::bind_front_handler(&Listener::do_accept, shared_from_this()));
   }
   void stop();
   std::size_t connection_count() const {
@@ -240,7 +241,8 @@ void Session::on_first_bytes(beast::error_code ec, std::size_t bytes) {
 
 void Session::read_request() {
   stream_.expires_after(listener_->limits().read_timeout);
-  bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
+  bhttp::async_read(stream_, buffer_, *parser_,
+                    beast::bind_front_handler(&Session::on_read, shared_from_this()));
 }
 
 void Session::on_read(beast::error_code ec, std::size_t /*bytes*/) {
@@ -320,7 +322,8 @@ void Session::linger() {
   beast::error_code ignored;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
   stream_.expires_after(linger_timeout);
-  stream_.async_read_some(net::buffer(discard_), beast::bind_front_handler(&Session::on_linger, shared_from_this()));
+  stream_.async_read_some(net::buffer(discard_),
+                          beast::bind_front_handler(&Session::on_linger, shared_from_this()));
 }
 
 void Session::on_linger(beast::error_code ec, std::size_t bytes) {
@@ -329,11 +332,12 @@ void Session::on_linger(beast::error_code ec, std::size_t bytes) {
     stream_.close();
     return;
   }
-  stream_.async_read_some(net::buffer(discard_), beast::bind_front_handler(&Session::on_linger, shared_from_this()));
+  stream_.async_read_some(net::buffer(discard_),
+                          beast::bind_front_handler(&Session::on_linger, shared_from_this()));
 }
 
-Server::Server(net::io_context& io_context, const tcp::endpoint& endpoint, std::shared_ptr<const Router> router,
-               ServerLimits limits) {
+Server::Server(net::io_context& io_context, const tcp::endpoint& endpoint,
+               std::shared_ptr<const Router> router, ServerLimits limits) {
   if (!router) throw std::invalid_argument("http::Server needs a router");
   const auto fail = [&](const beast::error_code& ec) {
     throw std::system_error(ec, "cannot listen on " + to_string(endpoint));

@@ -22,15 +22,23 @@ constexpr std::chrono::seconds kMaxRetryAfter{3600};
 
 ApiErrorKind kind_for(int status, std::string_view reason) {
   switch (status) {
-    case 400: return ApiErrorKind::invalid;
-    case 401: return ApiErrorKind::unauthorized;
-    case 403: return ApiErrorKind::forbidden;
-    case 404: return ApiErrorKind::not_found;
+    case 400:
+      return ApiErrorKind::invalid;
+    case 401:
+      return ApiErrorKind::unauthorized;
+    case 403:
+      return ApiErrorKind::forbidden;
+    case 404:
+      return ApiErrorKind::not_found;
     // A 409 is AlreadyExists on a create that lost the race, Conflict on a stale resourceVersion.
-    case 409: return reason == "AlreadyExists" ? ApiErrorKind::already_exists : ApiErrorKind::conflict;
-    case 422: return ApiErrorKind::invalid;
-    case 429: return ApiErrorKind::too_many_requests;
-    default: return status >= 500 && status <= 599 ? ApiErrorKind::server_error : ApiErrorKind::other;
+    case 409:
+      return reason == "AlreadyExists" ? ApiErrorKind::already_exists : ApiErrorKind::conflict;
+    case 422:
+      return ApiErrorKind::invalid;
+    case 429:
+      return ApiErrorKind::too_many_requests;
+    default:
+      return status >= 500 && status <= 599 ? ApiErrorKind::server_error : ApiErrorKind::other;
   }
 }
 
@@ -91,7 +99,8 @@ election::ApiError parse_status_error(int http_status, std::string_view body,
   const auto kind = status.is_object() ? status.find("kind") : status.end();
   const bool is_status = status.is_object() && kind != status.end() && kind->is_string() && *kind == "Status";
   if (is_status) {
-    if (const auto it = status.find("reason"); it != status.end() && it->is_string()) reason = it->get<std::string>();
+    if (const auto it = status.find("reason"); it != status.end() && it->is_string())
+      reason = it->get<std::string>();
     if (const auto it = status.find("message"); it != status.end() && it->is_string()) {
       error.message = it->get<std::string>();
     }
@@ -99,8 +108,8 @@ election::ApiError parse_status_error(int http_status, std::string_view body,
     if (const auto details = status.find("details"); details != status.end() && details->is_object()) {
       if (const auto seconds = details->find("retryAfterSeconds");
           seconds != details->end() && seconds->is_number_integer() && seconds->get<std::int64_t>() > 0) {
-        status_retry_after = std::chrono::seconds(std::min<std::int64_t>(seconds->get<std::int64_t>(),
-                                                                          kMaxRetryAfter.count()));
+        status_retry_after = std::chrono::seconds(
+            std::min<std::int64_t>(seconds->get<std::int64_t>(), kMaxRetryAfter.count()));
       }
     }
   } else {

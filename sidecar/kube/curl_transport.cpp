@@ -17,7 +17,8 @@ namespace {
 void global_init_once() {
   static std::once_flag once;
   std::call_once(once, [] {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) throw std::runtime_error("curl_global_init failed");
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+      throw std::runtime_error("curl_global_init failed");
   });
 }
 
@@ -230,7 +231,8 @@ TransportResult CurlTransport::request(std::string_view method, std::string_view
     } else if (error_buffer[0] != '\0') {
       message += " (" + std::string(error_buffer) + ")";
     }
-    const auto kind = code == CURLE_OPERATION_TIMEDOUT ? TransportErrorKind::timeout : TransportErrorKind::network;
+    const auto kind =
+        code == CURLE_OPERATION_TIMEDOUT ? TransportErrorKind::timeout : TransportErrorKind::network;
     return TransportError{kind, message};
   }
   long status = 0;

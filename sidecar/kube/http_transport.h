@@ -34,8 +34,9 @@ class HttpTransport {
  public:
   virtual ~HttpTransport() = default;
   // path_and_query starts with '/'. An empty body sends none (Content-Length: 0 for writes).
-  virtual TransportResult request(std::string_view method, std::string_view path_and_query, std::string_view body,
-                                  std::string_view content_type, std::chrono::milliseconds timeout) = 0;
+  virtual TransportResult request(std::string_view method, std::string_view path_and_query,
+                                  std::string_view body, std::string_view content_type,
+                                  std::chrono::milliseconds timeout) = 0;
   // The API server's base URL, for logs.
   virtual const std::string& server() const = 0;
 };

@@ -16,13 +16,15 @@ std::string join_host_port(const std::string& host, const std::string& port) {
 
 }  // namespace
 
-ConfigResult<ClusterConfig> load_in_cluster(const util::Environment& env, const std::filesystem::path& sa_dir) {
+ConfigResult<ClusterConfig> load_in_cluster(const util::Environment& env,
+                                            const std::filesystem::path& sa_dir) {
   const auto host = env("KUBERNETES_SERVICE_HOST");
   const auto port = env("KUBERNETES_SERVICE_PORT");
   if (!host || !port) {
     // client-go's ErrNotInCluster, word for word, so operators can search for it.
     return ConfigError{
-        "unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be "
+        "unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must "
+        "be "
         "defined"};
   }
   const auto token_file = sa_dir / "token";

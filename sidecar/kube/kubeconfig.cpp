@@ -64,8 +64,8 @@ std::string decode_data(const std::string& value, const char* key, const std::st
 
 // Adds one file's named entries; names already present stay (clientcmd: the first file to set a
 // map key wins).
-void add_named(std::map<std::string, NamedEntry>& into, const YAML::Node& root,
-               const char* list_key, const char* body_key, const fs::path& file) {
+void add_named(std::map<std::string, NamedEntry>& into, const YAML::Node& root, const char* list_key,
+               const char* body_key, const fs::path& file) {
   const YAML::Node list = root[list_key];
   if (!list.IsDefined() || list.IsNull()) return;
   const std::string where = "kubeconfig " + file.string();
@@ -116,7 +116,8 @@ void apply_cluster(ClusterConfig& config, const std::string& name, const NamedEn
   if (server.find("://") == std::string::npos) server = "https://" + server;
   while (server.size() > 1 && server.back() == '/') server.pop_back();
   config.server = server;
-  config.ca_file = resolve_path(string_field(cluster, "certificate-authority", where).value_or(""), entry.file);
+  config.ca_file =
+      resolve_path(string_field(cluster, "certificate-authority", where).value_or(""), entry.file);
   if (auto data = string_field(cluster, "certificate-authority-data", where)) {
     config.ca_pem = decode_data(*data, "certificate-authority-data", where);
   }
@@ -135,8 +136,8 @@ void apply_user(ClusterConfig& config, const std::string& name, const NamedEntry
   const YAML::Node& user = entry.body;
   // Auth this program does not implement. Failing here beats running unauthenticated (or as
   // someone else, for impersonation) and reading 403s later.
-  for (const char* unsupported : {"exec", "auth-provider", "username", "password", "as", "as-uid", "as-groups",
-                                  "as-user-extra"}) {
+  for (const char* unsupported :
+       {"exec", "auth-provider", "username", "password", "as", "as-uid", "as-groups", "as-user-extra"}) {
     const YAML::Node value = user[unsupported];
     if (value.IsDefined() && !value.IsNull()) {
       throw KubeconfigError(where + " uses " + unsupported +
@@ -146,7 +147,8 @@ void apply_user(ClusterConfig& config, const std::string& name, const NamedEntry
   }
   config.token = string_field(user, "token", where).value_or("");
   config.token_file = resolve_path(string_field(user, "tokenFile", where).value_or(""), entry.file);
-  config.client_cert_file = resolve_path(string_field(user, "client-certificate", where).value_or(""), entry.file);
+  config.client_cert_file =
+      resolve_path(string_field(user, "client-certificate", where).value_or(""), entry.file);
   config.client_key_file = resolve_path(string_field(user, "client-key", where).value_or(""), entry.file);
   if (auto data = string_field(user, "client-certificate-data", where)) {
     config.client_cert_pem = decode_data(*data, "client-certificate-data", where);
@@ -157,13 +159,15 @@ void apply_user(ClusterConfig& config, const std::string& name, const NamedEntry
   const bool has_cert = !config.client_cert_file.empty() || !config.client_cert_pem.empty();
   const bool has_key = !config.client_key_file.empty() || !config.client_key_pem.empty();
   if (has_cert != has_key) {
-    throw KubeconfigError(where + " has " + (has_cert ? "a client certificate but no client-key(-data)"
-                                                       : "a client key but no client-certificate(-data)"));
+    throw KubeconfigError(where + " has " +
+                          (has_cert ? "a client certificate but no client-key(-data)"
+                                    : "a client key but no client-certificate(-data)"));
   }
 }
 
 ClusterConfig resolve_current(const MergedConfig& merged, const std::string& source) {
-  if (merged.current_context.empty()) throw KubeconfigError("kubeconfig " + source + ": current-context is not set");
+  if (merged.current_context.empty())
+    throw KubeconfigError("kubeconfig " + source + ": current-context is not set");
   const std::string& context_name = merged.current_context;
   const auto context_it = merged.contexts.find(context_name);
   if (context_it == merged.contexts.end()) {
@@ -176,7 +180,8 @@ ClusterConfig resolve_current(const MergedConfig& merged, const std::string& sou
   if (cluster_name.empty()) throw KubeconfigError(where + " names no cluster");
   const auto cluster_it = merged.clusters.find(cluster_name);
   if (cluster_it == merged.clusters.end()) {
-    throw KubeconfigError(where + ": cluster " + quoted(cluster_name) + " is not defined in kubeconfig " + source);
+    throw KubeconfigError(where + ": cluster " + quoted(cluster_name) + " is not defined in kubeconfig " +
+                          source);
   }
   ClusterConfig config;
   apply_cluster(config, cluster_name, cluster_it->second);
@@ -185,11 +190,13 @@ ClusterConfig resolve_current(const MergedConfig& merged, const std::string& sou
   if (!user_name.empty()) {
     const auto user_it = merged.users.find(user_name);
     if (user_it == merged.users.end()) {
-      throw KubeconfigError(where + ": user " + quoted(user_name) + " is not defined in kubeconfig " + source);
+      throw KubeconfigError(where + ": user " + quoted(user_name) + " is not defined in kubeconfig " +
+                            source);
     }
     apply_user(config, user_name, user_it->second);
   }
-  if (auto ns = string_field(context.body, "namespace", where); ns && !ns->empty()) config.context_namespace = *ns;
+  if (auto ns = string_field(context.body, "namespace", where); ns && !ns->empty())
+    config.context_namespace = *ns;
   config.source = source;
   return config;
 }

@@ -31,7 +31,8 @@ Result<StoredLease> LeaseClient::get(std::chrono::milliseconds timeout) {
   return exchange("GET", object_path_, {}, timeout);
 }
 
-Result<StoredLease> LeaseClient::create(const election::LeaderRecord& record, std::chrono::milliseconds timeout) {
+Result<StoredLease> LeaseClient::create(const election::LeaderRecord& record,
+                                        std::chrono::milliseconds timeout) {
   return exchange("POST", collection_path_, build_create_body(namespace_, name_, record), timeout);
 }
 
@@ -42,13 +43,14 @@ Result<StoredLease> LeaseClient::update(const StoredLease& base, const election:
   return exchange("PUT", object_path_, body.value(), timeout);
 }
 
-Result<StoredLease> LeaseClient::exchange(std::string_view method, const std::string& path, std::string_view body,
-                                          std::chrono::milliseconds timeout) {
+Result<StoredLease> LeaseClient::exchange(std::string_view method, const std::string& path,
+                                          std::string_view body, std::chrono::milliseconds timeout) {
   try {
     const auto content_type = body.empty() ? std::string_view{} : kJson;
     auto answer = transport_->request(method, path, body, content_type, timeout);
     if (auto* failure = std::get_if<TransportError>(&answer)) {
-      const auto kind = failure->kind == TransportErrorKind::timeout ? ApiErrorKind::timeout : ApiErrorKind::network;
+      const auto kind =
+          failure->kind == TransportErrorKind::timeout ? ApiErrorKind::timeout : ApiErrorKind::network;
       return ApiError{kind, 0, failure->message, std::nullopt};
     }
     auto& response = std::get<HttpResponse>(answer);

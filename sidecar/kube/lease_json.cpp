@@ -86,7 +86,8 @@ election::Result<election::StoredLease> parse_lease(std::string_view body) {
   const Json* metadata = field(object, "metadata");
   if (metadata == nullptr || !metadata->is_object()) return malformed("no metadata");
   const Json* resource_version = field(*metadata, "resourceVersion");
-  if (resource_version == nullptr || !resource_version->is_string() || resource_version->get<std::string>().empty()) {
+  if (resource_version == nullptr || !resource_version->is_string() ||
+      resource_version->get<std::string>().empty()) {
     return malformed("no metadata.resourceVersion");
   }
 
@@ -110,7 +111,8 @@ election::Result<election::StoredLease> parse_lease(std::string_view body) {
     if (!seconds) return malformed("spec.leaseDurationSeconds is not an int32");
     record.lease_duration = std::chrono::seconds(*seconds);
   }
-  if (auto error = read_time(*spec, "acquireTime", record.acquire_time); !error.empty()) return malformed(error);
+  if (auto error = read_time(*spec, "acquireTime", record.acquire_time); !error.empty())
+    return malformed(error);
   if (auto error = read_time(*spec, "renewTime", record.renew_time); !error.empty()) return malformed(error);
   if (const Json* transitions = field(*spec, "leaseTransitions")) {
     const auto count = as_int32(*transitions);
@@ -140,7 +142,8 @@ election::Result<std::string> build_update_body(const election::StoredLease& bas
   return object.dump();
 }
 
-std::string build_create_body(std::string_view ns, std::string_view name, const election::LeaderRecord& record) {
+std::string build_create_body(std::string_view ns, std::string_view name,
+                              const election::LeaderRecord& record) {
   Json object = Json::object();
   object["apiVersion"] = kApiVersion;
   object["kind"] = kKind;

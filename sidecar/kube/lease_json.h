@@ -22,6 +22,7 @@ election::Result<std::string> build_update_body(const election::StoredLease& bas
                                                 const election::LeaderRecord& record);
 
 // The POST body that creates the Lease ns/name holding record.
-std::string build_create_body(std::string_view ns, std::string_view name, const election::LeaderRecord& record);
+std::string build_create_body(std::string_view ns, std::string_view name,
+                              const election::LeaderRecord& record);
 
 }  // namespace le::kube

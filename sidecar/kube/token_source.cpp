@@ -25,7 +25,9 @@ TokenFileAccess real_token_file_access() {
 }
 
 TokenSource::TokenSource(std::string static_token, std::string token_file, TokenFileAccess access)
-    : static_token_(std::move(static_token)), token_file_(std::move(token_file)), access_(std::move(access)) {}
+    : static_token_(std::move(static_token)),
+      token_file_(std::move(token_file)),
+      access_(std::move(access)) {}
 
 const std::string& TokenSource::current() {
   if (token_file_.empty()) return static_token_;

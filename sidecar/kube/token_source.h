@@ -34,7 +34,8 @@ class TokenSource {
   // With a token_file, its last good content wins over static_token (client-go: "the last
   // successfully read value takes precedence over BearerToken"); static_token is used only until
   // the file was read once.
-  TokenSource(std::string static_token, std::string token_file, TokenFileAccess access = real_token_file_access());
+  TokenSource(std::string static_token, std::string token_file,
+              TokenFileAccess access = real_token_file_access());
 
   // The token for the next request, "" for none. If the file is unreadable or empty, the last
   // good token is kept and one warning is logged until it is readable again; if there never was a

@@ -30,18 +30,16 @@ std::string format_micro_time(WallTime t) {
   char buffer[40];
   std::snprintf(buffer, sizeof buffer, "%04d-%02u-%02uT%02ld:%02ld:%02ld.%06ldZ", int(ymd.year()),
                 unsigned(ymd.month()), unsigned(ymd.day()), long(hms.hours().count()),
-                long(hms.minutes().count()), long(hms.seconds().count()),
-                long(hms.subseconds().count()));
+                long(hms.minutes().count()), long(hms.seconds().count()), long(hms.subseconds().count()));
   return buffer;
 }
 
 std::optional<WallTime> parse_micro_time(std::string_view s) {
   // 2006-01-02T15:04:05[.ffffff](Z|+07:00)
   int y, mo, d, h, mi, sec;
-  if (!read_digits(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !read_digits(s, 5, 2, mo) ||
-      s[7] != '-' || !read_digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't') ||
-      !read_digits(s, 11, 2, h) || s[13] != ':' || !read_digits(s, 14, 2, mi) || s[16] != ':' ||
-      !read_digits(s, 17, 2, sec))
+  if (!read_digits(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !read_digits(s, 5, 2, mo) || s[7] != '-' ||
+      !read_digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't') || !read_digits(s, 11, 2, h) ||
+      s[13] != ':' || !read_digits(s, 14, 2, mi) || s[16] != ':' || !read_digits(s, 17, 2, sec))
     return std::nullopt;
   std::size_t pos = 19;
   long micros = 0;
@@ -74,8 +72,7 @@ std::optional<WallTime> parse_micro_time(std::string_view s) {
   if (pos != s.size()) return std::nullopt;
   const year_month_day ymd{year{y}, month{unsigned(mo)}, day{unsigned(d)}};
   if (!ymd.ok() || h > 23 || mi > 59 || sec > 60) return std::nullopt;
-  const auto t = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + microseconds{micros} -
-                 offset;
+  const auto t = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + microseconds{micros} - offset;
   return WallTime{duration_cast<microseconds>(t.time_since_epoch())};
 }
 

@@ -1,7 +1,7 @@
 #include "api_front.h"
 
-#include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/asio/steady_timer.hpp>
 
 #include "watch_stream.h"
 
@@ -27,9 +27,16 @@ HttpResponse to_http_response(const ApiResponse& response, unsigned version) {
   return r;
 }
 
-ApiFront::ApiFront(boost::asio::io_context& ioc, ApiServer& api, ObjectStore& store, const FaultConfig& faults,
-                   Stats& stats, IdGenerator& rng, std::function<const ResourceInfo*(const std::string&)> resource_info)
-    : ioc_(ioc), api_(api), store_(store), faults_(faults), stats_(stats), rng_(rng), resource_info_(std::move(resource_info)) {}
+ApiFront::ApiFront(boost::asio::io_context& ioc, ApiServer& api, ObjectStore& store,
+                   const FaultConfig& faults, Stats& stats, IdGenerator& rng,
+                   std::function<const ResourceInfo*(const std::string&)> resource_info)
+    : ioc_(ioc),
+      api_(api),
+      store_(store),
+      faults_(faults),
+      stats_(stats),
+      rng_(rng),
+      resource_info_(std::move(resource_info)) {}
 
 Reply ApiFront::to_reply(const ApiResponse& response, unsigned version) {
   Reply reply;
@@ -48,9 +55,11 @@ Reply ApiFront::to_reply(const ApiResponse& response, unsigned version) {
 void ApiFront::handle(HttpRequest request, std::function<void(Reply)> done) {
   const ApiRequest api_request = to_api_request(request);
   const RequestInfo info = parse_request_info(api_request.method, api_request.target);
-  const bool is_write = info.is_resource && (info.verb == "create" || info.verb == "update" || info.verb == "patch" ||
-                                             info.verb == "delete" || info.verb == "deletecollection");
-  const std::string verb_label = info.is_resource ? info.verb + " " + info.rbac_resource() : api_request.method + " " + info.path;
+  const bool is_write =
+      info.is_resource && (info.verb == "create" || info.verb == "update" || info.verb == "patch" ||
+                           info.verb == "delete" || info.verb == "deletecollection");
+  const std::string verb_label =
+      info.is_resource ? info.verb + " " + info.rbac_resource() : api_request.method + " " + info.path;
   const FaultDecision decision = decide_fault(faults_, is_write, rng_);
 
   Reply reply;
@@ -63,8 +72,9 @@ void ApiFront::handle(HttpRequest request, std::function<void(Reply)> done) {
       reply.kind = Reply::Kind::Drop;
       break;
     case FaultAction::Error: {
-      const auto error = error_for_code(faults_.error_status, "injected fault",
-                                        faults_.retry_after_seconds ? std::optional(faults_.retry_after_seconds) : std::nullopt);
+      const auto error = error_for_code(
+          faults_.error_status, "injected fault",
+          faults_.retry_after_seconds ? std::optional(faults_.retry_after_seconds) : std::nullopt);
       reply = to_reply(to_response(error), request.version());
       status = error.code;
       break;
@@ -83,14 +93,14 @@ void ApiFront::handle(HttpRequest request, std::function<void(Reply)> done) {
     }
   }
   stats_.record(api_request.user_agent, api_.user_name(api_request), verb_label, status);
-  spdlog::debug("{} {} -> {} ({}{})", api_request.method, api_request.target, status == 0 ? std::string("dropped") : std::to_string(status),
-                api_.user_name(api_request), decision.action == FaultAction::Pass ? "" : ", fault");
+  spdlog::debug("{} {} -> {} ({}{})", api_request.method, api_request.target,
+                status == 0 ? std::string("dropped") : std::to_string(status), api_.user_name(api_request),
+                decision.action == FaultAction::Pass ? "" : ", fault");
 
   if (decision.delay.count() <= 0) return done(std::move(reply));
   auto timer = std::make_shared<boost::asio::steady_timer>(ioc_, decision.delay);
-  timer->async_wait([timer, done = std::move(done), reply = std::move(reply)](boost::system::error_code) mutable {
-    done(std::move(reply));
-  });
+  timer->async_wait([timer, done = std::move(done), reply = std::move(reply)](
+                        boost::system::error_code) mutable { done(std::move(reply)); });
 }
 
 void AdminFront::handle(HttpRequest request, std::function<void(Reply)> done) {

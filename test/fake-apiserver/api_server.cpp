@@ -16,8 +16,8 @@ std::string media_type(std::string_view content_type) {
 // authorizer's reason as RBAC phrases a denial.
 std::string denial(const UserInfo& user, const RequestInfo& info) {
   std::string where = info.ns.empty() ? " at the cluster scope" : " in the namespace \"" + info.ns + "\"";
-  return "User \"" + user.name + "\" cannot " + info.verb + " resource \"" + info.rbac_resource() + "\" in API group \"" +
-         info.group + "\"" + where;
+  return "User \"" + user.name + "\" cannot " + info.verb + " resource \"" + info.rbac_resource() +
+         "\" in API group \"" + info.group + "\"" + where;
 }
 
 // The public-info-viewer paths: allowed even for system:anonymous on a default cluster.
@@ -44,12 +44,13 @@ ApiResponse json_response(unsigned status, const Json& body) {
 
 ApiResponse to_response(const ApiError& error) {
   ApiResponse r = json_response(error.code, error.status);
-  if (error.retry_after_seconds) r.headers.emplace_back("Retry-After", std::to_string(*error.retry_after_seconds));
+  if (error.retry_after_seconds)
+    r.headers.emplace_back("Retry-After", std::to_string(*error.retry_after_seconds));
   return r;
 }
 
-ApiServer::ApiServer(TokenAuthenticator& tokens, const Authorizer& authorizer, ObjectStore& store, IdGenerator& ids,
-                     WallClock clock)
+ApiServer::ApiServer(TokenAuthenticator& tokens, const Authorizer& authorizer, ObjectStore& store,
+                     IdGenerator& ids, WallClock clock)
     : tokens_(tokens), authorizer_(authorizer), store_(store), ids_(ids), clock_(std::move(clock)) {
   non_resource_routes_ = {
       {"/version",
@@ -90,7 +91,9 @@ void ApiServer::add_resource(std::unique_ptr<ResourceStrategy> strategy) {
     return discovery_group_version(group, version);
   };
   if (!group.empty()) {
-    non_resource_routes_["/apis/" + group] = [this, group](const RequestInfo&) { return discovery_group(group); };
+    non_resource_routes_["/apis/" + group] = [this, group](const RequestInfo&) {
+      return discovery_group(group);
+    };
   }
 }
 
@@ -135,7 +138,8 @@ ApiResponse ApiServer::handle(const ApiRequest& request) {
 
   if (!info.is_resource) {
     if (!is_public_path(info.path) && authn.user.name == kAnonymousUser) {
-      return to_response(forbidden_path("User \"" + authn.user.name + "\" cannot " + info.verb + " path \"" + info.path + "\""));
+      return to_response(forbidden_path("User \"" + authn.user.name + "\" cannot " + info.verb + " path \"" +
+                                        info.path + "\""));
     }
     const auto route = non_resource_routes_.find(info.path);
     if (route == non_resource_routes_.end()) return to_response(path_not_found());
@@ -145,7 +149,8 @@ ApiResponse ApiServer::handle(const ApiRequest& request) {
   return handle_resource(request, info, authn.user);
 }
 
-ApiResponse ApiServer::handle_resource(const ApiRequest& request, const RequestInfo& info, const UserInfo& user) {
+ApiResponse ApiServer::handle_resource(const ApiRequest& request, const RequestInfo& info,
+                                       const UserInfo& user) {
   const GroupResource gr{info.group, info.rbac_resource()};
   // Authorization comes first, for any path, before the resource is even looked up (sample 19).
   if (!authorizer_.allowed(user, info.verb, info.rbac_resource(), info.ns)) {
@@ -198,7 +203,8 @@ ApiResponse ApiServer::watch(const RequestInfo& info, const ResourceInfo& resour
   std::string error;
   spec.label_selector = q("labelSelector");
   spec.field_selector = q("fieldSelector");
-  if (!Selector::parse_labels(spec.label_selector, error) || !Selector::parse_fields(spec.field_selector, error)) {
+  if (!Selector::parse_labels(spec.label_selector, error) ||
+      !Selector::parse_fields(spec.field_selector, error)) {
     return to_response(bad_request(error));
   }
   const std::string rv = q("resourceVersion");

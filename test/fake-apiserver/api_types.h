@@ -25,7 +25,8 @@ struct WatchSpec {
   std::string resource;
   std::string ns;
   std::uint64_t since = 0;  // resourceVersion to start after; 0 with no resourceVersion
-  bool send_initial = false;  // no resourceVersion (or "0"): synthetic ADDED events for the current state first
+  bool send_initial =
+      false;  // no resourceVersion (or "0"): synthetic ADDED events for the current state first
   bool bookmarks = false;
   std::optional<unsigned> timeout_seconds;
   std::string label_selector;

@@ -23,8 +23,9 @@ bool read_number(const Json& doc, const char* key, T min, T max, T& out, std::st
 
 std::variant<FaultConfig, std::string> FaultConfig::from_json(const Json& doc) {
   if (!doc.is_object()) return std::string("faults must be a JSON object");
-  static const std::vector<std::string> kKnown = {"latencyMs",   "latencyJitterMs", "errorRate",        "errorStatus",
-                                                  "dropRate",    "conflictRate",    "retryAfterSeconds"};
+  static const std::vector<std::string> kKnown = {"latencyMs",        "latencyJitterMs", "errorRate",
+                                                  "errorStatus",      "dropRate",        "conflictRate",
+                                                  "retryAfterSeconds"};
   for (const auto& [key, value] : doc.items()) {
     if (std::find(kKnown.begin(), kKnown.end(), key) == kKnown.end()) return "unknown field \"" + key + "\"";
   }
@@ -62,7 +63,8 @@ FaultDecision decide_fault(const FaultConfig& config, bool is_write, IdGenerator
   FaultDecision d;
   d.delay = config.latency;
   if (config.latency_jitter.count() > 0) {
-    d.delay += std::chrono::milliseconds(static_cast<long>(rng.unit() * static_cast<double>(config.latency_jitter.count() + 1)));
+    d.delay += std::chrono::milliseconds(
+        static_cast<long>(rng.unit() * static_cast<double>(config.latency_jitter.count() + 1)));
   }
   // Each draw happens whether or not its rate is 0, so a given seed makes the same decisions
   // regardless of which faults are on.

@@ -14,8 +14,8 @@ struct FaultConfig {
   std::chrono::milliseconds latency_jitter{0};  // plus a uniform random [0, jitter]
   double error_rate = 0;                        // answered with error_status, not applied
   unsigned error_status = 500;
-  double drop_rate = 0;      // connection closed without an answer; half of these after applying
-  double conflict_rate = 0;  // writes answered 409 Conflict, not applied
+  double drop_rate = 0;              // connection closed without an answer; half of these after applying
+  double conflict_rate = 0;          // writes answered 409 Conflict, not applied
   unsigned retry_after_seconds = 0;  // Retry-After on error answers when > 0
 
   // Every field optional; an omitted one takes its default. A string result is the error.

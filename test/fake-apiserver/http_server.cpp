@@ -61,24 +61,27 @@ class Session : public StreamSink {
     HttpRequest request = parser_->release();
     keep_alive_ = request.keep_alive();
     version_ = request.version();
-    handler_.handle(std::move(request), [self = derived().shared_from_this()](Reply reply) {
-      self->on_reply(std::move(reply));
-    });
+    handler_.handle(std::move(request),
+                    [self = derived().shared_from_this()](Reply reply) { self->on_reply(std::move(reply)); });
   }
 
   void on_reply(Reply reply) {
     switch (reply.kind) {
-      case Reply::Kind::Drop: return drop();
-      case Reply::Kind::Stream: return start_stream(std::move(reply));
-      case Reply::Kind::Respond: break;
+      case Reply::Kind::Drop:
+        return drop();
+      case Reply::Kind::Stream:
+        return start_stream(std::move(reply));
+      case Reply::Kind::Respond:
+        break;
     }
     response_ = std::make_shared<HttpResponse>(std::move(reply.response));
     response_->version(version_);
     response_->keep_alive(keep_alive_);
     response_->prepare_payload();
     beast::get_lowest_layer(derived().stream()).expires_after(kIdleTimeout);
-    http::async_write(derived().stream(), *response_,
-                      beast::bind_front_handler(&Session::on_write, derived().shared_from_this(), response_->need_eof()));
+    http::async_write(
+        derived().stream(), *response_,
+        beast::bind_front_handler(&Session::on_write, derived().shared_from_this(), response_->need_eof()));
   }
 
   void on_write(bool close, beast::error_code ec, std::size_t) {
@@ -116,10 +119,11 @@ class Session : public StreamSink {
 
   // A read that only completes when the client closes (or sends garbage) during a stream.
   void watch_for_close() {
-    derived().stream().async_read_some(net::buffer(probe_), [self = derived().shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec) return self->mark_closed();
-      self->watch_for_close();
-    });
+    derived().stream().async_read_some(
+        net::buffer(probe_), [self = derived().shared_from_this()](beast::error_code ec, std::size_t) {
+          if (ec) return self->mark_closed();
+          self->watch_for_close();
+        });
   }
 
   void write_next_chunk() {
@@ -166,7 +170,8 @@ class Session : public StreamSink {
 
 class PlainSession : public Session<PlainSession>, public std::enable_shared_from_this<PlainSession> {
  public:
-  PlainSession(tcp::socket&& socket, RequestHandler& handler) : Session(handler), stream_(std::move(socket)) {}
+  PlainSession(tcp::socket&& socket, RequestHandler& handler)
+      : Session(handler), stream_(std::move(socket)) {}
   using std::enable_shared_from_this<PlainSession>::shared_from_this;
 
   void run() {
@@ -211,8 +216,8 @@ class SslSession : public Session<SslSession>, public std::enable_shared_from_th
 
 }  // namespace
 
-HttpListener::HttpListener(net::io_context& ioc, tcp::endpoint endpoint, std::shared_ptr<net::ssl::context> ssl,
-                           RequestHandler& handler)
+HttpListener::HttpListener(net::io_context& ioc, tcp::endpoint endpoint,
+                           std::shared_ptr<net::ssl::context> ssl, RequestHandler& handler)
     : ioc_(ioc), acceptor_(net::make_strand(ioc)), ssl_(std::move(ssl)), handler_(handler) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(net::socket_base::reuse_address(true));
@@ -229,17 +234,18 @@ void HttpListener::stop() {
 }
 
 void HttpListener::do_accept() {
-  acceptor_.async_accept(net::make_strand(ioc_), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
-    if (ec == net::error::operation_aborted) return;
-    if (!ec) {
-      if (self->ssl_) {
-        std::make_shared<SslSession>(std::move(socket), *self->ssl_, self->handler_)->run();
-      } else {
-        std::make_shared<PlainSession>(std::move(socket), self->handler_)->run();
-      }
-    }
-    self->do_accept();
-  });
+  acceptor_.async_accept(
+      net::make_strand(ioc_), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+        if (ec == net::error::operation_aborted) return;
+        if (!ec) {
+          if (self->ssl_) {
+            std::make_shared<SslSession>(std::move(socket), *self->ssl_, self->handler_)->run();
+          } else {
+            std::make_shared<PlainSession>(std::move(socket), self->handler_)->run();
+          }
+        }
+        self->do_accept();
+      });
 }
 
 std::optional<tcp::endpoint> parse_endpoint(const std::string& text) {
@@ -257,7 +263,8 @@ std::optional<tcp::endpoint> parse_endpoint(const std::string& text) {
     port = text.substr(colon + 1);
   }
   if (host == "localhost") host = "127.0.0.1";
-  if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5) return std::nullopt;
+  if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5)
+    return std::nullopt;
   const unsigned long p = std::stoul(port);
   if (p > 65535) return std::nullopt;
   beast::error_code ec;

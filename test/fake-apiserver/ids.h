@@ -10,7 +10,9 @@ namespace fake {
 class IdGenerator {
  public:
   explicit IdGenerator(std::uint64_t seed) : rng_(seed) {}
-  static IdGenerator from_entropy() { return IdGenerator((std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}()); }
+  static IdGenerator from_entropy() {
+    return IdGenerator((std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}());
+  }
 
   std::string uuid4();
   // Five characters from the alphabet of apiserver's names.SimpleNameGenerator.

@@ -33,20 +33,25 @@ LeaseStrategy::LeaseStrategy() {
 
 std::variant<Json, ApiError> LeaseStrategy::decode(const Json& body) const {
   if (!body.is_object()) {
-    return bad_request("the object provided is unrecognized (must be of type Lease): couldn't get version/kind; "
-                       "json parse error: json: cannot unmarshal " + std::string(body.type_name()) +
-                       " into Go value of type struct { APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; "
-                       "Kind string \"json:\\\"kind,omitempty\\\"\" }");
+    return bad_request(
+        "the object provided is unrecognized (must be of type Lease): couldn't get version/kind; "
+        "json parse error: json: cannot unmarshal " +
+        std::string(body.type_name()) +
+        " into Go value of type struct { APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; "
+        "Kind string \"json:\\\"kind,omitempty\\\"\" }");
   }
-  const std::string kind = body.contains("kind") && body["kind"].is_string() ? body["kind"].get<std::string>() : "";
-  const std::string api_version =
-      body.contains("apiVersion") && body["apiVersion"].is_string() ? body["apiVersion"].get<std::string>() : "";
+  const std::string kind =
+      body.contains("kind") && body["kind"].is_string() ? body["kind"].get<std::string>() : "";
+  const std::string api_version = body.contains("apiVersion") && body["apiVersion"].is_string()
+                                      ? body["apiVersion"].get<std::string>()
+                                      : "";
   // An empty kind/apiVersion is defaulted from the URL; a different one is refused. v1beta1 Leases
   // are the same schema, which the real server converts.
   if ((!kind.empty() && kind != "Lease") ||
-      (!api_version.empty() && api_version != "coordination.k8s.io/v1" && api_version != "coordination.k8s.io/v1beta1")) {
-    return bad_request(kind + " in version \"" + api_version + "\" cannot be handled as a Lease: no kind \"" + kind +
-                       "\" is registered for version \"" + api_version + "\"");
+      (!api_version.empty() && api_version != "coordination.k8s.io/v1" &&
+       api_version != "coordination.k8s.io/v1beta1")) {
+    return bad_request(kind + " in version \"" + api_version + "\" cannot be handled as a Lease: no kind \"" +
+                       kind + "\" is registered for version \"" + api_version + "\"");
   }
 
   Json lease = Json::object();
@@ -66,8 +71,9 @@ std::variant<Json, ApiError> LeaseStrategy::decode(const Json& body) const {
   if (in.is_object()) {
     if (const auto it = in.find("holderIdentity"); it != in.end() && !it->is_null()) {
       if (!it->is_string()) {
-        return cannot_handle("v1.Lease.Spec: v1.LeaseSpec.HolderIdentity: ReadString: expects \" or n, but found " +
-                             first_char(*it));
+        return cannot_handle(
+            "v1.Lease.Spec: v1.LeaseSpec.HolderIdentity: ReadString: expects \" or n, but found " +
+            first_char(*it));
       }
       // *string: "" is kept as "", absent and null stay absent (sample 15).
       spec["holderIdentity"] = *it;
@@ -75,11 +81,13 @@ std::variant<Json, ApiError> LeaseStrategy::decode(const Json& body) const {
     if (const auto it = in.find("leaseDurationSeconds"); it != in.end() && !it->is_null()) {
       if (!it->is_number_integer() || it->get<std::int64_t>() < std::numeric_limits<std::int32_t>::min() ||
           it->get<std::int64_t>() > std::numeric_limits<std::int32_t>::max()) {
-        return cannot_handle("v1.Lease.Spec: v1.LeaseSpec.LeaseDurationSeconds: readInt32: unexpected value " + it->dump());
+        return cannot_handle(
+            "v1.Lease.Spec: v1.LeaseSpec.LeaseDurationSeconds: readInt32: unexpected value " + it->dump());
       }
       spec["leaseDurationSeconds"] = it->get<std::int32_t>();
     }
-    for (const auto& [field, go_name] : {std::pair{"acquireTime", "AcquireTime"}, std::pair{"renewTime", "RenewTime"}}) {
+    for (const auto& [field, go_name] :
+         {std::pair{"acquireTime", "AcquireTime"}, std::pair{"renewTime", "RenewTime"}}) {
       const auto it = in.find(field);
       if (it == in.end() || it->is_null()) continue;
       if (!it->is_string()) {
@@ -89,14 +97,16 @@ std::variant<Json, ApiError> LeaseStrategy::decode(const Json& body) const {
       }
       auto parsed = normalize_micro_time(it->get<std::string>());
       if (auto* err = std::get_if<MicroTimeError>(&parsed)) {
-        return cannot_handle(std::string("v1.Lease.Spec: v1.LeaseSpec.") + go_name + ": unmarshalerDecoder: " + err->message);
+        return cannot_handle(std::string("v1.Lease.Spec: v1.LeaseSpec.") + go_name +
+                             ": unmarshalerDecoder: " + err->message);
       }
       spec[field] = std::get<std::string>(parsed);
     }
     if (const auto it = in.find("leaseTransitions"); it != in.end() && !it->is_null()) {
       if (!it->is_number_integer() || it->get<std::int64_t>() < std::numeric_limits<std::int32_t>::min() ||
           it->get<std::int64_t>() > std::numeric_limits<std::int32_t>::max()) {
-        return cannot_handle("v1.Lease.Spec: v1.LeaseSpec.LeaseTransitions: readInt32: unexpected value " + it->dump());
+        return cannot_handle("v1.Lease.Spec: v1.LeaseSpec.LeaseTransitions: readInt32: unexpected value " +
+                             it->dump());
       }
       spec["leaseTransitions"] = it->get<std::int32_t>();
     }

@@ -1,14 +1,14 @@
 // fake-apiserver: wiring only. Parses flags, builds the store, auth, API logic and listeners,
 // announces where it listens on stdout, and runs until SIGINT/SIGTERM.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include "admin_api.h"
 #include "api_front.h"
@@ -63,13 +63,15 @@ int main(int argc, char** argv) {
   TokenAuthenticator tokens = TokenAuthenticator::with_default_admin();
   if (options.token_file) {
     auto loaded = TokenAuthenticator::from_csv(read_flag_file("--token-file", *options.token_file));
-    if (auto* error = std::get_if<std::string>(&loaded)) usage_error("--token-file " + *options.token_file + ": " + *error);
+    if (auto* error = std::get_if<std::string>(&loaded))
+      usage_error("--token-file " + *options.token_file + ": " + *error);
     tokens = std::move(std::get<TokenAuthenticator>(loaded));
   }
   Authorizer authorizer = Authorizer::allow_all_authenticated();
   if (options.rbac_file) {
     auto loaded = Authorizer::from_json(read_flag_file("--rbac-file", *options.rbac_file));
-    if (auto* error = std::get_if<std::string>(&loaded)) usage_error("--rbac-file " + *options.rbac_file + ": " + *error);
+    if (auto* error = std::get_if<std::string>(&loaded))
+      usage_error("--rbac-file " + *options.rbac_file + ": " + *error);
     authorizer = std::move(std::get<Authorizer>(loaded));
   }
   FaultConfig faults;
@@ -85,7 +87,8 @@ int main(int argc, char** argv) {
   const auto api_endpoint = parse_endpoint(options.listen);
   if (!api_endpoint) usage_error("--listen: expected ADDR:PORT, got \"" + options.listen + "\"");
   const auto admin_endpoint = parse_endpoint(options.admin_listen);
-  if (!admin_endpoint) usage_error("--admin-listen: expected ADDR:PORT, got \"" + options.admin_listen + "\"");
+  if (!admin_endpoint)
+    usage_error("--admin-listen: expected ADDR:PORT, got \"" + options.admin_listen + "\"");
 
   ObjectStore store(options.watch_window);
   if (options.data_file) {
@@ -155,7 +158,8 @@ int main(int argc, char** argv) {
   api_listener->run();
   admin_listener->run();
 
-  const std::string url = std::string(options.tls ? "https://" : "http://") + url_host_port(api_listener->local_endpoint());
+  const std::string url =
+      std::string(options.tls ? "https://" : "http://") + url_host_port(api_listener->local_endpoint());
   const std::string admin_url = "http://" + url_host_port(admin_listener->local_endpoint());
   const std::string kube_user = options.kubeconfig_user.value_or("admin");
   const auto kube_token = tokens.token_for(kube_user);
@@ -172,7 +176,8 @@ int main(int argc, char** argv) {
   announce["url"] = url;
   announce["admin"] = admin_url;
   if (ca_file) announce["ca"] = *ca_file;
-  if (options.kubeconfig_out) announce["kubeconfig"] = std::filesystem::absolute(*options.kubeconfig_out).string();
+  if (options.kubeconfig_out)
+    announce["kubeconfig"] = std::filesystem::absolute(*options.kubeconfig_out).string();
   if (kube_token) announce["token"] = *kube_token;
   announce["pid"] = ::getpid();
   announce["resourceVersion"] = std::to_string(store.resource_version());

@@ -40,8 +40,8 @@ std::string manager_from_user_agent(std::string_view user_agent) {
   return std::string(user_agent.substr(0, user_agent.find('/')));
 }
 
-void update_managed_fields(Json& object, const Json* old, const std::string& manager, const std::string& api_version,
-                           std::chrono::system_clock::time_point now) {
+void update_managed_fields(Json& object, const Json* old, const std::string& manager,
+                           const std::string& api_version, std::chrono::system_clock::time_point now) {
   Json entries = Json::array();
   if (old && old->contains("metadata") && (*old)["metadata"].contains("managedFields")) {
     entries = (*old)["metadata"]["managedFields"];

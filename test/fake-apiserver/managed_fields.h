@@ -15,7 +15,7 @@ std::string manager_from_user_agent(std::string_view user_agent);
 
 // Sets metadata.managedFields on `object` for a write by `manager`. Keeps the entry's time when its
 // field set is unchanged, as the server does (sample 05 keeps the create's time).
-void update_managed_fields(Json& object, const Json* old, const std::string& manager, const std::string& api_version,
-                           std::chrono::system_clock::time_point now);
+void update_managed_fields(Json& object, const Json* old, const std::string& manager,
+                           const std::string& api_version, std::chrono::system_clock::time_point now);
 
 }  // namespace fake

@@ -136,7 +136,8 @@ std::variant<std::string, MicroTimeError> normalize_micro_time(std::string_view 
 
   using namespace std::chrono;
   const sys_days date{std::chrono::year{year} / static_cast<unsigned>(*month) / static_cast<unsigned>(*day)};
-  const auto utc = sys_seconds{date} + hours{hour} + minutes{*minute} + seconds{*second} - minutes{offset_minutes};
+  const auto utc =
+      sys_seconds{date} + hours{hour} + minutes{*minute} + seconds{*second} - minutes{offset_minutes};
   const auto utc_day = floor<days>(utc);
   const year_month_day ymd{utc_day};
   const hh_mm_ss hms{utc - utc_day};

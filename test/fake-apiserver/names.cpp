@@ -23,14 +23,16 @@ std::vector<std::string> dns1123_subdomain_errors(std::string_view name) {
   std::size_t start = 0;
   while (ok && start <= name.size()) {
     const auto dot = name.find('.', start);
-    const auto part = name.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    const auto part =
+        name.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
     ok = is_label(part);
     if (dot == std::string_view::npos) break;
     start = dot + 1;
   }
   if (!ok) {
     errors.emplace_back(
-        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must "
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and "
+        "must "
         "start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is "
         "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
   }
@@ -43,7 +45,8 @@ std::vector<std::string> dns1123_label_errors(std::string_view name) {
   if (!is_label(name)) {
     // The double space is in the upstream message.
     errors.emplace_back(
-        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and "
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must "
+        "start and "
         "end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is "
         "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')");
   }

@@ -8,13 +8,15 @@ namespace {
 bool decode_string_map(const Json& in, const char* go_field, Json& out, std::string& problem) {
   if (in.is_null()) return true;
   if (!in.is_object()) {
-    problem = std::string("v1.ObjectMeta.") + go_field + ": ReadMapCB: expect { or n, but found " + in.dump().substr(0, 1);
+    problem = std::string("v1.ObjectMeta.") + go_field + ": ReadMapCB: expect { or n, but found " +
+              in.dump().substr(0, 1);
     return false;
   }
   Json map = Json::object();
   for (const auto& [k, v] : in.items()) {
     if (!v.is_string()) {
-      problem = std::string("v1.ObjectMeta.") + go_field + ": ReadString: expects \" or n, but found " + v.dump().substr(0, 1);
+      problem = std::string("v1.ObjectMeta.") + go_field + ": ReadString: expects \" or n, but found " +
+                v.dump().substr(0, 1);
       return false;
     }
     map[k] = v;
@@ -45,13 +47,15 @@ std::optional<Json> decode_object_meta(const Json& meta, std::string& problem) {
     const auto it = meta.find(json_name);
     if (it == meta.end() || it->is_null()) continue;
     if (!it->is_string()) {
-      problem = std::string("v1.ObjectMeta.") + go_name + ": ReadString: expects \" or n, but found " + it->dump().substr(0, 1);
+      problem = std::string("v1.ObjectMeta.") + go_name + ": ReadString: expects \" or n, but found " +
+                it->dump().substr(0, 1);
       return std::nullopt;
     }
     // omitempty: an empty string is the same as absent.
     if (!it->get_ref<const std::string&>().empty()) out[json_name] = *it;
   }
-  for (const auto& [json_name, go_name] : {std::pair{"labels", "Labels"}, std::pair{"annotations", "Annotations"}}) {
+  for (const auto& [json_name, go_name] :
+       {std::pair{"labels", "Labels"}, std::pair{"annotations", "Annotations"}}) {
     const auto it = meta.find(json_name);
     if (it == meta.end()) continue;
     Json map;
@@ -67,10 +71,21 @@ std::optional<Json> decode_object_meta(const Json& meta, std::string& problem) {
 }
 
 void order_object_meta(Json& meta) {
-  static constexpr const char* kOrder[] = {"name",        "generateName",     "namespace",       "selfLink",
-                                           "uid",         "resourceVersion",  "generation",      "creationTimestamp",
-                                           "deletionTimestamp", "deletionGracePeriodSeconds", "labels",
-                                           "annotations", "ownerReferences",  "finalizers",      "managedFields"};
+  static constexpr const char* kOrder[] = {"name",
+                                           "generateName",
+                                           "namespace",
+                                           "selfLink",
+                                           "uid",
+                                           "resourceVersion",
+                                           "generation",
+                                           "creationTimestamp",
+                                           "deletionTimestamp",
+                                           "deletionGracePeriodSeconds",
+                                           "labels",
+                                           "annotations",
+                                           "ownerReferences",
+                                           "finalizers",
+                                           "managedFields"};
   Json ordered = Json::object();
   for (const char* key : kOrder) {
     if (meta.contains(key)) ordered[key] = std::move(meta[key]);
@@ -111,7 +126,8 @@ FieldErrors validate_object_meta_update(const Json& meta, const Json& old) {
     const std::string now = meta.value(immutable, "");
     const std::string before = old.value(immutable, "");
     if (now != before) {
-      errors.push_back(FieldError::invalid(std::string("metadata.") + immutable, go_quoted(now), "field is immutable"));
+      errors.push_back(
+          FieldError::invalid(std::string("metadata.") + immutable, go_quoted(now), "field is immutable"));
     }
   }
   return errors;

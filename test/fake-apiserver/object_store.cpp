@@ -6,9 +6,12 @@ namespace fake {
 
 const char* to_string(EventType type) {
   switch (type) {
-    case EventType::Added: return "ADDED";
-    case EventType::Modified: return "MODIFIED";
-    case EventType::Deleted: return "DELETED";
+    case EventType::Added:
+      return "ADDED";
+    case EventType::Modified:
+      return "MODIFIED";
+    case EventType::Deleted:
+      return "DELETED";
   }
   return "MODIFIED";
 }
@@ -20,7 +23,8 @@ std::pair<std::string, std::string> key_of(const Json& object) {
 }
 }  // namespace
 
-const Json* ObjectStore::find(const std::string& resource, const std::string& ns, const std::string& name) const {
+const Json* ObjectStore::find(const std::string& resource, const std::string& ns,
+                              const std::string& name) const {
   const auto r = objects_.find(resource);
   if (r == objects_.end()) return nullptr;
   const auto it = r->second.find({ns, name});
@@ -46,7 +50,8 @@ const Json& ObjectStore::write(const std::string& resource, Json object, EventTy
   return slot;
 }
 
-std::optional<Json> ObjectStore::erase(const std::string& resource, const std::string& ns, const std::string& name) {
+std::optional<Json> ObjectStore::erase(const std::string& resource, const std::string& ns,
+                                       const std::string& name) {
   const auto r = objects_.find(resource);
   if (r == objects_.end()) return std::nullopt;
   const auto it = r->second.find({ns, name});
@@ -110,8 +115,8 @@ void ObjectStore::load_json(const Json& data) {
   for (const auto& [resource, items] : resources.items()) {
     for (const auto& object : items) {
       // A stored object can never be newer than the counter, even in a hand-edited file.
-      resource_version_ = std::max<std::uint64_t>(resource_version_,
-                                   std::stoull(object["metadata"].value("resourceVersion", "0")));
+      resource_version_ = std::max<std::uint64_t>(
+          resource_version_, std::stoull(object["metadata"].value("resourceVersion", "0")));
       objects_[resource][key_of(object)] = object;
     }
   }

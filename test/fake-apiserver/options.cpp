@@ -58,14 +58,16 @@ std::variant<Options, std::string> parse_options(const std::vector<std::string>&
       {"--faults", optional_text(o.faults)},
       {"--watch-window",
        [&o](const std::string& v) -> std::optional<std::string> {
-         if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 9 || std::stoul(v) == 0) {
+         if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 9 ||
+             std::stoul(v) == 0) {
            return std::string("must be a positive integer");
          }
          o.watch_window = std::stoul(v);
          return std::nullopt;
        }},
   };
-  const std::map<std::string, bool*> switches = {{"--tls", &o.tls}, {"--verbose", &o.verbose}, {"--help", &o.help}, {"-h", &o.help}};
+  const std::map<std::string, bool*> switches = {
+      {"--tls", &o.tls}, {"--verbose", &o.verbose}, {"--help", &o.help}, {"-h", &o.help}};
 
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string flag = args[i];

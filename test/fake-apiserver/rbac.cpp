@@ -44,7 +44,8 @@ std::variant<Authorizer, std::string> Authorizer::from_json(const std::string& t
     const Json doc = Json::parse(text);
     if (!doc.is_object()) return std::string("the policy must be a JSON object");
     Authorizer a;
-    a.policy_ = Policy{parse_grants(doc.value("users", Json()), "users"), parse_grants(doc.value("groups", Json()), "groups")};
+    a.policy_ = Policy{parse_grants(doc.value("users", Json()), "users"),
+                       parse_grants(doc.value("groups", Json()), "groups")};
     return a;
   } catch (const std::exception& e) {
     return std::string(e.what());
@@ -56,11 +57,13 @@ bool Authorizer::allowed(const UserInfo& user, const std::string& verb, const st
   if (user.name == kAnonymousUser) return false;
   if (std::find(user.groups.begin(), user.groups.end(), kMastersGroup) != user.groups.end()) return true;
   if (!policy_) return true;
-  if (const auto it = policy_->users.find(user.name); it != policy_->users.end() && grants(it->second, verb, resource, ns)) {
+  if (const auto it = policy_->users.find(user.name);
+      it != policy_->users.end() && grants(it->second, verb, resource, ns)) {
     return true;
   }
   for (const auto& group : user.groups) {
-    if (const auto it = policy_->groups.find(group); it != policy_->groups.end() && grants(it->second, verb, resource, ns)) {
+    if (const auto it = policy_->groups.find(group);
+        it != policy_->groups.end() && grants(it->second, verb, resource, ns)) {
       return true;
     }
   }

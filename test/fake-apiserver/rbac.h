@@ -29,7 +29,8 @@ class Authorizer {
   static Authorizer allow_all_authenticated() { return Authorizer(); }
   static std::variant<Authorizer, std::string> from_json(const std::string& text);
 
-  bool allowed(const UserInfo& user, const std::string& verb, const std::string& resource, const std::string& ns) const;
+  bool allowed(const UserInfo& user, const std::string& verb, const std::string& resource,
+               const std::string& ns) const;
   bool restricted() const { return policy_.has_value(); }
 
  private:

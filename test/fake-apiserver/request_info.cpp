@@ -54,7 +54,8 @@ RequestInfo parse_request_info(std::string_view method, std::string_view target)
       const auto pair = query.substr(start, amp - start);
       if (!pair.empty()) {
         const auto eq = pair.find('=');
-        info.query[url_decode(pair.substr(0, eq))] = eq == std::string_view::npos ? "" : url_decode(pair.substr(eq + 1));
+        info.query[url_decode(pair.substr(0, eq))] =
+            eq == std::string_view::npos ? "" : url_decode(pair.substr(eq + 1));
       }
       start = amp + 1;
     }

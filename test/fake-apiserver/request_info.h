@@ -10,9 +10,9 @@ namespace fake {
 
 struct RequestInfo {
   bool is_resource = false;
-  std::string path;                           // without the query string
-  std::map<std::string, std::string> query;   // decoded
-  std::string verb;                           // get list watch create update patch delete deletecollection; or the lowercased method
+  std::string path;                          // without the query string
+  std::map<std::string, std::string> query;  // decoded
+  std::string verb;  // get list watch create update patch delete deletecollection; or the lowercased method
   std::string group;
   std::string version;
   std::string ns;

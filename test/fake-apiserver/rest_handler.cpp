@@ -38,7 +38,8 @@ ApiError bad_rv(const std::string& rv) {
 // real server compares the encoded objects and skips the write (no new resourceVersion) if equal.
 Json user_content(Json object) {
   auto& meta = object["metadata"];
-  for (const char* system : {"uid", "resourceVersion", "creationTimestamp", "managedFields", "generation", "generateName"}) {
+  for (const char* system :
+       {"uid", "resourceVersion", "creationTimestamp", "managedFields", "generation", "generateName"}) {
     meta.erase(system);
   }
   return object;
@@ -67,7 +68,8 @@ std::variant<Json, ApiError> parse_body(const std::string& raw, const std::strin
       why = std::string("invalid character '") + c + "' looking for beginning of value";
     }
     return bad_request("the object provided is unrecognized (must be of type " + kind +
-                       "): couldn't get version/kind; json parse error: " + why + " (" + raw.substr(0, 100) + ")");
+                       "): couldn't get version/kind; json parse error: " + why + " (" + raw.substr(0, 100) +
+                       ")");
   }
 }
 
@@ -90,7 +92,8 @@ RestOutcome ResourceHandler::list(const RestContext& ctx) const {
 
   Json items = Json::array();
   for (const Json* object : store_.list(info().resource, ctx.ns)) {
-    if (labels->matches_labels(*object) && fields->matches_fields(*object)) items.push_back(as_list_item(*object));
+    if (labels->matches_labels(*object) && fields->matches_fields(*object))
+      items.push_back(as_list_item(*object));
   }
   Json out = Json::object();
   out["kind"] = info().list_kind;
@@ -111,12 +114,14 @@ RestOutcome ResourceHandler::create(const RestContext& ctx) {
   if (!meta.contains("namespace")) {
     meta["namespace"] = ctx.ns;
   } else if (meta["namespace"] != ctx.ns) {
-    return bad_request("the namespace of the provided object does not match the namespace sent on the request");
+    return bad_request(
+        "the namespace of the provided object does not match the namespace sent on the request");
   }
   return create_decoded(ctx, std::move(object), true);
 }
 
-RestOutcome ResourceHandler::create_decoded(const RestContext& ctx, Json object, bool reject_resource_version) {
+RestOutcome ResourceHandler::create_decoded(const RestContext& ctx, Json object,
+                                            bool reject_resource_version) {
   auto& meta = object["metadata"];
   if (!meta.contains("name") && meta.contains("generateName")) {
     meta["name"] = meta["generateName"].get<std::string>() + ids_.name_suffix();
@@ -163,12 +168,13 @@ RestOutcome ResourceHandler::update(const RestContext& ctx) {
   // handlers/rest.go checkName.
   const std::string body_name = meta_string(object, "name");
   if (body_name != ctx.name) {
-    return bad_request("the name of the object (" + body_name + ") does not match the name on the URL (" + ctx.name + ")");
+    return bad_request("the name of the object (" + body_name + ") does not match the name on the URL (" +
+                       ctx.name + ")");
   }
   const std::string body_ns = meta_string(object, "namespace");
   if (!body_ns.empty() && body_ns != ctx.ns) {
-    return bad_request("the namespace of the object (" + body_ns + ") does not match the namespace on the request (" +
-                       ctx.ns + ")");
+    return bad_request("the namespace of the object (" + body_ns +
+                       ") does not match the namespace on the request (" + ctx.ns + ")");
   }
   object["metadata"]["namespace"] = ctx.ns;
 
@@ -192,8 +198,9 @@ RestOutcome ResourceHandler::update_existing(const RestContext& ctx, Json object
   // Leases have no unconditional update (AllowUnconditionalUpdate false): the check and its
   // message come from the generic store, which names the resource, not the kind (sample 07).
   if (*rv == 0) {
-    return invalid(info().group, info().resource, ctx.name,
-                   {FieldError::invalid("metadata.resourceVersion", "0x0", "must be specified for an update")});
+    return invalid(
+        info().group, info().resource, ctx.name,
+        {FieldError::invalid("metadata.resourceVersion", "0x0", "must be specified for an update")});
   }
   if (meta_string(object, "resourceVersion") != meta_string(existing, "resourceVersion")) {
     return conflict_modified(info().group_resource(), ctx.name);
@@ -215,7 +222,8 @@ RestOutcome ResourceHandler::update_existing(const RestContext& ctx, Json object
 
 RestOutcome ResourceHandler::patch(const RestContext& ctx) {
   const std::string& type = ctx.content_type;
-  const bool merge = type == "application/merge-patch+json" || type == "application/strategic-merge-patch+json";
+  const bool merge =
+      type == "application/merge-patch+json" || type == "application/strategic-merge-patch+json";
   const bool json_patch = type == "application/json-patch+json";
   if (!merge && !json_patch) return unsupported_media_type();
 
@@ -233,26 +241,31 @@ RestOutcome ResourceHandler::patch(const RestContext& ctx) {
     if (merge) {
       // A strategic merge patch of a Lease behaves as a JSON merge patch: LeaseSpec has no lists
       // with merge keys.
-      if (!patch_doc.is_object()) return bad_request("json: cannot unmarshal " + std::string(patch_doc.type_name()) + " into Go value of type map[string]interface {}");
+      if (!patch_doc.is_object())
+        return bad_request("json: cannot unmarshal " + std::string(patch_doc.type_name()) +
+                           " into Go value of type map[string]interface {}");
       patched.merge_patch(patch_doc);
     } else {
-      if (!patch_doc.is_array()) return bad_request("json: cannot unmarshal object into Go value of type jsonpatch.Patch");
+      if (!patch_doc.is_array())
+        return bad_request("json: cannot unmarshal object into Go value of type jsonpatch.Patch");
       patched = patched.patch(patch_doc);
     }
   } catch (const Json::exception& e) {
-    return invalid(info().group, info().kind, ctx.name, {FieldError::invalid("patch", go_quoted(patch_doc.dump()), e.what())});
+    return invalid(info().group, info().kind, ctx.name,
+                   {FieldError::invalid("patch", go_quoted(patch_doc.dump()), e.what())});
   }
 
   auto decoded = strategy_.decode(patched);
   if (failed(decoded)) {
     const auto& err = std::get<ApiError>(decoded);
-    return invalid(info().group, info().kind, ctx.name,
-                   {FieldError::invalid("patch", go_quoted(patched.dump()), err.status.value("message", ""))});
+    return invalid(
+        info().group, info().kind, ctx.name,
+        {FieldError::invalid("patch", go_quoted(patched.dump()), err.status.value("message", ""))});
   }
   Json object = std::move(std::get<Json>(decoded));
   if (meta_string(object, "name") != ctx.name || meta_string(object, "namespace") != ctx.ns) {
-    return bad_request("the name of the object (" + meta_string(object, "name") + ") does not match the name on the URL (" +
-                       ctx.name + ")");
+    return bad_request("the name of the object (" + meta_string(object, "name") +
+                       ") does not match the name on the URL (" + ctx.name + ")");
   }
   // A patch is unconditional unless it names a resourceVersion itself.
   if (meta_string(object, "resourceVersion").empty()) {
@@ -278,10 +291,12 @@ RestOutcome ResourceHandler::remove(const RestContext& ctx) {
                         "Precondition failed: UID in precondition: " + pre["uid"].get<std::string>() +
                             ", UID in object meta: " + uid);
       }
-      if (pre.contains("resourceVersion") && pre["resourceVersion"].is_string() && pre["resourceVersion"] != rv) {
+      if (pre.contains("resourceVersion") && pre["resourceVersion"].is_string() &&
+          pre["resourceVersion"] != rv) {
         return conflict(info().group_resource(), ctx.name,
                         "Precondition failed: ResourceVersion in precondition: " +
-                            pre["resourceVersion"].get<std::string>() + ", ResourceVersion in object meta: " + rv);
+                            pre["resourceVersion"].get<std::string>() +
+                            ", ResourceVersion in object meta: " + rv);
       }
     }
   }

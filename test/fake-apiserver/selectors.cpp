@@ -14,7 +14,8 @@ std::vector<std::string_view> split_commas(std::string_view text) {
   std::size_t start = 0;
   while (start <= text.size()) {
     const auto comma = text.find(',', start);
-    parts.push_back(text.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
+    parts.push_back(
+        text.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
     if (comma == std::string_view::npos) break;
     start = comma + 1;
   }
@@ -56,10 +57,14 @@ std::optional<SelectorTerm> parse_term(std::string_view part, bool allow_existen
 
 bool match(const SelectorTerm& term, const std::optional<std::string>& actual) {
   switch (term.op) {
-    case SelectorTerm::Op::Equals: return actual && *actual == term.value;
-    case SelectorTerm::Op::NotEquals: return !actual || *actual != term.value;
-    case SelectorTerm::Op::Exists: return actual.has_value();
-    case SelectorTerm::Op::NotExists: return !actual.has_value();
+    case SelectorTerm::Op::Equals:
+      return actual && *actual == term.value;
+    case SelectorTerm::Op::NotEquals:
+      return !actual || *actual != term.value;
+    case SelectorTerm::Op::Exists:
+      return actual.has_value();
+    case SelectorTerm::Op::NotExists:
+      return !actual.has_value();
   }
   return false;
 }
@@ -91,7 +96,8 @@ std::optional<Selector> Selector::parse_fields(std::string_view text, std::strin
     }
     if (term->key != "metadata.name" && term->key != "metadata.namespace") {
       // The wording of the registry's field label conversion error.
-      error = "\"" + term->key + "\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\"";
+      error = "\"" + term->key +
+              "\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\"";
       return std::nullopt;
     }
     s.terms_.push_back(std::move(*term));
@@ -103,7 +109,8 @@ bool Selector::matches_labels(const Json& object) const {
   const auto& meta = object["metadata"];
   for (const auto& term : terms_) {
     std::optional<std::string> actual;
-    if (meta.contains("labels") && meta["labels"].contains(term.key)) actual = meta["labels"][term.key].get<std::string>();
+    if (meta.contains("labels") && meta["labels"].contains(term.key))
+      actual = meta["labels"][term.key].get<std::string>();
     if (!match(term, actual)) return false;
   }
   return true;

@@ -3,12 +3,12 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <curl/curl.h>
 #include <doctest/doctest.h>
-#include <nlohmann/json.hpp>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdlib>
@@ -124,15 +124,23 @@ const std::string kLeasePath = "/apis/coordination.k8s.io/v1/namespaces/default/
 
 }  // namespace
 
-TEST_CASE("fake-apiserver over TLS: CA verification, auth, create/get/update/conflict, admin, watch, restart") {
+TEST_CASE(
+    "fake-apiserver over TLS: CA verification, auth, create/get/update/conflict, admin, watch, restart") {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   const fs::path dir = temp_dir();
   const std::string data_file = (dir / "data.json").string();
   const std::string kubeconfig = (dir / "kubeconfig").string();
-  const std::vector<std::string> args = {"--tls",         "--state-dir",      (dir / "state").string(),
-                                         "--kubeconfig-out", kubeconfig,      "--data-file",
-                                         data_file,       "--watch-window",   "3",
-                                         "--port-file",   (dir / "port.json").string()};
+  const std::vector<std::string> args = {"--tls",
+                                         "--state-dir",
+                                         (dir / "state").string(),
+                                         "--kubeconfig-out",
+                                         kubeconfig,
+                                         "--data-file",
+                                         data_file,
+                                         "--watch-window",
+                                         "3",
+                                         "--port-file",
+                                         (dir / "port.json").string()};
   std::string first_rv;
   {
     ServerProcess server(args);
@@ -160,10 +168,11 @@ TEST_CASE("fake-apiserver over TLS: CA verification, auth, create/get/update/con
     CHECK(request("GET", url + kLeasePath + "/demo", "", "wrong", ca).status == 401);
     CHECK(request("GET", url + kLeasePath + "/demo", "", "admin-token", ca).status == 404);
 
-    auto created = request("POST", url + kLeasePath,
-                           R"({"metadata":{"name":"demo"},"spec":{"holderIdentity":"a","leaseDurationSeconds":15,
+    auto created =
+        request("POST", url + kLeasePath,
+                R"({"metadata":{"name":"demo"},"spec":{"holderIdentity":"a","leaseDurationSeconds":15,
                                "renewTime":"2026-11-24T23:59:00.123456Z","leaseTransitions":0}})",
-                           "admin-token", ca);
+                "admin-token", ca);
     REQUIRE(created.status == 201);
     json lease = created.parsed();
     CHECK(lease["metadata"]["managedFields"][0]["manager"] == "smoke-test");
@@ -180,7 +189,8 @@ TEST_CASE("fake-apiserver over TLS: CA verification, auth, create/get/update/con
     CHECK(stale.parsed()["reason"] == "Conflict");
 
     // Admin: injected errors, then back to normal; token rotation; stats.
-    CHECK(request("PUT", admin + "/faults", R"({"errorRate":1,"errorStatus":503,"retryAfterSeconds":1})", "").status == 200);
+    CHECK(request("PUT", admin + "/faults", R"({"errorRate":1,"errorStatus":503,"retryAfterSeconds":1})", "")
+              .status == 200);
     auto failing = request("GET", url + kLeasePath + "/demo", "", "admin-token", ca);
     CHECK(failing.status == 503);
     CHECK(failing.parsed()["reason"] == "ServiceUnavailable");
@@ -198,9 +208,11 @@ TEST_CASE("fake-apiserver over TLS: CA verification, auth, create/get/update/con
 
     // Watch: history replayed from a resourceVersion, a BOOKMARK at timeoutSeconds; too old -> 410.
     const std::string rv = lease["metadata"]["resourceVersion"];
-    const auto watch = request("GET", url + kLeasePath + "?watch=true&resourceVersion=" + rv +
-                                          "&allowWatchBookmarks=true&timeoutSeconds=1&fieldSelector=metadata.name%3Ddemo",
-                               "", "rotated", ca);
+    const auto watch =
+        request("GET",
+                url + kLeasePath + "?watch=true&resourceVersion=" + rv +
+                    "&allowWatchBookmarks=true&timeoutSeconds=1&fieldSelector=metadata.name%3Ddemo",
+                "", "rotated", ca);
     CHECK(watch.status == 200);
     CHECK(watch.body.find("{\"type\":\"MODIFIED\"") == 0);
     CHECK(watch.body.find("{\"type\":\"BOOKMARK\"") != std::string::npos);
@@ -209,10 +221,12 @@ TEST_CASE("fake-apiserver over TLS: CA verification, auth, create/get/update/con
       more["spec"]["leaseTransitions"] = i + 1;
       REQUIRE(request("PUT", url + kLeasePath + "/demo", more.dump(), "rotated", ca).status == 200);
     }
-    const auto too_old = request("GET", url + kLeasePath + "?watch=1&resourceVersion=" + rv, "", "rotated", ca);
+    const auto too_old =
+        request("GET", url + kLeasePath + "?watch=1&resourceVersion=" + rv, "", "rotated", ca);
     CHECK(too_old.body.find("\"type\":\"ERROR\"") != std::string::npos);
     CHECK(too_old.body.find("\"code\":410") != std::string::npos);
-    first_rv = request("GET", url + kLeasePath + "/demo", "", "rotated", ca).parsed()["metadata"]["resourceVersion"];
+    first_rv =
+        request("GET", url + kLeasePath + "/demo", "", "rotated", ca).parsed()["metadata"]["resourceVersion"];
   }
   {
     // Restarted on the same data file: the object is still there and resourceVersions continue.
@@ -226,7 +240,8 @@ TEST_CASE("fake-apiserver over TLS: CA verification, auth, create/get/update/con
     json next = got.parsed();
     next["spec"]["holderIdentity"] = "b";
     const auto updated = request("PUT", url + kLeasePath + "/demo", next.dump(), "admin-token", ca);
-    CHECK(std::stoull(updated.parsed()["metadata"]["resourceVersion"].get<std::string>()) > std::stoull(first_rv));
+    CHECK(std::stoull(updated.parsed()["metadata"]["resourceVersion"].get<std::string>()) >
+          std::stoull(first_rv));
   }
   fs::remove_all(dir);
   curl_global_cleanup();

@@ -2,7 +2,8 @@
 
 namespace fake {
 
-void Stats::record(const std::string& user_agent, const std::string& user, const std::string& verb, unsigned status) {
+void Stats::record(const std::string& user_agent, const std::string& user, const std::string& verb,
+                   unsigned status) {
   ++total_;
   ++by_user_agent_[user_agent];
   ++by_user_[user];

@@ -12,7 +12,8 @@ namespace fake {
 class Stats {
  public:
   // `verb` is "<k8s verb> <resource>" ("update leases") or "<method> <path>" for non-resource paths.
-  void record(const std::string& user_agent, const std::string& user, const std::string& verb, unsigned status);
+  void record(const std::string& user_agent, const std::string& user, const std::string& verb,
+              unsigned status);
   void reset() { *this = Stats(); }
   Json to_json() const;
 

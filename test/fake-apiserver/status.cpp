@@ -61,13 +61,16 @@ ApiError already_exists(const GroupResource& gr, const std::string& name) {
 }
 
 ApiError conflict(const GroupResource& gr, const std::string& name, const std::string& why) {
-  return error(409, "Conflict", "Operation cannot be fulfilled on " + gr.qualified() + " " + quoted(name) + ": " + why,
+  return error(409, "Conflict",
+               "Operation cannot be fulfilled on " + gr.qualified() + " " + quoted(name) + ": " + why,
                details_of(gr, name));
 }
 
 ApiError conflict_modified(const GroupResource& gr, const std::string& name) {
   // registry.OptimisticLockErrorMsg
-  return conflict(gr, name, "the object has been modified; please apply your changes to the latest version and try again");
+  return conflict(
+      gr, name,
+      "the object has been modified; please apply your changes to the latest version and try again");
 }
 
 ApiError invalid(const std::string& group, const std::string& kind, const std::string& name,
@@ -94,7 +97,8 @@ ApiError invalid(const std::string& group, const std::string& kind, const std::s
   details["kind"] = kind;
   details["causes"] = std::move(causes);
   const std::string qualified_kind = group.empty() ? kind : kind + "." + group;
-  return error(422, "Invalid", qualified_kind + " " + quoted(name) + " is invalid: " + aggregate, std::move(details));
+  return error(422, "Invalid", qualified_kind + " " + quoted(name) + " is invalid: " + aggregate,
+               std::move(details));
 }
 
 ApiError bad_request(const std::string& message) { return error(400, "BadRequest", message); }
@@ -135,14 +139,27 @@ ApiError unknown_error(unsigned code, const std::string& message) { return error
 ApiError error_for_code(unsigned code, const std::string& why, std::optional<unsigned> retry_after_seconds) {
   ApiError e;
   switch (code) {
-    case 500: e = internal_error(why); break;
-    case 503: e = error(503, "ServiceUnavailable", "the server is currently unable to handle the request"); break;
-    case 429:
-      e = error(429, "TooManyRequests", "the server has received too many requests and has asked us to try again later");
+    case 500:
+      e = internal_error(why);
       break;
-    case 504: e = error(504, "Timeout", "the server was unable to return a response in the time allotted, but may still be processing the request"); break;
-    case 409: e = error(409, "Conflict", why); break;
-    default: e = unknown_error(code, why); break;
+    case 503:
+      e = error(503, "ServiceUnavailable", "the server is currently unable to handle the request");
+      break;
+    case 429:
+      e = error(429, "TooManyRequests",
+                "the server has received too many requests and has asked us to try again later");
+      break;
+    case 504:
+      e = error(504, "Timeout",
+                "the server was unable to return a response in the time allotted, but may still be "
+                "processing the request");
+      break;
+    case 409:
+      e = error(409, "Conflict", why);
+      break;
+    default:
+      e = unknown_error(code, why);
+      break;
   }
   if (retry_after_seconds && *retry_after_seconds > 0) {
     e.retry_after_seconds = retry_after_seconds;

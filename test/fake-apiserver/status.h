@@ -18,10 +18,10 @@ struct GroupResource {
 
 // field.Error: one cause of a 422 Invalid.
 struct FieldError {
-  std::string type;         // "FieldValueInvalid", "FieldValueRequired", ...
-  std::string field;        // "spec.leaseDurationSeconds"
-  std::string value;        // the bad value as Go's %#v prints it: -5, "Bad_Name", 0x0; empty for Required
-  std::string detail;       // "must be greater than 0"
+  std::string type;    // "FieldValueInvalid", "FieldValueRequired", ...
+  std::string field;   // "spec.leaseDurationSeconds"
+  std::string value;   // the bad value as Go's %#v prints it: -5, "Bad_Name", 0x0; empty for Required
+  std::string detail;  // "must be greater than 0"
 
   static FieldError invalid(std::string field, std::string value, std::string detail);
   static FieldError required(std::string field, std::string detail);

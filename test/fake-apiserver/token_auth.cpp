@@ -52,7 +52,8 @@ std::variant<TokenAuthenticator, std::string> TokenAuthenticator::from_csv(std::
     auto fields = split_csv_line(line);
     if (!fields) return "line " + std::to_string(line_no) + ": unterminated quoted field";
     if (fields->size() < 3) {
-      return "line " + std::to_string(line_no) + ": token file must have at least 3 columns (token, user name, user uid), found " +
+      return "line " + std::to_string(line_no) +
+             ": token file must have at least 3 columns (token, user name, user uid), found " +
              std::to_string(fields->size());
     }
     if ((*fields)[0].empty()) return "line " + std::to_string(line_no) + ": empty token";
@@ -83,7 +84,9 @@ std::optional<UserInfo> TokenAuthenticator::authenticate(std::string_view token)
   return user;
 }
 
-void TokenAuthenticator::add(std::string token, UserInfo user) { tokens_[std::move(token)] = std::move(user); }
+void TokenAuthenticator::add(std::string token, UserInfo user) {
+  tokens_[std::move(token)] = std::move(user);
+}
 
 bool TokenAuthenticator::revoke(const std::string& token) { return tokens_.erase(token) > 0; }
 

@@ -15,7 +15,8 @@ Selector parse_or_empty(bool labels, const std::string& text) {
 }
 }  // namespace
 
-WatchStream::WatchStream(boost::asio::io_context& ioc, ObjectStore& store, ResourceInfo resource, WatchSpec spec)
+WatchStream::WatchStream(boost::asio::io_context& ioc, ObjectStore& store, ResourceInfo resource,
+                         WatchSpec spec)
     : store_(store),
       resource_(std::move(resource)),
       spec_(std::move(spec)),

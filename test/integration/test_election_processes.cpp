@@ -147,7 +147,8 @@ TEST_CASE("the API server failing longer than the renew deadline: the leader ste
   cluster.set_faults(nlohmann::json::object());
   auto recovered = cluster.wait_for_leader(10s);
   REQUIRE(recovered);
-  MESSAGE("leadership recovered " << duration_cast<milliseconds>(recovered->second).count() << " ms after the API server did");
+  MESSAGE("leadership recovered " << duration_cast<milliseconds>(recovered->second).count()
+                                  << " ms after the API server did");
   CHECK(cluster.split_brain_sweeps() == 0);
 }
 
@@ -214,7 +215,8 @@ TEST_CASE("bad flags exit with status 2 and name the flag") {
 TEST_CASE("labels and annotations survive renewals, the bearer token never reaches the logs") {
   LocalCluster cluster(options());
   const auto leader = elect(cluster);
-  cluster.patch_lease({{"metadata", {{"labels", {{"team", "payments"}}}, {"annotations", {{"note", "kept"}}}}}});
+  cluster.patch_lease(
+      {{"metadata", {{"labels", {{"team", "payments"}}}, {"annotations", {{"note", "kept"}}}}}});
   const auto renewed_before = cluster.read_lease()["spec"]["renewTime"];
   std::this_thread::sleep_for(600ms);  // three renewals at a 200 ms retry period
   auto lease = cluster.read_lease();
@@ -244,10 +246,11 @@ TEST_CASE("while the API server is unreachable at start-up the sidecar serves, w
         << "users: [{name: admin, user: {token: admin-token}}]\n"
         << "contexts: [{name: later, context: {cluster: later, user: admin, namespace: default}}]\n";
   }
-  le::testing::ChildProcess sidecar({LEASE_ELECTOR_BINARY, "--lease-name", "startup", "--id", "solo", "--http",
-                                     "127.0.0.1:" + std::to_string(http_port), "--kubeconfig", kubeconfig,
-                                     "--lease-duration", "2s", "--renew-deadline", "1s", "--retry-period", "200ms"},
-                                    dir + "/sidecar.log");
+  le::testing::ChildProcess sidecar(
+      {LEASE_ELECTOR_BINARY, "--lease-name", "startup", "--id", "solo", "--http",
+       "127.0.0.1:" + std::to_string(http_port), "--kubeconfig", kubeconfig, "--lease-duration", "2s",
+       "--renew-deadline", "1s", "--retry-period", "200ms"},
+      dir + "/sidecar.log");
   le::testing::HttpClient http;
   const std::string base = "http://127.0.0.1:" + std::to_string(http_port);
   le::testing::HttpAnswer leader;
@@ -265,9 +268,9 @@ TEST_CASE("while the API server is unreachable at start-up the sidecar serves, w
   }
   // The API server comes up: the backoff (capped at the lease duration) finds it, and the sidecar
   // creates the Lease and leads.
-  le::testing::ChildProcess apiserver({FAKE_APISERVER_BINARY, "--listen", "127.0.0.1:" + std::to_string(api_port),
-                                       "--state-dir", dir},
-                                      dir + "/apiserver.log");
+  le::testing::ChildProcess apiserver(
+      {FAKE_APISERVER_BINARY, "--listen", "127.0.0.1:" + std::to_string(api_port), "--state-dir", dir},
+      dir + "/apiserver.log");
   const auto up = steady_clock::now();
   while (!nlohmann::json::parse(http.get(base + "/leader").body)["isLeader"].get<bool>()) {
     REQUIRE(steady_clock::now() - up < 2s + 2s + 1s + 3s);  // backoff cap + lease + renew deadline + slack

@@ -27,7 +27,8 @@ class HttpClient {
   HttpAnswer request(const std::string& method, const std::string& url, const std::string& body = "",
                      const std::string& content_type = "application/json",
                      std::chrono::milliseconds timeout = std::chrono::milliseconds{2000});
-  HttpAnswer get(const std::string& url, std::chrono::milliseconds timeout = std::chrono::milliseconds{2000}) {
+  HttpAnswer get(const std::string& url,
+                 std::chrono::milliseconds timeout = std::chrono::milliseconds{2000}) {
     return request("GET", url, "", "", timeout);
   }
 

@@ -51,18 +51,21 @@ std::string read_file(const fs::path& path) {
 
 }  // namespace
 
-LocalCluster::LocalCluster(ClusterOptions options) : options_(std::move(options)), work_dir_(make_work_dir()) {
+LocalCluster::LocalCluster(ClusterOptions options)
+    : options_(std::move(options)), work_dir_(make_work_dir()) {
   const fs::path dir(work_dir_);
   const fs::path port_file = dir / "apiserver.json";
   kubeconfig_ = (dir / "kubeconfig").string();
-  std::vector<std::string> argv{options_.apiserver_binary, "--listen", "127.0.0.1:0", "--state-dir",
-                                work_dir_, "--kubeconfig-out", kubeconfig_, "--port-file", port_file.string()};
+  std::vector<std::string> argv{
+      options_.apiserver_binary, "--listen",  "127.0.0.1:0", "--state-dir",     work_dir_,
+      "--kubeconfig-out",        kubeconfig_, "--port-file", port_file.string()};
   if (options_.tls) argv.push_back("--tls");
   apiserver_ = std::make_unique<ChildProcess>(argv, (dir / "apiserver.log").string());
   const auto until = steady_clock::now() + seconds{20};
   while (!fs::exists(port_file) || !fs::exists(kubeconfig_)) {
     if (!apiserver_->running()) throw std::runtime_error("the local API server exited: " + apiserver_->log());
-    if (steady_clock::now() > until) throw std::runtime_error("the local API server did not start: " + apiserver_->log());
+    if (steady_clock::now() > until)
+      throw std::runtime_error("the local API server did not start: " + apiserver_->log());
     std::this_thread::sleep_for(milliseconds{10});
   }
   const auto ports = nlohmann::json::parse(read_file(port_file));
@@ -89,15 +92,24 @@ void LocalCluster::start_sidecar(std::size_t index, std::vector<std::string> ext
   sidecar.process.reset();
   sidecar.port = free_loopback_port();
   std::vector<std::string> argv{options_.sidecar_binary,
-                                "--lease-name", options_.lease_name,
-                                "--namespace", "default",
-                                "--id", identity(index),
-                                "--http", "127.0.0.1:" + std::to_string(sidecar.port),
-                                "--lease-duration", options_.lease_duration,
-                                "--renew-deadline", options_.renew_deadline,
-                                "--retry-period", options_.retry_period,
-                                "--release-delay", options_.release_delay,
-                                "--log-level", "debug"};
+                                "--lease-name",
+                                options_.lease_name,
+                                "--namespace",
+                                "default",
+                                "--id",
+                                identity(index),
+                                "--http",
+                                "127.0.0.1:" + std::to_string(sidecar.port),
+                                "--lease-duration",
+                                options_.lease_duration,
+                                "--renew-deadline",
+                                options_.renew_deadline,
+                                "--retry-period",
+                                options_.retry_period,
+                                "--release-delay",
+                                options_.release_delay,
+                                "--log-level",
+                                "debug"};
   std::vector<std::string> env;
   if (options_.kubeconfig_from_env) {
     env.push_back("KUBECONFIG=" + work_dir_ + "/missing-kubeconfig:" + kubeconfig_);
@@ -136,8 +148,8 @@ std::vector<std::size_t> LocalCluster::leaders() {
   return out;
 }
 
-std::optional<std::pair<std::size_t, nanoseconds>> LocalCluster::wait_for_leader(milliseconds timeout,
-                                                                                   std::optional<std::size_t> except) {
+std::optional<std::pair<std::size_t, nanoseconds>> LocalCluster::wait_for_leader(
+    milliseconds timeout, std::optional<std::size_t> except) {
   const auto start = steady_clock::now();
   while (steady_clock::now() - start < timeout) {
     for (std::size_t i : leaders()) {
@@ -149,21 +161,29 @@ std::optional<std::pair<std::size_t, nanoseconds>> LocalCluster::wait_for_leader
 }
 
 nlohmann::json LocalCluster::read_lease() {
-  auto answer = api_http_.get(api_url_ + "/apis/coordination.k8s.io/v1/namespaces/default/leases/" + options_.lease_name);
+  auto answer = api_http_.get(api_url_ + "/apis/coordination.k8s.io/v1/namespaces/default/leases/" +
+                              options_.lease_name);
   if (answer.status == 404) return nullptr;
-  if (answer.status != 200) throw std::runtime_error("reading the Lease failed: " + std::to_string(answer.status) + " " + answer.error + answer.body);
+  if (answer.status != 200)
+    throw std::runtime_error("reading the Lease failed: " + std::to_string(answer.status) + " " +
+                             answer.error + answer.body);
   return nlohmann::json::parse(answer.body);
 }
 
 void LocalCluster::patch_lease(const nlohmann::json& patch) {
-  auto answer = api_http_.request("PATCH", api_url_ + "/apis/coordination.k8s.io/v1/namespaces/default/leases/" + options_.lease_name,
-                                  patch.dump(), "application/merge-patch+json");
-  if (answer.status != 200) throw std::runtime_error("patching the Lease failed: " + std::to_string(answer.status) + " " + answer.body + answer.error);
+  auto answer = api_http_.request(
+      "PATCH", api_url_ + "/apis/coordination.k8s.io/v1/namespaces/default/leases/" + options_.lease_name,
+      patch.dump(), "application/merge-patch+json");
+  if (answer.status != 200)
+    throw std::runtime_error("patching the Lease failed: " + std::to_string(answer.status) + " " +
+                             answer.body + answer.error);
 }
 
 void LocalCluster::set_faults(const nlohmann::json& faults) {
   auto answer = http_.request("PUT", admin_url_ + "/faults", faults.dump());
-  if (answer.status != 200) throw std::runtime_error("setting faults failed: " + std::to_string(answer.status) + " " + answer.body + answer.error);
+  if (answer.status != 200)
+    throw std::runtime_error("setting faults failed: " + std::to_string(answer.status) + " " + answer.body +
+                             answer.error);
 }
 
 }  // namespace le::testing

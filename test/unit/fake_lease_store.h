@@ -45,8 +45,8 @@ struct FakeLeaseServer {
 };
 
 enum class Fault {
-  fail,              // answered with an error, nothing applied
-  apply_then_lose,   // applied, but the answer is lost (timeout)
+  fail,             // answered with an error, nothing applied
+  apply_then_lose,  // applied, but the answer is lost (timeout)
 };
 
 struct ScriptedFault {
@@ -68,7 +68,8 @@ class FakeLeaseStore final : public election::LeaseStore {
   Result<StoredLease> get(std::chrono::milliseconds) override {
     auto fault = take_fault("get");
     if (fault) return error(fault->kind, "scripted");
-    if (!server_.record) return error(ApiErrorKind::not_found, "leases.coordination.k8s.io \"demo\" not found");
+    if (!server_.record)
+      return error(ApiErrorKind::not_found, "leases.coordination.k8s.io \"demo\" not found");
     return server_.stored();
   }
 
@@ -121,12 +122,21 @@ class FakeLeaseStore final : public election::LeaseStore {
     e.kind = kind;
     e.message = std::move(message);
     switch (kind) {
-      case ApiErrorKind::not_found: e.http_status = 404; break;
+      case ApiErrorKind::not_found:
+        e.http_status = 404;
+        break;
       case ApiErrorKind::conflict:
-      case ApiErrorKind::already_exists: e.http_status = 409; break;
-      case ApiErrorKind::server_error: e.http_status = 500; break;
-      case ApiErrorKind::too_many_requests: e.http_status = 429; break;
-      default: break;
+      case ApiErrorKind::already_exists:
+        e.http_status = 409;
+        break;
+      case ApiErrorKind::server_error:
+        e.http_status = 500;
+        break;
+      case ApiErrorKind::too_many_requests:
+        e.http_status = 429;
+        break;
+      default:
+        break;
     }
     return e;
   }

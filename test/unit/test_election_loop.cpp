@@ -96,10 +96,12 @@ TEST_CASE("an iteration that throws does not end the loop") {
       ++calls;
       throw std::runtime_error("unexpected");
     }
-    le::election::Result<le::election::StoredLease> create(const LeaderRecord&, std::chrono::milliseconds) override {
+    le::election::Result<le::election::StoredLease> create(const LeaderRecord&,
+                                                           std::chrono::milliseconds) override {
       throw std::runtime_error("unexpected");
     }
-    le::election::Result<le::election::StoredLease> update(const le::election::StoredLease&, const LeaderRecord&,
+    le::election::Result<le::election::StoredLease> update(const le::election::StoredLease&,
+                                                           const LeaderRecord&,
                                                            std::chrono::milliseconds) override {
       throw std::runtime_error("unexpected");
     }

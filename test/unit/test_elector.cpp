@@ -38,8 +38,7 @@ struct Replica {
   Replica(FakeLeaseServer& server, std::string identity, double jitter = 0.0)
       : Replica(server, default_config(std::move(identity)), jitter) {}
   Replica(FakeLeaseServer& server, ElectorConfig config, double jitter = 0.0)
-      : store(server, config.identity),
-        elector(config, store, clock, board, [jitter] { return jitter; }) {}
+      : store(server, config.identity), elector(config, store, clock, board, [jitter] { return jitter; }) {}
 
   bool leads() const { return board.current()->is_leader(clock); }
   // What an app polling /leader would read right now.
@@ -422,18 +421,18 @@ TEST_CASE("the creator of a Lease does not lead while a leader of the deleted on
   FakeLeaseServer server;
   Replica b(server, "b");
   Replica c(server, "c");
-  b.elector.tick();                  // B: 404, wait 15 s
-  c.elector.tick();                  // C: 404, wait 15 s
+  b.elector.tick();  // B: 404, wait 15 s
+  c.elector.tick();  // C: 404, wait 15 s
   b.clock.advance(15s);
   c.clock.advance(15s);
-  c.elector.tick();                  // C creates
+  c.elector.tick();  // C creates
   c.clock.advance(10s);
   b.clock.advance(10s);
   c.elector.tick();
   REQUIRE(c.leads());
   const auto c_deadline = c.clock.boot_now() + 10s;  // C leads until then at most
   server.remove();
-  b.elector.tick();                  // B never saw C's Lease: 404, wait over, creates
+  b.elector.tick();  // B never saw C's Lease: 404, wait over, creates
   REQUIRE(server.record->holder_identity == "b");
   CHECK_FALSE(b.leads());
   while (c.clock.boot_now() < c_deadline) {
@@ -532,7 +531,7 @@ TEST_CASE("failures back off: exponentially at start-up, jittered retry period a
   std::vector<nanoseconds> delays;
   for (int i = 0; i < 6; ++i) delays.push_back(a.elector.tick());
   CHECK(delays == std::vector<nanoseconds>{2s, 4s, 8s, 15s, 15s, 15s});  // capped at the lease duration
-  a.elector.tick();  // contact
+  a.elector.tick();                                                      // contact
   a.store.script({Fault::fail, ApiErrorKind::server_error, "get"});
   CHECK(a.elector.tick() == 3'200ms);  // 2 s * (1 + 1.2 * 0.5)
 
@@ -552,8 +551,13 @@ TEST_CASE("failures back off: exponentially at start-up, jittered retry period a
         e.retry_after = retry_after;
         return e;
       }
-      le::election::Result<le::election::StoredLease> create(const LeaderRecord&, milliseconds) override { return get(0ms); }
-      le::election::Result<le::election::StoredLease> update(const le::election::StoredLease&, const LeaderRecord&, milliseconds) override { return get(0ms); }
+      le::election::Result<le::election::StoredLease> create(const LeaderRecord&, milliseconds) override {
+        return get(0ms);
+      }
+      le::election::Result<le::election::StoredLease> update(const le::election::StoredLease&,
+                                                             const LeaderRecord&, milliseconds) override {
+        return get(0ms);
+      }
       std::string describe() const override { return "default/demo"; }
     };
     FakeClock clock;
@@ -575,9 +579,19 @@ TEST_CASE("a request never outlives the renew deadline while holding") {
     FakeLeaseStore& inner;
     std::vector<milliseconds> timeouts;
     explicit TimeoutRecorder(FakeLeaseStore& s) : inner(s) {}
-    le::election::Result<le::election::StoredLease> get(milliseconds t) override { timeouts.push_back(t); return inner.get(t); }
-    le::election::Result<le::election::StoredLease> create(const LeaderRecord& r, milliseconds t) override { timeouts.push_back(t); return inner.create(r, t); }
-    le::election::Result<le::election::StoredLease> update(const le::election::StoredLease& b, const LeaderRecord& r, milliseconds t) override { timeouts.push_back(t); return inner.update(b, r, t); }
+    le::election::Result<le::election::StoredLease> get(milliseconds t) override {
+      timeouts.push_back(t);
+      return inner.get(t);
+    }
+    le::election::Result<le::election::StoredLease> create(const LeaderRecord& r, milliseconds t) override {
+      timeouts.push_back(t);
+      return inner.create(r, t);
+    }
+    le::election::Result<le::election::StoredLease> update(const le::election::StoredLease& b,
+                                                           const LeaderRecord& r, milliseconds t) override {
+      timeouts.push_back(t);
+      return inner.update(b, r, t);
+    }
     std::string describe() const override { return "default/demo"; }
   };
   FakeLeaseStore inner(server, "a");
@@ -609,7 +623,7 @@ struct SimReplica {
   std::unique_ptr<Replica> replica;
   nanoseconds next_tick{0};
   nanoseconds paused_until{0};  // a paused VM: its boot clock stops
-  bool frozen_process = false;   // SIGSTOP: clocks run, the loop does not
+  bool frozen_process = false;  // SIGSTOP: clocks run, the loop does not
 };
 
 }  // namespace
@@ -783,9 +797,19 @@ TEST_CASE("once shutting down, no request runs past the shutdown deadline") {
     FakeLeaseStore& inner;
     std::vector<milliseconds> timeouts;
     explicit TimeoutRecorder(FakeLeaseStore& s) : inner(s) {}
-    le::election::Result<le::election::StoredLease> get(milliseconds t) override { timeouts.push_back(t); return inner.get(t); }
-    le::election::Result<le::election::StoredLease> create(const LeaderRecord& r, milliseconds t) override { timeouts.push_back(t); return inner.create(r, t); }
-    le::election::Result<le::election::StoredLease> update(const le::election::StoredLease& b, const LeaderRecord& r, milliseconds t) override { timeouts.push_back(t); return inner.update(b, r, t); }
+    le::election::Result<le::election::StoredLease> get(milliseconds t) override {
+      timeouts.push_back(t);
+      return inner.get(t);
+    }
+    le::election::Result<le::election::StoredLease> create(const LeaderRecord& r, milliseconds t) override {
+      timeouts.push_back(t);
+      return inner.create(r, t);
+    }
+    le::election::Result<le::election::StoredLease> update(const le::election::StoredLease& b,
+                                                           const LeaderRecord& r, milliseconds t) override {
+      timeouts.push_back(t);
+      return inner.update(b, r, t);
+    }
     std::string describe() const override { return "default/demo"; }
   };
   FakeLeaseStore inner(server, "a");

@@ -43,7 +43,8 @@ struct Server {
   fake::Authorizer authorizer = fake::Authorizer::allow_all_authenticated();
   fake::ObjectStore store{100};
   fake::IdGenerator ids{42};
-  std::chrono::system_clock::time_point now = std::chrono::sys_days{std::chrono::year{2026} / 11 / 25} + std::chrono::seconds(77);
+  std::chrono::system_clock::time_point now =
+      std::chrono::sys_days{std::chrono::year{2026} / 11 / 25} + std::chrono::seconds(77);
   fake::ApiServer api{tokens, authorizer, store, ids, [this] { return now; }};
 
   Server() {
@@ -127,7 +128,8 @@ TEST_CASE("errors match the captured Status bodies") {
   check_status_like(s.call("PUT", kLeases + "/demo", negative.dump()), "08-invalid-duration");
 
   check_status_like(s.call("PUT", kLeases + "/demo", R"({"metadata":{"name":"other"}})"), "14-name-mismatch");
-  check_status_like(s.call("PATCH", kLeases + "/demo", "{}", "admin-token", "application/json"), "17-patch-wrong-type");
+  check_status_like(s.call("PATCH", kLeases + "/demo", "{}", "admin-token", "application/json"),
+                    "17-patch-wrong-type");
   check_status_like(s.call("POST", kLeases, R"({"apiVersion":)"), "10-bad-json");
   check_status_like(s.call("GET", kLeases + "/demo", "", ""), "11-no-token");
   check_status_like(s.call("GET", kLeases + "/demo", "", "wrong"), "12-bad-token");
@@ -135,7 +137,9 @@ TEST_CASE("errors match the captured Status bodies") {
 
 TEST_CASE("a bad MicroTime is a 400 whose message starts like sample 09") {
   Server s;
-  const auto r = s.call("POST", kLeases, R"({"metadata":{"name":"demo"},"spec":{"holderIdentity":"x","renewTime":"yesterday"}})");
+  const auto r =
+      s.call("POST", kLeases,
+             R"({"metadata":{"name":"demo"},"spec":{"holderIdentity":"x","renewTime":"yesterday"}})");
   CHECK(r.status == 400);
   const Json got = Json::parse(r.body);
   const std::string want = fixture("09-bad-microtime")["message"];
@@ -149,11 +153,13 @@ TEST_CASE("RBAC: denied users get 403 naming user, verb, resource, group and nam
   s.restrict();
   check_status_like(s.call("GET", kLeases + "/demo", "", "nobody-token"), "13-forbidden");
   check_status_like(s.call("DELETE", kLeases + "/demo", "", "elector-token"), "18-delete");
-  check_status_like(s.call("GET", "/apis/coordination.k8s.io/v1/namespaces/Bad_NS/leases/x", "", "elector-token"),
-                    "19-bad-ns-name");
+  check_status_like(
+      s.call("GET", "/apis/coordination.k8s.io/v1/namespaces/Bad_NS/leases/x", "", "elector-token"),
+      "19-bad-ns-name");
   CHECK(s.call("GET", kLeases + "/demo", "", "elector-token").status == 404);
   CHECK(s.call("GET", kLeases + "/demo", "", "admin-token").status == 404);  // system:masters
-  CHECK(s.call("GET", "/apis/coordination.k8s.io/v1/namespaces/other/leases/demo", "", "elector-token").status == 403);
+  CHECK(s.call("GET", "/apis/coordination.k8s.io/v1/namespaces/other/leases/demo", "", "elector-token")
+            .status == 403);
 }
 
 TEST_CASE("an update that changes nothing keeps the resourceVersion, a real change bumps it") {
@@ -195,12 +201,14 @@ TEST_CASE("holderIdentity: absent stays absent, empty string stays empty (sample
 
 TEST_CASE("MicroTimes are stored in UTC with six digits, other forms are refused as Go's parser does") {
   Server s;
-  auto r = s.call("POST", kLeases, R"({"metadata":{"name":"a"},"spec":{"renewTime":"2021-03-04T07:06:07.000001+02:00"}})");
+  auto r = s.call("POST", kLeases,
+                  R"({"metadata":{"name":"a"},"spec":{"renewTime":"2021-03-04T07:06:07.000001+02:00"}})");
   REQUIRE(r.status == 201);
   CHECK(Json::parse(r.body)["spec"]["renewTime"] == "2021-03-04T05:06:07.000001Z");
   r = s.call("POST", kLeases, R"({"metadata":{"name":"b"},"spec":{"renewTime":"2021-03-04T05:06:07Z"}})");
   CHECK(r.status == 400);
-  CHECK(Json::parse(r.body)["message"].get<std::string>().find("cannot parse \"Z\" as \".000000\"") != std::string::npos);
+  CHECK(Json::parse(r.body)["message"].get<std::string>().find("cannot parse \"Z\" as \".000000\"") !=
+        std::string::npos);
 }
 
 TEST_CASE("create validation and checks") {
@@ -212,11 +220,13 @@ TEST_CASE("create validation and checks") {
   CHECK(r.status == 422);
   r = s.call("POST", kLeases, R"({"metadata":{"name":"x","namespace":"other"}})");
   CHECK(r.status == 400);
-  CHECK(Json::parse(r.body)["message"] == "the namespace of the provided object does not match the namespace sent on the request");
+  CHECK(Json::parse(r.body)["message"] ==
+        "the namespace of the provided object does not match the namespace sent on the request");
   r = s.call("POST", kLeases, R"({"metadata":{"name":"x","resourceVersion":"5"}})");
   CHECK(r.status == 500);
   CHECK(Json::parse(r.body)["message"] == "resourceVersion should not be set on objects to be created");
-  r = s.call("POST", kLeases, R"({"metadata":{"name":"x"},"spec":{"leaseDurationSeconds":0,"leaseTransitions":-1}})");
+  r = s.call("POST", kLeases,
+             R"({"metadata":{"name":"x"},"spec":{"leaseDurationSeconds":0,"leaseTransitions":-1}})");
   CHECK(r.status == 422);
   CHECK(Json::parse(r.body)["details"]["causes"].size() == 2);
   r = s.call("POST", kLeases, R"({"metadata":{"generateName":"gen-"}})");
@@ -226,7 +236,8 @@ TEST_CASE("create validation and checks") {
 
 TEST_CASE("PUT of a missing Lease creates it (AllowCreateOnUpdate), needing the create permission") {
   Server s;
-  auto r = s.call("PUT", kLeases + "/demo", R"({"metadata":{"name":"demo","resourceVersion":"7"},"spec":{"holderIdentity":"a"}})");
+  auto r = s.call("PUT", kLeases + "/demo",
+                  R"({"metadata":{"name":"demo","resourceVersion":"7"},"spec":{"holderIdentity":"a"}})");
   CHECK(r.status == 201);
   CHECK(Json::parse(r.body)["metadata"]["resourceVersion"] == "1");
   s.restrict();
@@ -234,14 +245,15 @@ TEST_CASE("PUT of a missing Lease creates it (AllowCreateOnUpdate), needing the 
   s.authorizer = std::get<fake::Authorizer>(a);
   r = s.call("PUT", kLeases + "/other", R"({"metadata":{"name":"other"}})", "elector-token");
   CHECK(r.status == 403);
-  CHECK(Json::parse(r.body)["message"].get<std::string>().find("cannot create resource") != std::string::npos);
+  CHECK(Json::parse(r.body)["message"].get<std::string>().find("cannot create resource") !=
+        std::string::npos);
 }
 
 TEST_CASE("merge and strategic merge patches, null removes a field") {
   Server s;
   s.call("POST", kLeases, kCreateBody);
-  auto r = s.call("PATCH", kLeases + "/demo", R"({"metadata":{"annotations":{"patched":"yes"}}})", "admin-token",
-                  "application/merge-patch+json");
+  auto r = s.call("PATCH", kLeases + "/demo", R"({"metadata":{"annotations":{"patched":"yes"}}})",
+                  "admin-token", "application/merge-patch+json");
   REQUIRE(r.status == 200);
   const Json want = fixture("16-merge-patch");
   CHECK(Json::parse(r.body)["metadata"]["annotations"] == want["metadata"]["annotations"]);
@@ -249,13 +261,14 @@ TEST_CASE("merge and strategic merge patches, null removes a field") {
              "application/strategic-merge-patch+json; charset=utf-8");
   REQUIRE(r.status == 200);
   CHECK_FALSE(Json::parse(r.body)["spec"].contains("holderIdentity"));
-  r = s.call("PATCH", kLeases + "/demo", R"({"metadata":{"resourceVersion":"1"},"spec":{"holderIdentity":"b"}})",
-             "admin-token", "application/merge-patch+json");
+  r = s.call("PATCH", kLeases + "/demo",
+             R"({"metadata":{"resourceVersion":"1"},"spec":{"holderIdentity":"b"}})", "admin-token",
+             "application/merge-patch+json");
   CHECK(r.status == 409);
   r = s.call("PATCH", kLeases + "/missing", "{}", "admin-token", "application/merge-patch+json");
   CHECK(r.status == 404);
-  r = s.call("PATCH", kLeases + "/demo", R"([{"op":"replace","path":"/spec/leaseTransitions","value":3}])", "admin-token",
-             "application/json-patch+json");
+  r = s.call("PATCH", kLeases + "/demo", R"([{"op":"replace","path":"/spec/leaseTransitions","value":3}])",
+             "admin-token", "application/json-patch+json");
   CHECK(r.status == 200);
   CHECK(Json::parse(r.body)["spec"]["leaseTransitions"] == 3);
 }
@@ -279,14 +292,16 @@ TEST_CASE("list with field and label selectors") {
   Server s;
   s.call("POST", kLeases, R"({"metadata":{"name":"a","labels":{"app":"x"}}})");
   s.call("POST", kLeases, R"({"metadata":{"name":"b","labels":{"app":"y"}}})");
-  s.call("POST", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases", R"({"metadata":{"name":"c"}})");
+  s.call("POST", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases",
+         R"({"metadata":{"name":"c"}})");
   auto list = Json::parse(s.call("GET", kLeases).body);
   CHECK(list["kind"] == "LeaseList");
   CHECK(list["metadata"]["resourceVersion"] == "3");
   CHECK(list["items"].size() == 2);
   CHECK_FALSE(list["items"][0].contains("kind"));
   CHECK(Json::parse(s.call("GET", kLeases + "?fieldSelector=metadata.name%3Db").body)["items"].size() == 1);
-  CHECK(Json::parse(s.call("GET", kLeases + "?labelSelector=app%3Dx").body)["items"][0]["metadata"]["name"] == "a");
+  CHECK(Json::parse(s.call("GET", kLeases + "?labelSelector=app%3Dx").body)["items"][0]["metadata"]["name"] ==
+        "a");
   CHECK(Json::parse(s.call("GET", kLeases + "?labelSelector=app!%3Dx").body)["items"].size() == 1);
   CHECK(Json::parse(s.call("GET", "/apis/coordination.k8s.io/v1/leases").body)["items"].size() == 3);
   CHECK(s.call("GET", kLeases + "?fieldSelector=spec.holderIdentity%3Da").status == 400);
@@ -323,7 +338,9 @@ TEST_CASE("the store survives a restart through its JSON and resourceVersions ke
 
 TEST_CASE("watch requests are authorized and described for the streaming layer") {
   Server s;
-  auto r = s.call("GET", kLeases + "?watch=true&resourceVersion=5&allowWatchBookmarks=true&timeoutSeconds=4&fieldSelector=metadata.name%3Ddemo");
+  auto r = s.call("GET", kLeases +
+                             "?watch=true&resourceVersion=5&allowWatchBookmarks=true&timeoutSeconds=4&"
+                             "fieldSelector=metadata.name%3Ddemo");
   REQUIRE(r.watch.has_value());
   CHECK(r.watch->since == 5);
   CHECK(r.watch->bookmarks);

@@ -30,13 +30,17 @@ TEST_CASE("MicroTime: exactly six digits, any offset, normalised to UTC") {
   CHECK(normalized("2021-03-04T00:30:00.000000-01:00") == "2021-03-04T01:30:00.000000Z");
   CHECK(normalized("2021-01-01T00:30:00.000000+01:00") == "2020-12-31T23:30:00.000000Z");
   CHECK(normalized("2024-02-29T23:59:59.999999Z") == "2024-02-29T23:59:59.999999Z");
-  CHECK(error_of("yesterday") ==
-        R"(parsing time "yesterday" as "2006-01-02T15:04:05.000000Z07:00": cannot parse "yesterday" as "2006")");
+  CHECK(
+      error_of("yesterday") ==
+      R"(parsing time "yesterday" as "2006-01-02T15:04:05.000000Z07:00": cannot parse "yesterday" as "2006")");
   CHECK(error_of("2021-03-04T05:06:07Z").find(R"(cannot parse "Z" as ".000000")") != std::string::npos);
   CHECK(error_of("2021-03-04T05:06:07.5Z").find(R"(as ".000000")") != std::string::npos);
-  CHECK(error_of("2021-03-04T05:06:07.123456789Z").find(R"(cannot parse "789Z" as "Z07:00")") != std::string::npos);
-  CHECK(error_of("2021-13-04T05:06:07.000000Z") == R"(parsing time "2021-13-04T05:06:07.000000Z": month out of range)");
-  CHECK(error_of("2021-02-30T05:06:07.000000Z") == R"(parsing time "2021-02-30T05:06:07.000000Z": day out of range)");
+  CHECK(error_of("2021-03-04T05:06:07.123456789Z").find(R"(cannot parse "789Z" as "Z07:00")") !=
+        std::string::npos);
+  CHECK(error_of("2021-13-04T05:06:07.000000Z") ==
+        R"(parsing time "2021-13-04T05:06:07.000000Z": month out of range)");
+  CHECK(error_of("2021-02-30T05:06:07.000000Z") ==
+        R"(parsing time "2021-02-30T05:06:07.000000Z": day out of range)");
   CHECK(error_of("2021-03-04 05:06:07.000000Z").find(R"(as "T")") != std::string::npos);
   CHECK(error_of("2021-03-04T05:06:07.000000Zjunk").find("extra text") != std::string::npos);
 }
@@ -94,7 +98,8 @@ TEST_CASE("RBAC decisions") {
 
 TEST_CASE("selectors") {
   std::string error;
-  const Json obj = Json::parse(R"({"metadata":{"name":"a","namespace":"ns","labels":{"app":"x","tier":"db"}}})");
+  const Json obj =
+      Json::parse(R"({"metadata":{"name":"a","namespace":"ns","labels":{"app":"x","tier":"db"}}})");
   auto labels = fake::Selector::parse_labels("app=x, tier==db", error);
   REQUIRE(labels);
   CHECK(labels->matches_labels(obj));
@@ -108,12 +113,14 @@ TEST_CASE("selectors") {
 }
 
 TEST_CASE("faults: parsing, defaults for omitted fields, decisions") {
-  auto parsed = fake::FaultConfig::from_json(Json::parse(R"({"latencyMs": 20, "errorRate": 1, "errorStatus": 503, "retryAfterSeconds": 2})"));
+  auto parsed = fake::FaultConfig::from_json(
+      Json::parse(R"({"latencyMs": 20, "errorRate": 1, "errorStatus": 503, "retryAfterSeconds": 2})"));
   REQUIRE(std::holds_alternative<fake::FaultConfig>(parsed));
   const auto config = std::get<fake::FaultConfig>(parsed);
   CHECK(config.latency == std::chrono::milliseconds(20));
   CHECK(config.drop_rate == 0);
-  CHECK(std::holds_alternative<std::string>(fake::FaultConfig::from_json(Json::parse(R"({"errorRate": 2})"))));
+  CHECK(
+      std::holds_alternative<std::string>(fake::FaultConfig::from_json(Json::parse(R"({"errorRate": 2})"))));
   CHECK(std::holds_alternative<std::string>(fake::FaultConfig::from_json(Json::parse(R"({"bogus": 1})"))));
 
   fake::IdGenerator rng(1);
@@ -126,7 +133,8 @@ TEST_CASE("faults: parsing, defaults for omitted fields, decisions") {
   fake::FaultConfig drops;
   drops.drop_rate = 1;
   int applied = 0;
-  for (int i = 0; i < 200; ++i) applied += fake::decide_fault(drops, true, rng).action == fake::FaultAction::DropApplied;
+  for (int i = 0; i < 200; ++i)
+    applied += fake::decide_fault(drops, true, rng).action == fake::FaultAction::DropApplied;
   CHECK(applied > 50);
   CHECK(applied < 150);
 }
@@ -134,7 +142,8 @@ TEST_CASE("faults: parsing, defaults for omitted fields, decisions") {
 TEST_CASE("the change-event window answers too-old resourceVersions with nullopt") {
   fake::ObjectStore store(2);
   for (const char* name : {"a", "b", "c"}) {
-    store.write("leases", Json{{"metadata", {{"name", name}, {"namespace", "default"}}}}, fake::EventType::Added);
+    store.write("leases", Json{{"metadata", {{"name", name}, {"namespace", "default"}}}},
+                fake::EventType::Added);
   }
   CHECK_FALSE(store.events_since(0).has_value());
   REQUIRE(store.events_since(1).has_value());

@@ -61,7 +61,8 @@ class Client {
   // True when the server closed the connection within the deadline.
   bool closed_by_server(std::chrono::milliseconds within = deadline) {
     char byte = 0;
-    const auto ec = run([&](auto handler) { socket_.async_read_some(net::buffer(&byte, 1), handler); }, within);
+    const auto ec =
+        run([&](auto handler) { socket_.async_read_some(net::buffer(&byte, 1), handler); }, within);
     return ec == net::error::eof || ec == net::error::connection_reset;
   }
 
@@ -88,13 +89,16 @@ class Client {
 
 struct FixedClock final : le::election::Clock {
   le::election::BootTime boot_now() const override { return le::election::BootTime{} + 100s; }
-  le::election::WallClockTime wall_now() const override { return le::election::WallClockTime{} + 1'780'000'000s; }
+  le::election::WallClockTime wall_now() const override {
+    return le::election::WallClockTime{} + 1'780'000'000s;
+  }
 };
 
 // A leading replica and a server on one io_context thread, as main runs it.
 class Running {
  public:
-  explicit Running(le::http::ServerLimits limits = {}, tcp::endpoint at = {net::ip::make_address("127.0.0.1"), 0}) {
+  explicit Running(le::http::ServerLimits limits = {},
+                   tcp::endpoint at = {net::ip::make_address("127.0.0.1"), 0}) {
     auto s = std::make_shared<le::election::ElectionSnapshot>();
     s->identity = "pod-a";
     s->lease = "default/my-lease";
@@ -272,8 +276,9 @@ TEST_CASE("an oversized body gets 413 (or a close) and the server keeps serving"
 
 TEST_CASE("malformed requests get 400 (or a close) and the server keeps serving") {
   Running running;
-  for (const std::string& garbage : std::vector<std::string>{"GARBAGE\r\n\r\n", "GET /leader HTTP/9.9\r\n\r\n", "GET\x01 / HTTP/1.1\r\n\r\n",
-                                    "GET / HTTP/1.1\r\nBad Header\r\n\r\n", std::string("\0\0\0\0\r\n\r\n", 8)}) {
+  for (const std::string& garbage : std::vector<std::string>{
+           "GARBAGE\r\n\r\n", "GET /leader HTTP/9.9\r\n\r\n", "GET\x01 / HTTP/1.1\r\n\r\n",
+           "GET / HTTP/1.1\r\nBad Header\r\n\r\n", std::string("\0\0\0\0\r\n\r\n", 8)}) {
     CAPTURE(garbage);
     {
       Client client(running.endpoint());
@@ -341,7 +346,8 @@ TEST_CASE("binding an address in use fails with the address in the message") {
     le::http::Server second(io, running.endpoint(), std::make_shared<le::http::Router>());
     FAIL("bind should have failed");
   } catch (const std::system_error& e) {
-    const std::string expected = "cannot listen on 127.0.0.1:" + std::to_string(running.endpoint().port()) + ":";
+    const std::string expected =
+        "cannot listen on 127.0.0.1:" + std::to_string(running.endpoint().port()) + ":";
     CHECK(std::string(e.what()).starts_with(expected));
     CHECK(e.code() == std::errc::address_in_use);
   }

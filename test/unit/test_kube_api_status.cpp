@@ -17,7 +17,8 @@ TEST_CASE("the API server's error Status maps to the error kind and keeps its me
     const char* message_part;
   };
   for (const Case& c : {
-           Case{"01-get-missing.json", 404, ApiErrorKind::not_found, R"(leases.coordination.k8s.io "demo" not found)"},
+           Case{"01-get-missing.json", 404, ApiErrorKind::not_found,
+                R"(leases.coordination.k8s.io "demo" not found)"},
            Case{"03-create-again.json", 409, ApiErrorKind::already_exists, "already exists"},
            Case{"06-update-stale-rv.json", 409, ApiErrorKind::conflict, "the object has been modified"},
            Case{"07-update-no-rv.json", 422, ApiErrorKind::invalid, "must be specified for an update"},
@@ -26,7 +27,8 @@ TEST_CASE("the API server's error Status maps to the error kind and keeps its me
            Case{"10-bad-json.json", 400, ApiErrorKind::invalid, "json parse error"},
            Case{"11-no-token.json", 403, ApiErrorKind::forbidden, R"(User "system:anonymous" cannot get)"},
            Case{"12-bad-token.json", 401, ApiErrorKind::unauthorized, "Unauthorized"},
-           Case{"13-forbidden.json", 403, ApiErrorKind::forbidden, R"(User "nobody" cannot get resource "leases")"},
+           Case{"13-forbidden.json", 403, ApiErrorKind::forbidden,
+                R"(User "nobody" cannot get resource "leases")"},
            Case{"14-name-mismatch.json", 400, ApiErrorKind::invalid, "does not match the name on the URL"},
            Case{"17-patch-wrong-type.json", 415, ApiErrorKind::other, "415: Unsupported Media Type"},
            Case{"18-delete.json", 403, ApiErrorKind::forbidden, "cannot delete"},
@@ -39,14 +41,16 @@ TEST_CASE("the API server's error Status maps to the error kind and keeps its me
     CHECK_FALSE(error.retry_after);
   }
   CHECK(parse_status_error(409, fixture("06-update-stale-rv.json"), std::nullopt).describe() ==
-        "409 Conflict: Operation cannot be fulfilled on leases.coordination.k8s.io \"demo\": the object has been "
+        "409 Conflict: Operation cannot be fulfilled on leases.coordination.k8s.io \"demo\": the object has "
+        "been "
         "modified; please apply your changes to the latest version and try again");
 }
 
 TEST_CASE("429 and 5xx carry Retry-After from the header, else from the Status details") {
   const auto throttled = parse_status_error(
-      429, R"({"kind":"Status","message":"Too many requests, please try again later.","reason":"TooManyRequests",)"
-           R"("details":{"retryAfterSeconds":1},"code":429})",
+      429,
+      R"({"kind":"Status","message":"Too many requests, please try again later.","reason":"TooManyRequests",)"
+      R"("details":{"retryAfterSeconds":1},"code":429})",
       "3");
   CHECK(throttled.kind == ApiErrorKind::too_many_requests);
   CHECK(throttled.retry_after == 3s);

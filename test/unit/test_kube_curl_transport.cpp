@@ -107,14 +107,16 @@ class TinyServer {
       while (line_end != std::string::npos) {
         const auto start = line_end + 2;
         line_end = head.find("\r\n", start);
-        const std::string line = head.substr(start, line_end == std::string::npos ? std::string::npos : line_end - start);
+        const std::string line =
+            head.substr(start, line_end == std::string::npos ? std::string::npos : line_end - start);
         const auto colon = line.find(':');
         if (colon == std::string::npos) continue;
         std::string name = line.substr(0, colon);
         for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         request.headers[name] = line.substr(line.find_first_not_of(' ', colon + 1));
       }
-      const std::size_t length = request.headers.count("content-length") ? std::stoul(request.headers["content-length"]) : 0;
+      const std::size_t length =
+          request.headers.count("content-length") ? std::stoul(request.headers["content-length"]) : 0;
       while (buffer.size() < length) {
         if (!wait_readable(fd)) return (void)::close(fd);
         const auto n = ::read(fd, chunk, sizeof chunk);
@@ -153,8 +155,9 @@ class TinyServer {
 };
 
 std::string http_response(int status, const std::string& body, const std::string& extra_headers = "") {
-  return "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: application/json\r\nContent-Length: " +
-         std::to_string(body.size()) + "\r\n" + extra_headers + "\r\n" + body;
+  return "HTTP/1.1 " + std::to_string(status) +
+         " X\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
+         extra_headers + "\r\n" + body;
 }
 
 ClusterConfig config_for(const TinyServer& server) {

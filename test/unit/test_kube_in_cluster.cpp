@@ -11,7 +11,9 @@ using le::util::map_environment;
 
 namespace {
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 void write_service_account(const TempDir& dir, const std::string& ns = "team-a") {
   dir.write("sa/token", "token-1\n");
@@ -25,8 +27,8 @@ TEST_CASE("in-cluster config reads the Service env and the ServiceAccount volume
   TempDir dir;
   write_service_account(dir);
   const auto sa = dir.path() / "sa";
-  const auto result =
-      load_in_cluster(map_environment({{"KUBERNETES_SERVICE_HOST", "10.96.0.1"}, {"KUBERNETES_SERVICE_PORT", "443"}}), sa);
+  const auto result = load_in_cluster(
+      map_environment({{"KUBERNETES_SERVICE_HOST", "10.96.0.1"}, {"KUBERNETES_SERVICE_PORT", "443"}}), sa);
   REQUIRE_MESSAGE(result.ok(), result.error());
   const auto& config = result.value();
   CHECK(config.server == "https://10.96.0.1:443");
@@ -55,7 +57,8 @@ TEST_CASE("in-cluster config fails clearly without the env or the ServiceAccount
   REQUIRE_FALSE(no_port.ok());
   CHECK(contains(no_port.error(), "KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined"));
 
-  const auto env = map_environment({{"KUBERNETES_SERVICE_HOST", "10.96.0.1"}, {"KUBERNETES_SERVICE_PORT", "443"}});
+  const auto env =
+      map_environment({{"KUBERNETES_SERVICE_HOST", "10.96.0.1"}, {"KUBERNETES_SERVICE_PORT", "443"}});
   const auto no_token = load_in_cluster(env, sa);
   REQUIRE_FALSE(no_token.ok());
   CHECK(contains(no_token.error(), (sa / "token").string()));
@@ -99,13 +102,15 @@ TEST_CASE("credentials: --kubeconfig, then KUBECONFIG, then in-cluster, then $HO
   const auto bad_flag = resolve_cluster_config((dir.path() / "nope").string(), map_environment(all), sa);
   REQUIRE_FALSE(bad_flag.ok());
   CHECK(contains(bad_flag.error(), "nope"));
-  const auto bad_env = resolve_cluster_config(std::nullopt, map_environment({{"KUBECONFIG", "/no/such"}}), sa);
+  const auto bad_env =
+      resolve_cluster_config(std::nullopt, map_environment({{"KUBECONFIG", "/no/such"}}), sa);
   REQUIRE_FALSE(bad_env.ok());
   CHECK(contains(bad_env.error(), "KUBECONFIG=/no/such"));
 
   const auto nothing = resolve_cluster_config(std::nullopt, map_environment({{"HOME", "/no/home"}}), sa);
   REQUIRE_FALSE(nothing.ok());
-  for (const char* tried : {"--kubeconfig", "KUBECONFIG", "KUBERNETES_SERVICE_HOST", "/no/home/.kube/config"}) {
+  for (const char* tried :
+       {"--kubeconfig", "KUBECONFIG", "KUBERNETES_SERVICE_HOST", "/no/home/.kube/config"}) {
     CHECK(contains(nothing.error(), tried));
   }
 }

@@ -12,7 +12,9 @@ using le::kube::testing::TempDir;
 
 namespace {
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 // A kubeconfig with one context "ctx" -> cluster "c", user "u", with the given bodies.
 std::string kubeconfig(const std::string& cluster_body, const std::string& user_body,
@@ -41,9 +43,10 @@ TEST_CASE("base64 as kubeconfig's -data fields use it") {
 TEST_CASE("kubeconfig with an inline token, a CA file relative to the kubeconfig, and a context namespace") {
   TempDir dir;
   dir.write("conf/ca.crt", "CA");
-  const auto path = dir.write("conf/config", kubeconfig("    server: https://api.example:6443/\n"
-                                                        "    certificate-authority: ca.crt\n",
-                                                        "    token: secret-token\n", "    namespace: team-a\n"));
+  const auto path =
+      dir.write("conf/config", kubeconfig("    server: https://api.example:6443/\n"
+                                          "    certificate-authority: ca.crt\n",
+                                          "    token: secret-token\n", "    namespace: team-a\n"));
   const auto result = load_kubeconfig(path);
   REQUIRE_MESSAGE(result.ok(), result.error());
   const auto& config = result.value();
@@ -61,10 +64,11 @@ TEST_CASE("kubeconfig with -data fields, tokenFile and client certificate files"
   TempDir dir;
   const auto path = dir.write(
       "config",
-      kubeconfig("    server: https://[fd00::1]:6443\n"
-                 "    certificate-authority-data: "
-                 "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCkNBCi0tLS0tRU5EIENFUlRJRklDQVRFLS0tLS0K\n",
-                 "    tokenFile: tokens/t\n    client-certificate-data: Q0VSVA==\n    client-key-data: S0VZ\n"));
+      kubeconfig(
+          "    server: https://[fd00::1]:6443\n"
+          "    certificate-authority-data: "
+          "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCkNBCi0tLS0tRU5EIENFUlRJRklDQVRFLS0tLS0K\n",
+          "    tokenFile: tokens/t\n    client-certificate-data: Q0VSVA==\n    client-key-data: S0VZ\n"));
   const auto result = load_kubeconfig(path);
   REQUIRE_MESSAGE(result.ok(), result.error());
   const auto& config = result.value();
@@ -75,9 +79,10 @@ TEST_CASE("kubeconfig with -data fields, tokenFile and client certificate files"
   CHECK(config.token_file == (dir.path() / "tokens/t").string());
   CHECK_FALSE(config.context_namespace);
 
-  const auto files = dir.write("files", kubeconfig("    server: https://h\n    insecure-skip-tls-verify: true\n",
-                                                   "    client-certificate: /abs/cert.pem\n"
-                                                   "    client-key: key.pem\n"));
+  const auto files =
+      dir.write("files", kubeconfig("    server: https://h\n    insecure-skip-tls-verify: true\n",
+                                    "    client-certificate: /abs/cert.pem\n"
+                                    "    client-key: key.pem\n"));
   const auto with_files = load_kubeconfig(files);
   REQUIRE_MESSAGE(with_files.ok(), with_files.error());
   CHECK(with_files.value().insecure_skip_tls_verify);
@@ -87,7 +92,8 @@ TEST_CASE("kubeconfig with -data fields, tokenFile and client certificate files"
 
 TEST_CASE("a bare host:port server means https, as in client-go") {
   TempDir dir;
-  const auto result = load_kubeconfig(dir.write("config", kubeconfig("    server: 10.0.0.1:6443\n", "    token: t\n")));
+  const auto result =
+      load_kubeconfig(dir.write("config", kubeconfig("    server: 10.0.0.1:6443\n", "    token: t\n")));
   REQUIRE_MESSAGE(result.ok(), result.error());
   CHECK(result.value().server == "https://10.0.0.1:6443");
 }
@@ -107,30 +113,44 @@ TEST_CASE("kubeconfig errors name the file and what is missing or unsupported") 
       {"missing cluster",
        "current-context: ctx\ncontexts:\n- name: ctx\n  context:\n    cluster: gone\n    user: u\n",
        {"context \"ctx\"", "cluster \"gone\" is not defined"}},
-      {"context without cluster", "current-context: ctx\ncontexts:\n- name: ctx\n  context:\n    user: u\n",
+      {"context without cluster",
+       "current-context: ctx\ncontexts:\n- name: ctx\n  context:\n    user: u\n",
        {"context \"ctx\" names no cluster"}},
       {"missing user",
        "current-context: ctx\nclusters:\n- name: c\n  cluster:\n    server: https://h\n"
        "contexts:\n- name: ctx\n  context:\n    cluster: c\n    user: ghost\n",
        {"user \"ghost\" is not defined"}},
-      {"no server", kubeconfig("    certificate-authority: ca\n", "    token: t\n"), {"cluster \"c\" has no server"}},
-      {"exec", kubeconfig("    server: https://h\n", "    exec:\n      command: aws\n"), {"user \"u\"", "exec"}},
-      {"auth-provider", kubeconfig("    server: https://h\n", "    auth-provider:\n      name: gcp\n"),
+      {"no server",
+       kubeconfig("    certificate-authority: ca\n", "    token: t\n"),
+       {"cluster \"c\" has no server"}},
+      {"exec",
+       kubeconfig("    server: https://h\n", "    exec:\n      command: aws\n"),
+       {"user \"u\"", "exec"}},
+      {"auth-provider",
+       kubeconfig("    server: https://h\n", "    auth-provider:\n      name: gcp\n"),
        {"user \"u\"", "auth-provider"}},
-      {"basic auth", kubeconfig("    server: https://h\n", "    username: admin\n    password: p\n"),
+      {"basic auth",
+       kubeconfig("    server: https://h\n", "    username: admin\n    password: p\n"),
        {"user \"u\"", "username"}},
-      {"bad base64", kubeconfig("    server: https://h\n", "    client-certificate-data: '***'\n    client-key-data: S0VZ\n"),
+      {"bad base64",
+       kubeconfig("    server: https://h\n",
+                  "    client-certificate-data: '***'\n    client-key-data: S0VZ\n"),
        {"user \"u\"", "client-certificate-data is not valid base64"}},
-      {"cert without key", kubeconfig("    server: https://h\n", "    client-certificate: c.pem\n"),
+      {"cert without key",
+       kubeconfig("    server: https://h\n", "    client-certificate: c.pem\n"),
        {"user \"u\"", "no client-key"}},
       {"insecure with CA",
-       kubeconfig("    server: https://h\n    insecure-skip-tls-verify: true\n    certificate-authority: ca\n",
-                  "    token: t\n"),
+       kubeconfig(
+           "    server: https://h\n    insecure-skip-tls-verify: true\n    certificate-authority: ca\n",
+           "    token: t\n"),
        {"cluster \"c\"", "insecure-skip-tls-verify"}},
-      {"bad bool", kubeconfig("    server: https://h\n    insecure-skip-tls-verify: maybe\n", "    token: t\n"),
+      {"bad bool",
+       kubeconfig("    server: https://h\n    insecure-skip-tls-verify: maybe\n", "    token: t\n"),
        {"insecure-skip-tls-verify must be true or false"}},
       {"not yaml", "clusters: [\n", {"not valid YAML"}},
-      {"token is a map", kubeconfig("    server: https://h\n", "    token:\n      a: b\n"), {"token must be a string"}},
+      {"token is a map",
+       kubeconfig("    server: https://h\n", "    token:\n      a: b\n"),
+       {"token must be a string"}},
   };
   for (const auto& c : cases) {
     CAPTURE(c.name);

@@ -35,7 +35,8 @@ class ScriptedTransport final : public HttpTransport {
 
   TransportResult request(std::string_view method, std::string_view path, std::string_view body,
                           std::string_view content_type, std::chrono::milliseconds timeout) override {
-    sent.push_back({std::string(method), std::string(path), std::string(body), std::string(content_type), timeout});
+    sent.push_back(
+        {std::string(method), std::string(path), std::string(body), std::string(content_type), timeout});
     if (throw_next) throw std::bad_alloc();
     auto answer = std::move(answers.front());
     answers.pop_front();

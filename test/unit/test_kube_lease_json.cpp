@@ -53,13 +53,14 @@ TEST_CASE("a released Lease without holderIdentity has no holder") {
 }
 
 TEST_CASE("absent and null spec fields read as unset, an empty holder is no holder") {
-  const auto lease = parse_lease(
-      R"({"kind":"Lease","metadata":{"resourceVersion":"7"},"spec":{"holderIdentity":null,)"
-      R"("leaseDurationSeconds":null,"acquireTime":null}})");
+  const auto lease =
+      parse_lease(R"({"kind":"Lease","metadata":{"resourceVersion":"7"},"spec":{"holderIdentity":null,)"
+                  R"("leaseDurationSeconds":null,"acquireTime":null}})");
   REQUIRE(lease.ok());
   CHECK(lease.value().record == LeaderRecord{});
 
-  const auto empty_holder = parse_lease(R"({"metadata":{"resourceVersion":"7"},"spec":{"holderIdentity":""}})");
+  const auto empty_holder =
+      parse_lease(R"({"metadata":{"resourceVersion":"7"},"spec":{"holderIdentity":""}})");
   REQUIRE(empty_holder.ok());
   CHECK_FALSE(empty_holder.value().record.has_holder());
 
@@ -70,7 +71,10 @@ TEST_CASE("absent and null spec fields read as unset, an empty holder is no hold
 
 TEST_CASE("anything that is not a well-formed Lease is a malformed response") {
   for (const char* body : {
-           "", "{", "[]", "null",
+           "",
+           "{",
+           "[]",
+           "null",
            R"({"kind":"Status","metadata":{"resourceVersion":"1"}})",
            R"({"spec":{}})",
            R"({"metadata":{"resourceVersion":""}})",
@@ -87,7 +91,8 @@ TEST_CASE("anything that is not a well-formed Lease is a malformed response") {
     const auto lease = parse_lease(body);
     CHECK(lease.is(ApiErrorKind::malformed_response));
   }
-  const auto bad_time = parse_lease(R"({"metadata":{"resourceVersion":"1"},"spec":{"renewTime":"yesterday"}})");
+  const auto bad_time =
+      parse_lease(R"({"metadata":{"resourceVersion":"1"},"spec":{"renewTime":"yesterday"}})");
   CHECK(bad_time.error().message.find("spec.renewTime") != std::string::npos);
 }
 

@@ -21,15 +21,14 @@ TEST_CASE("MicroTime parses what the API server and Go's RFC 3339 parser accept"
         "2021-03-04T05:06:07.000001Z");
   CHECK(format_micro_time(*parse_micro_time("2021-03-04T00:30:00.000000-01:00")) ==
         "2021-03-04T01:30:00.000000Z");
-  CHECK(format_micro_time(*parse_micro_time("2024-02-29T23:59:59.999999Z")) ==
-        "2024-02-29T23:59:59.999999Z");
+  CHECK(format_micro_time(*parse_micro_time("2024-02-29T23:59:59.999999Z")) == "2024-02-29T23:59:59.999999Z");
 }
 
 TEST_CASE("MicroTime rejects malformed text") {
-  for (const char* bad : {"", "yesterday", "2021-03-04", "2021-03-04T05:06:07", "2021-03-04 05:06:07Z",
-                          "2021-13-04T05:06:07Z", "2021-02-30T05:06:07Z", "2021-03-04T25:06:07Z",
-                          "2021-03-04T05:06:07.Z", "2021-03-04T05:06:07.1234567890Z",
-                          "2021-03-04T05:06:07Zjunk", "2021-03-04T05:06:07+0200"}) {
+  for (const char* bad :
+       {"", "yesterday", "2021-03-04", "2021-03-04T05:06:07", "2021-03-04 05:06:07Z", "2021-13-04T05:06:07Z",
+        "2021-02-30T05:06:07Z", "2021-03-04T25:06:07Z", "2021-03-04T05:06:07.Z",
+        "2021-03-04T05:06:07.1234567890Z", "2021-03-04T05:06:07Zjunk", "2021-03-04T05:06:07+0200"}) {
     CAPTURE(bad);
     CHECK_FALSE(parse_micro_time(bad).has_value());
   }
