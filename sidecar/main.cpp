@@ -109,8 +109,9 @@ int main(int argc, char** argv) {
     elector_config.lease_duration = config.lease_duration;
     elector_config.renew_deadline = config.renew_deadline;
     elector_config.retry_period = config.retry_period;
-    // Two requests (a read and a write) fit in one renew deadline.
-    elector_config.request_timeout = config.renew_deadline / 2;
+    // Two requests (a read and a write) fit in one renew deadline; and no single request outlasts
+    // 10 s, so a request under way when SIGTERM comes cannot push the exit past the grace period.
+    elector_config.request_timeout = std::min<nanoseconds>(config.renew_deadline / 2, seconds{10});
     le::election::Elector elector(elector_config, lease_client, clock, board,
                                   [&] { return uniform01(random_engine); });
     le::election::ElectionLoop loop(elector, clock, config.release_delay);

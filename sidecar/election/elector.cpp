@@ -336,7 +336,7 @@ milliseconds Elector::timeout_for_request() const {
   nanoseconds limit = config_.request_timeout;
   if (holds()) {
     // A renewal that lands after the deadline is of no use, and must not keep us waiting.
-    limit = std::min(config_.renew_deadline, renewed_->boot + config_.renew_deadline - clock_.boot_now());
+    limit = std::min<nanoseconds>(limit, renewed_->boot + config_.renew_deadline - clock_.boot_now());
   }
   if (stopping_) limit = std::min(limit, config_.stopping_request_timeout);
   if (shutdown_deadline_) limit = std::min<nanoseconds>(limit, *shutdown_deadline_ - clock_.boot_now());

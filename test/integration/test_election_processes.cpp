@@ -280,3 +280,29 @@ TEST_CASE("while the API server is unreachable at start-up the sidecar serves, w
   CHECK(sidecar.wait_for(5s) == std::optional<int>{0});
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("shutdown stays inside the grace period when the API server stops answering") {
+  auto o = options();
+  // Long timings: requests may take up to 10 s, the renew deadline is 80 s.
+  o.lease_duration = "100s";
+  o.renew_deadline = "80s";
+  o.retry_period = "5s";
+  o.release_delay = "1s";
+  LocalCluster cluster(o);
+  cluster.create_lease({{"holderIdentity", ""}, {"leaseDurationSeconds", 1}});
+  cluster.start_sidecar(0);
+  auto leader = cluster.wait_for_leader(10s);
+  REQUIRE(leader);
+  // Every answer now takes two minutes; a renewal is under way when SIGTERM comes.
+  cluster.set_faults({{"latencyMs", 120000}});
+  std::this_thread::sleep_for(6s);
+  const auto signalled = steady_clock::now();
+  cluster.sidecar(0).signal(SIGTERM);
+  auto status = cluster.sidecar(0).wait_for(40s);
+  REQUIRE(status);
+  CHECK(*status == 0);
+  const auto took = steady_clock::now() - signalled;
+  MESSAGE("exited " << duration_cast<milliseconds>(took).count() << " ms after SIGTERM");
+  CHECK(took < 27s);  // the 25 s shutdown budget, inside Kubernetes' default 30 s grace period
+  cluster.set_faults(nlohmann::json::object());
+}

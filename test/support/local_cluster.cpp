@@ -170,6 +170,18 @@ nlohmann::json LocalCluster::read_lease() {
   return nlohmann::json::parse(answer.body);
 }
 
+void LocalCluster::create_lease(const nlohmann::json& spec) {
+  const nlohmann::json lease{{"apiVersion", "coordination.k8s.io/v1"},
+                             {"kind", "Lease"},
+                             {"metadata", {{"name", options_.lease_name}, {"namespace", "default"}}},
+                             {"spec", spec}};
+  auto answer = api_http_.request("POST", api_url_ + "/apis/coordination.k8s.io/v1/namespaces/default/leases",
+                                  lease.dump());
+  if (answer.status != 201)
+    throw std::runtime_error("creating the Lease failed: " + std::to_string(answer.status) + " " + answer.body +
+                             answer.error);
+}
+
 void LocalCluster::patch_lease(const nlohmann::json& patch) {
   auto answer = api_http_.request(
       "PATCH", api_url_ + "/apis/coordination.k8s.io/v1/namespaces/default/leases/" + options_.lease_name,

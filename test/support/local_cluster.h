@@ -64,6 +64,8 @@ class LocalCluster {
 
   // The Lease as the API server has it (admin view); null when it does not exist.
   nlohmann::json read_lease();
+  // Creates the Lease with this spec, as an administrator or a chart would, up front.
+  void create_lease(const nlohmann::json& spec);
   // A JSON merge patch of the Lease, as an administrator (kubectl label/annotate) would send it.
   void patch_lease(const nlohmann::json& patch);
   // Fault injection on the local API server (its admin endpoint).

@@ -600,16 +600,17 @@ TEST_CASE("a request never outlives the renew deadline while holding") {
   SnapshotBoard board;
   Elector e(default_config("a"), store, clock, board, [] { return 0.0; });
   e.tick();
-  CHECK(store.timeouts.back() == 5s);  // not holding: the request timeout
-  for (int i = 0; i < 3; ++i) inner.script({Fault::fail, ApiErrorKind::timeout, "update"});
+  CHECK(store.timeouts.back() == 5s);  // the request timeout
+  for (int i = 0; i < 4; ++i) inner.script({Fault::fail, ApiErrorKind::timeout, "update"});
   clock.advance(2s);
   e.tick();
-  CHECK(store.timeouts.back() == 8s);  // holding: what is left until the deadline
-  clock.advance(2s);
+  CHECK(store.timeouts.back() == 5s);  // holding, 8 s left: still the request timeout
+  clock.advance(4s);
   e.tick();
-  clock.advance(2s);
+  CHECK(store.timeouts.back() == 4s);  // holding, 4 s left: no more than that
+  clock.advance(3s);
   e.tick();
-  CHECK(store.timeouts.back() <= 4s);
+  CHECK(store.timeouts.back() == 1s);
 }
 
 // ---------------------------------------------------------------------------------------------
