@@ -111,7 +111,7 @@ nanoseconds Elector::on_lease_missing(BootTime now) {
   observed_.reset();
   observed_is_ours_ = false;
   need_read_ = true;
-  if (now >= *missing_until_ && !stopping_ && !stop_requested_) return create();
+  if (now >= *missing_until_) return stopping_ || stop_requested_ ? config_.retry_period : create();
   const auto wait = *missing_until_ - now;
   if (!logged_missing_) {
     spdlog::info(
@@ -142,10 +142,12 @@ nanoseconds Elector::create() {
     missing_until_.reset();
     logged_missing_ = false;
     accept_own_write(result.value(), sent, true);
-    spdlog::info(
-        "created lease {}; leading from {}ms from now, once any leader of a deleted Lease must have stepped "
-        "down",
-        lease_, duration_cast<milliseconds>(*leading_not_before_ - clock_.boot_now()).count());
+    if (leading_not_before_) {
+      spdlog::info(
+          "created lease {}; leading {}ms from now, once any leader of a deleted Lease must have stepped "
+          "down",
+          lease_, duration_cast<milliseconds>(*leading_not_before_ - clock_.boot_now()).count());
+    }
     return config_.retry_period;
   }
   if (result.is(ApiErrorKind::already_exists)) {
@@ -279,13 +281,14 @@ void Elector::accept_own_write(const StoredLease& written, const SendTime& sent,
     return;
   }
   renewed_ = sent;
-  if (!was_leading && !leading_not_before_) {
-    spdlog::info("{} lease {} (term {}, leaseTransitions {}){}", new_term ? "acquired" : "renewed", lease_,
-                 written.record.acquire_time ? format_micro_time(*written.record.acquire_time) : "?",
-                 written.record.lease_transitions,
-                 stopping_ ? "; stopping, so not leading" : "; now leading");
+  if (!was_leading) {
+    spdlog::info("{} lease {} (term {}, leaseTransitions {})", new_term ? "acquired" : "renewed our own",
+                 lease_, written.record.acquire_time ? format_micro_time(*written.record.acquire_time) : "?",
+                 written.record.lease_transitions);
   }
-  set_status(stopping_ ? "stopping" : "leading");
+  set_status(stopping_                                                         ? "stopping"
+             : leading_not_before_ && clock_.boot_now() < *leading_not_before_ ? "holding, not yet leading"
+                                                                               : "leading");
 }
 
 void Elector::lose_leadership(const std::string& reason) {
@@ -397,6 +400,10 @@ void Elector::publish() {
   snapshot->alive_until = clock_.boot_now() + longest_wait + 2 * config_.renew_deadline + kLivenessMargin;
   snapshot->status = status_;
   board_.publish(std::move(snapshot));
+  // Say when leadership begins, including when the wait after a create ends between events.
+  const bool leading = is_leader();
+  if (leading && !announced_leading_) spdlog::info("now leading {}", lease_);
+  announced_leading_ = leading;
 }
 
 }  // namespace le::election

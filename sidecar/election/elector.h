@@ -142,6 +142,7 @@ class Elector {
   std::chrono::nanoseconds next_delay_{0};
 
   std::string status_;
+  bool announced_leading_ = false;
   std::string last_logged_holder_;
   bool logged_missing_ = false;
 };
