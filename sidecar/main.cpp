@@ -125,7 +125,7 @@ int main(int argc, char** argv) {
       const bool was_leading = board.mark_stopping(clock);  // no longer leading, from this instant
       spdlog::info("received {}: {}", signal == SIGTERM ? "SIGTERM" : "SIGINT",
                    was_leading ? "stepped down; releasing the lease after the release delay" : "stopping");
-      loop.request_stop(was_leading);
+      loop.request_stop();
     });
     std::thread http_thread([&] { io.run(); });
     // Whatever happens below, stop the HTTP side and join its thread before leaving this scope.

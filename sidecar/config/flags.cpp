@@ -27,7 +27,7 @@ constexpr std::array specs{
     FlagSpec{"retry-period", Setting::retry_period, FlagKind::value, "LEASE_ELECTOR_RETRY_PERIOD", "DURATION",
              "2s", "pause between tries to acquire or renew (1.2 x it < renew deadline)"},
     FlagSpec{"release-delay", Setting::release_delay, FlagKind::value, "LEASE_ELECTOR_RELEASE_DELAY",
-             "DURATION", "1s", "on SIGTERM, wait between stepping down and releasing the Lease (< 25s)"},
+             "DURATION", "1s", "on SIGTERM, time from stepping down to releasing the Lease (<= 15s)"},
     FlagSpec{"log-level", Setting::log_level, FlagKind::value, "LEASE_ELECTOR_LOG_LEVEL", "LEVEL", "info",
              "trace, debug, info, warn, error or off"},
     FlagSpec{"log-format", Setting::log_format, FlagKind::value, "LEASE_ELECTOR_LOG_FORMAT", "FORMAT", "text",

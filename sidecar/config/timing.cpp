@@ -14,7 +14,9 @@ using std::chrono::seconds;
 // Kubernetes gives a pod 30 s between SIGTERM and SIGKILL by default; the sidecar must step down,
 // wait this delay, release the Lease and exit well within that, or the release never happens and
 // the other replicas wait out a full lease duration.
-constexpr nanoseconds max_release_delay = seconds{25};
+// Everything after SIGTERM fits a 25 s budget (election::ElectionLoop), inside Kubernetes' default
+// 30 s grace period, and the release itself needs up to 9 s of that.
+constexpr nanoseconds max_release_delay = seconds{15};
 
 // client-go's leaderelection.JitterFactor: retries are jittered up to 20% late.
 constexpr double jitter_factor = 1.2;
@@ -94,10 +96,10 @@ std::optional<std::string> resolve_timing(const RawSettings& raw, Config& config
   if (renew.value <= nanoseconds{0}) return show(renew) + " must be greater than zero";
   if (retry.value <= nanoseconds{0}) return show(retry) + " must be greater than zero";
   if (release.value < nanoseconds{0}) return show(release) + " must not be negative";
-  if (release.value >= max_release_delay) {
-    return show(release) + " must be less than " + format_go_duration(max_release_delay) +
-           ": Kubernetes kills a pod 30s after SIGTERM by default, and the sidecar must release the "
-           "Lease and exit well within that";
+  if (release.value > max_release_delay) {
+    return show(release) + " must be at most " + format_go_duration(max_release_delay) +
+           ": Kubernetes kills a pod 30s after SIGTERM by default, and the sidecar must also release the "
+           "Lease and exit within that";
   }
 
   // The two checks of client-go's NewLeaderElector, with its arithmetic: a leader must give up

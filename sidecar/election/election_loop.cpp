@@ -38,31 +38,40 @@ nanoseconds ElectionLoop::guarded_tick() {
 
 void ElectionLoop::hand_over() {
   BootTime deadline;
-  bool app_saw_leadership;
   {
     std::lock_guard lock(mutex_);
     deadline = stop_requested_at_ + shutdown_budget_;
-    app_saw_leadership = app_saw_leadership_;
   }
   // Step one: stop reporting leadership (the signal handler already hid it from the endpoints), so
   // the app polling /leader and the readiness probe see it before anyone else can lead.
   elector_.begin_stopping(deadline);
   if (!elector_.holds()) return;
-  // Step two: give the app the release delay to stop its leader work, renewing meanwhile so the
-  // Lease does not expire and nobody takes over while the app may still be working. Leave room in
-  // the shutdown budget for the release itself.
-  const nanoseconds release_room = 3 * elector_.config().stopping_request_timeout;
-  const BootTime until = std::min(clock_.boot_now() + release_delay_, deadline - release_room);
-  if (app_saw_leadership && clock_.boot_now() < until) {
-    spdlog::info("waiting {}ms (release delay) before releasing the lease",
+  // Step two: keep the Lease renewed, so that nobody takes over, until
+  // - the release delay has passed, so the app, which may have been told it leads (a promise good
+  //   for validForMs), has seen isLeader=false and stopped its leader work; or,
+  // - for a term that began with a create and has not led yet, the wait after the create is over:
+  //   the app was never told it leads, but before then a release would let a follower in while a
+  //   leader of the deleted Lease still might lead.
+  // Both within the shutdown budget, leaving room for the release itself.
+  const BootTime now = clock_.boot_now();
+  BootTime until = now + release_delay_;
+  if (const auto leads_from = elector_.leads_from(); leads_from && *leads_from > now) until = *leads_from;
+  const BootTime latest = deadline - 3 * elector_.config().stopping_request_timeout;
+  if (until > latest) {
+    spdlog::warn("releasing the lease {}ms sooner than planned, to exit within the shutdown budget",
+                 duration_cast<milliseconds>(until - latest).count());
+    until = latest;
+  }
+  if (clock_.boot_now() < until) {
+    spdlog::info("keeping the lease {}ms before releasing it",
                  duration_cast<milliseconds>(until - clock_.boot_now()).count());
-    while (clock_.boot_now() < until && elector_.holds()) {
-      // tick() only renews now; request_stop() was already called, so a plain sleep is all that
-      // is left to wait for.
-      const nanoseconds next = guarded_tick();
-      const nanoseconds left = until - clock_.boot_now();
-      std::this_thread::sleep_for(std::min(next, left));
-    }
+  }
+  while (clock_.boot_now() < until && elector_.holds()) {
+    // tick() only renews now; request_stop() was already called, so a plain sleep is all that is
+    // left to wait for.
+    const nanoseconds next = guarded_tick();
+    const nanoseconds left = until - clock_.boot_now();
+    std::this_thread::sleep_for(std::min(next, left));
   }
   // Step three: release, so a follower takes over without waiting for expiry.
   try {
@@ -72,16 +81,17 @@ void ElectionLoop::hand_over() {
   }
 }
 
-void ElectionLoop::request_stop(bool app_saw_leadership) {
+void ElectionLoop::request_stop() {
+  BootTime deadline;
   {
     std::lock_guard lock(mutex_);
     if (!stop_requested_) {
       stop_requested_ = true;
       stop_requested_at_ = clock_.boot_now();
-      app_saw_leadership_ = app_saw_leadership;
     }
+    deadline = stop_requested_at_ + shutdown_budget_;
   }
-  elector_.request_stop();
+  elector_.request_stop(deadline);
   wakeup_.notify_all();
 }
 

@@ -20,10 +20,8 @@ class ElectionLoop {
 
   // Blocks until request_stop() and the hand-over are done.
   void run();
-  // Thread-safe; wakes the loop at once. app_saw_leadership: this replica reported leadership
-  // until the stop (SnapshotBoard::mark_stopping), so the app gets the release delay to stop its
-  // leader work; otherwise a Lease held at that point is released at once.
-  void request_stop(bool app_saw_leadership = true);
+  // Thread-safe; wakes the loop at once.
+  void request_stop();
   // Thread-safe; makes the loop run its next iteration now (a later issue's watch uses it).
   void wake();
 
@@ -40,7 +38,6 @@ class ElectionLoop {
   std::mutex mutex_;
   std::condition_variable wakeup_;
   bool stop_requested_ = false;
-  bool app_saw_leadership_ = true;
   BootTime stop_requested_at_{};
   bool woken_ = false;
 };

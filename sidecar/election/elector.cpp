@@ -205,6 +205,13 @@ bool Elector::release() {
     spdlog::info("not releasing {}: this replica does not hold it", lease_);
     return false;
   }
+  if (leading_not_before_ && clock_.boot_now() < *leading_not_before_) {
+    spdlog::info(
+        "not releasing {}: this replica created it too recently (a leader of the deleted Lease may "
+        "still lead); it will expire instead",
+        lease_);
+    return false;
+  }
   // client-go's release record: no holder, a one-second lease, times now, transitions unchanged.
   const auto make_release = [&](const LeaderRecord& from) {
     LeaderRecord record;
@@ -341,8 +348,11 @@ milliseconds Elector::timeout_for_request() const {
     // A renewal that lands after the deadline is of no use, and must not keep us waiting.
     limit = std::min<nanoseconds>(limit, renewed_->boot + config_.renew_deadline - clock_.boot_now());
   }
-  if (stopping_) limit = std::min(limit, config_.stopping_request_timeout);
+  if (stopping_ || stop_requested_) limit = std::min(limit, config_.stopping_request_timeout);
   if (shutdown_deadline_) limit = std::min<nanoseconds>(limit, *shutdown_deadline_ - clock_.boot_now());
+  if (const auto stop_deadline = stop_deadline_ns_.load(); stop_deadline != 0) {
+    limit = std::min<nanoseconds>(limit, BootTime{nanoseconds{stop_deadline}} - clock_.boot_now());
+  }
   return ceil_ms(limit);
 }
 

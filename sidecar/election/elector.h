@@ -50,9 +50,13 @@ class Elector {
   // long to wait before the next iteration. Publishes a new snapshot on every change.
   std::chrono::nanoseconds tick();
 
-  // Thread-safe: shutdown has been asked for. From now on the loop starts no term and creates no
-  // Lease, even in an iteration already under way on the election thread.
-  void request_stop() { stop_requested_ = true; }
+  // Thread-safe: shutdown has been asked for, and must be over by `deadline`. An iteration already
+  // under way on the election thread starts no term and creates no Lease after its next check, and
+  // its further requests are bounded as those of a stopping elector are.
+  void request_stop(BootTime deadline) {
+    stop_deadline_ns_ = deadline.time_since_epoch().count();
+    stop_requested_ = true;
+  }
 
   // Shutdown, step one: stop reporting leadership at once. tick() still renews a Lease this
   // process holds (so it does not expire during the release delay) but never acquires one. No
@@ -60,8 +64,14 @@ class Elector {
   void begin_stopping(BootTime deadline);
 
   // Shutdown, step two: hands the Lease back with client-go's release record, if and only if this
-  // process still holds it; never touches another holder's record. Returns whether it released.
+  // process still holds it and is past the wait after creating it (see create(): before then a
+  // leader of a deleted predecessor may still lead, and a release would let a follower in at once;
+  // expiry keeps the others out long enough). Never touches another holder's record. Returns
+  // whether it released.
   bool release();
+
+  // When the current term began with a create: the instant from which this process may lead.
+  std::optional<BootTime> leads_from() const { return leading_not_before_; }
 
   // Whether this process holds the Lease now (its record, renewed within the deadline). Leading
   // is holding and not stopping.
@@ -133,6 +143,7 @@ class Elector {
   std::deque<SentTerm> sent_terms_;
 
   std::atomic<bool> stop_requested_{false};
+  std::atomic<BootTime::rep> stop_deadline_ns_{0};
   bool stopping_ = false;
   std::optional<BootTime> shutdown_deadline_;
   // Until the API server first answers, failures back off exponentially (start-up); afterwards

@@ -246,8 +246,8 @@ TEST_CASE("invalid durations name the flag and the value") {
       {{"--renew-deadline", "-1s"}, "--renew-deadline (-1s) must be greater than zero"},
       {{"--retry-period", "0"}, "--retry-period (0s) must be greater than zero"},
       {{"--release-delay", "-1s"}, "--release-delay (-1s) must not be negative"},
-      {{"--release-delay", "25s"}, "--release-delay (25s) must be less than 25s"},
-      {{"--release-delay", "1h"}, "--release-delay (1h0m0s) must be less than 25s"},
+      {{"--release-delay", "16s"}, "--release-delay (16s) must be at most 15s"},
+      {{"--release-delay", "1h"}, "--release-delay (1h0m0s) must be at most 15s"},
       {{"--release-delay="}, "flag --release-delay needs a value"},
   };
   for (const auto& c : cases) {
@@ -263,7 +263,7 @@ TEST_CASE("invalid durations name the flag and the value") {
   CHECK(contains(error({"--lease-name", "l", "--release-delay", "30s"}), "SIGTERM"));
   // A unit hint for bare numbers.
   CHECK(contains(error({"--lease-name", "l", "--retry-period", "5"}), "\"5s\"?"));
-  CHECK(run({"--lease-name", "l", "--release-delay", "24.999s"}).release_delay == 24999ms);
+  CHECK(run({"--lease-name", "l", "--release-delay", "15s"}).release_delay == 15s);
   CHECK(run({"--lease-name", "l", "--lease-duration", "2m", "--renew-deadline", "1m30s"}).lease_duration ==
         120s);
 }

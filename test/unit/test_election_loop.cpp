@@ -3,6 +3,7 @@
 // a condition with a deadline, and nothing here asserts a timing.
 #include <doctest/doctest.h>
 
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -63,11 +64,32 @@ TEST_CASE("a leading loop renews through the release delay, releases, and return
   const bool was_leading = board.mark_stopping(clock);
   CHECK(was_leading);
   CHECK_FALSE(board.current()->is_leader(clock));
-  loop.request_stop(was_leading);
+  loop.request_stop();
   thread.join();
   CHECK(server.record->holder_identity.empty());
   CHECK(server.record->lease_duration == 1s);
   CHECK(server.log.back() == "loop update");
+}
+
+TEST_CASE("a loop stopped during the wait after its create releases only once the wait is over") {
+  FakeLeaseServer server;  // no Lease: the loop creates it after one lease duration
+  FakeLeaseStore store(server, "loop");
+  SystemClock clock;
+  SnapshotBoard board;
+  std::optional<le::election::BootTime> released_at;
+  store.after_apply = [&](const std::string&) {
+    if (server.record && server.record->holder_identity.empty()) released_at = clock.boot_now();
+  };
+  Elector elector(fast_config(), store, clock, board, [] { return 0.5; });
+  ElectionLoop loop(elector, clock, 0ms);
+  std::thread thread([&] { loop.run(); });
+  REQUIRE(eventually([&] { return board.current()->leading_not_before.has_value(); }));
+  const auto leads_from = *board.current()->leading_not_before;
+  CHECK_FALSE(board.mark_stopping(clock));  // it never reported leadership
+  loop.request_stop();
+  thread.join();
+  REQUIRE(released_at);
+  CHECK(*released_at >= leads_from);
 }
 
 TEST_CASE("a following loop stops without touching the Lease") {
@@ -83,7 +105,8 @@ TEST_CASE("a following loop stops without touching the Lease") {
   ElectionLoop loop(elector, clock, 100ms);
   std::thread thread([&] { loop.run(); });
   REQUIRE(eventually([&] { return server.log.size() >= 3; }));
-  loop.request_stop(board.mark_stopping(clock));
+  board.mark_stopping(clock);
+  loop.request_stop();
   thread.join();
   CHECK(server.record->holder_identity == "other");
   CHECK(server.resource_version == 1);
@@ -113,6 +136,6 @@ TEST_CASE("an iteration that throws does not end the loop") {
   ElectionLoop loop(elector, clock, 0ms);
   std::thread thread([&] { loop.run(); });
   CHECK(eventually([&] { return store.calls >= 3; }));
-  loop.request_stop(false);
+  loop.request_stop();
   thread.join();
 }

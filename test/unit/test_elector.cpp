@@ -767,7 +767,7 @@ TEST_CASE("a stop that arrives while an iteration waits on the API server starts
   server.external_write(held_by(""));
   Replica a(server, "a");
   a.store.before_request = [&](const std::string& verb) {
-    if (verb == "get") a.elector.request_stop();  // SIGTERM lands during the read
+    if (verb == "get") a.elector.request_stop(a.clock.boot_now() + 25s);  // SIGTERM lands during the read
   };
   a.elector.tick();
   CHECK(server.record->holder_identity.empty());
@@ -825,4 +825,35 @@ TEST_CASE("once shutting down, no request runs past the shutdown deadline") {
   CHECK(store.timeouts.back() == 500ms);
   CHECK(e.release());
   CHECK(store.timeouts.back() == 500ms);
+}
+
+TEST_CASE("a replica stopped during the wait after its create lets the Lease expire, not go free") {
+  // W leads a Lease that Y never saw; it is deleted and W is cut off, still leading until its own
+  // deadline. Y creates the Lease, then gets SIGTERM before its wait is over. Releasing would hand
+  // the Lease to Z at once, while W may still lead.
+  FakeLeaseServer server;
+  Replica y(server, "y");
+  y.elector.tick();  // 404
+  y.clock.advance(15s);
+  y.elector.tick();  // creates; leads only 10 s later
+  REQUIRE(server.record->holder_identity == "y");
+  REQUIRE(y.elector.leads_from());
+  y.clock.advance(500ms);
+  y.elector.begin_stopping(y.clock.boot_now() + 25s);
+  CHECK_FALSE(y.elector.release());
+  CHECK(server.record->holder_identity == "y");
+
+  Replica z(server, "z");
+  z.clock = y.clock;
+  z.elector.tick();
+  CHECK_FALSE(z.leads());  // follows y's live record until it expires by z's own observation
+
+  SUBCASE("once the wait is over, the release goes through") {
+    y.clock.advance(4'500ms);
+    y.elector.tick();  // renews while stopping
+    y.clock.advance(5s);
+    y.elector.tick();
+    CHECK(y.elector.release());
+    CHECK(server.record->holder_identity.empty());
+  }
 }
