@@ -629,8 +629,17 @@ struct SimReplica {
 
 }  // namespace
 
+// Rare interleavings need many seeds: a stop during the wait after a create, while a cut-off
+// leader of the deleted Lease still leads, first shows at seed 1338. The optimized build runs 1500
+// in about 2 s; under the sanitizers (about 40 times slower) a tenth of them.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr unsigned kRandomizedSeeds = 150;
+#else
+constexpr unsigned kRandomizedSeeds = 1500;
+#endif
+
 TEST_CASE("randomized: never two leaders, and a leader whenever the API allows one") {
-  for (unsigned seed = 1; seed <= 30; ++seed) {
+  for (unsigned seed = 1; seed <= kRandomizedSeeds; ++seed) {
     CAPTURE(seed);
     std::mt19937 rng(seed);
     std::uniform_real_distribution<double> uniform(0.0, 1.0);
@@ -689,13 +698,18 @@ TEST_CASE("randomized: never two leaders, and a leader whenever the API allows o
         start(s, s.replica->elector.config().identity);
       } else if (event < 0.16 && server.record) {
         server.edit_labels("{\"n\":\"" + std::to_string(step) + "\"}");
-      } else if (event < 0.165) {
+      } else if (event < 0.17) {
         server.remove();
-      } else if (event < 0.18) {
+      } else if (event < 0.185) {
         // Graceful stop and restart.
         s.replica->elector.begin_stopping(s.replica->clock.boot_now() + 25s);
         s.replica->elector.release();
         start(s, s.replica->elector.config().identity);
+      } else if (event < 0.21) {
+        // Cut off from the API server for a while: its next requests all fail, while the others
+        // go on (and may delete, create and lead the Lease meanwhile).
+        const int failures = 1 + int(uniform(rng) * 15);
+        for (int k = 0; k < failures; ++k) store.script({Fault::fail, ApiErrorKind::network, ""});
       }
       s.next_tick = now + s.replica->elector.tick();
       int leaders = 0;
