@@ -64,8 +64,10 @@ class FakeLeaseStore final : public election::LeaseStore {
   std::function<void(const std::string& verb)> before_request;
   std::function<void(const std::string& verb)> after_apply;
   int requests = 0;
+  std::vector<std::chrono::milliseconds> timeouts;  // what the elector allowed each request
 
-  Result<StoredLease> get(std::chrono::milliseconds) override {
+  Result<StoredLease> get(std::chrono::milliseconds timeout) override {
+    timeouts.push_back(timeout);
     auto fault = take_fault("get");
     if (fault) return error(fault->kind, "scripted");
     if (!server_.record)
@@ -73,7 +75,8 @@ class FakeLeaseStore final : public election::LeaseStore {
     return server_.stored();
   }
 
-  Result<StoredLease> create(const LeaderRecord& record, std::chrono::milliseconds) override {
+  Result<StoredLease> create(const LeaderRecord& record, std::chrono::milliseconds timeout) override {
+    timeouts.push_back(timeout);
     auto fault = take_fault("create");
     if (fault && fault->fault == Fault::fail) return error(fault->kind, "scripted");
     if (server_.record) return error(ApiErrorKind::already_exists, "already exists");
@@ -85,7 +88,8 @@ class FakeLeaseStore final : public election::LeaseStore {
   }
 
   Result<StoredLease> update(const StoredLease& base, const LeaderRecord& record,
-                             std::chrono::milliseconds) override {
+                             std::chrono::milliseconds timeout) override {
+    timeouts.push_back(timeout);
     auto fault = take_fault("update");
     if (fault && fault->fault == Fault::fail) return error(fault->kind, "scripted");
     if (!server_.record) return error(ApiErrorKind::not_found, "not found");

@@ -575,33 +575,13 @@ TEST_CASE("failures back off: exponentially at start-up, jittered retry period a
 TEST_CASE("a request never outlives the renew deadline while holding") {
   FakeLeaseServer server;
   server.external_write(held_by(""));
-  struct TimeoutRecorder final : le::election::LeaseStore {
-    FakeLeaseStore& inner;
-    std::vector<milliseconds> timeouts;
-    explicit TimeoutRecorder(FakeLeaseStore& s) : inner(s) {}
-    le::election::Result<le::election::StoredLease> get(milliseconds t) override {
-      timeouts.push_back(t);
-      return inner.get(t);
-    }
-    le::election::Result<le::election::StoredLease> create(const LeaderRecord& r, milliseconds t) override {
-      timeouts.push_back(t);
-      return inner.create(r, t);
-    }
-    le::election::Result<le::election::StoredLease> update(const le::election::StoredLease& b,
-                                                           const LeaderRecord& r, milliseconds t) override {
-      timeouts.push_back(t);
-      return inner.update(b, r, t);
-    }
-    std::string describe() const override { return "default/demo"; }
-  };
-  FakeLeaseStore inner(server, "a");
-  TimeoutRecorder store(inner);
+  FakeLeaseStore store(server, "a");
   FakeClock clock;
   SnapshotBoard board;
   Elector e(default_config("a"), store, clock, board, [] { return 0.0; });
   e.tick();
   CHECK(store.timeouts.back() == 5s);  // the request timeout
-  for (int i = 0; i < 4; ++i) inner.script({Fault::fail, ApiErrorKind::timeout, "update"});
+  for (int i = 0; i < 4; ++i) store.script({Fault::fail, ApiErrorKind::timeout, "update"});
   clock.advance(2s);
   e.tick();
   CHECK(store.timeouts.back() == 5s);  // holding, 8 s left: still the request timeout
@@ -808,27 +788,7 @@ TEST_CASE("the board tells whether the app may have seen leadership when the sto
 TEST_CASE("once shutting down, no request runs past the shutdown deadline") {
   FakeLeaseServer server;
   server.external_write(held_by(""));
-  struct TimeoutRecorder final : le::election::LeaseStore {
-    FakeLeaseStore& inner;
-    std::vector<milliseconds> timeouts;
-    explicit TimeoutRecorder(FakeLeaseStore& s) : inner(s) {}
-    le::election::Result<le::election::StoredLease> get(milliseconds t) override {
-      timeouts.push_back(t);
-      return inner.get(t);
-    }
-    le::election::Result<le::election::StoredLease> create(const LeaderRecord& r, milliseconds t) override {
-      timeouts.push_back(t);
-      return inner.create(r, t);
-    }
-    le::election::Result<le::election::StoredLease> update(const le::election::StoredLease& b,
-                                                           const LeaderRecord& r, milliseconds t) override {
-      timeouts.push_back(t);
-      return inner.update(b, r, t);
-    }
-    std::string describe() const override { return "default/demo"; }
-  };
-  FakeLeaseStore inner(server, "a");
-  TimeoutRecorder store(inner);
+  FakeLeaseStore store(server, "a");
   FakeClock clock;
   SnapshotBoard board;
   Elector e(default_config("a"), store, clock, board, [] { return 0.0; });
