@@ -306,3 +306,43 @@ TEST_CASE("shutdown stays inside the grace period when the API server stops answ
   CHECK(took < 27s);  // the 25 s shutdown budget, inside Kubernetes' default 30 s grace period
   cluster.set_faults(nlohmann::json::object());
 }
+
+TEST_CASE("a rotated token file is picked up: the leader keeps renewing after the old token is revoked") {
+  LocalCluster cluster(options());
+  // A kubeconfig whose user reads its token from a file, as projected service-account tokens are.
+  const std::string token_file = cluster.work_dir() + "/token";
+  const std::string kubeconfig = cluster.work_dir() + "/kubeconfig-token-file";
+  const auto write_atomically = [](const std::string& path, const std::string& text) {
+    {
+      std::ofstream out(path + ".new");
+      out << text;
+    }
+    std::filesystem::rename(path + ".new", path);  // the kubelet swaps projected files the same way
+  };
+  write_atomically(token_file, "admin-token\n");
+  write_atomically(kubeconfig,
+                   "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+                   "clusters: [{name: c, cluster: {server: \"" +
+                       cluster.api_url() + "\", certificate-authority: \"" + cluster.ca_file() +
+                       "\"}}]\n"
+                       "users: [{name: u, user: {tokenFile: \"" +
+                       token_file +
+                       "\"}}]\n"
+                       "contexts: [{name: c, context: {cluster: c, user: u, namespace: default}}]\n");
+  cluster.start_sidecar(0, {"--kubeconfig", kubeconfig});  // the last --kubeconfig wins
+  REQUIRE(cluster.wait_for_leader(20s));
+
+  cluster.post_tokens({{"token", "rotated-token"}, {"user", "admin"}});
+  write_atomically(token_file, "rotated-token\n");
+  cluster.post_tokens({{"revoke", "admin-token"}});
+  cluster.use_admin_token("rotated-token");
+  const auto renewed_before = cluster.read_lease()["spec"]["renewTime"];
+  // Renewals go on (every 200 ms) with the new token; the leader never steps down.
+  const auto until = steady_clock::now() + 1500ms;
+  while (steady_clock::now() < until) {
+    CHECK(cluster.leaders() == std::vector<std::size_t>{0});
+    std::this_thread::sleep_for(20ms);
+  }
+  CHECK(cluster.read_lease()["spec"]["renewTime"] != renewed_before);
+  CHECK(cluster.sidecar(0).log().find("Unauthorized") == std::string::npos);
+}

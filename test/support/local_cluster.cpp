@@ -178,8 +178,8 @@ void LocalCluster::create_lease(const nlohmann::json& spec) {
   auto answer = api_http_.request("POST", api_url_ + "/apis/coordination.k8s.io/v1/namespaces/default/leases",
                                   lease.dump());
   if (answer.status != 201)
-    throw std::runtime_error("creating the Lease failed: " + std::to_string(answer.status) + " " + answer.body +
-                             answer.error);
+    throw std::runtime_error("creating the Lease failed: " + std::to_string(answer.status) + " " +
+                             answer.body + answer.error);
 }
 
 void LocalCluster::patch_lease(const nlohmann::json& patch) {
@@ -195,6 +195,13 @@ void LocalCluster::set_faults(const nlohmann::json& faults) {
   auto answer = http_.request("PUT", admin_url_ + "/faults", faults.dump());
   if (answer.status != 200)
     throw std::runtime_error("setting faults failed: " + std::to_string(answer.status) + " " + answer.body +
+                             answer.error);
+}
+
+void LocalCluster::post_tokens(const nlohmann::json& request) {
+  auto answer = http_.request("POST", admin_url_ + "/tokens", request.dump());
+  if (answer.status != 200)
+    throw std::runtime_error("changing tokens failed: " + std::to_string(answer.status) + " " + answer.body +
                              answer.error);
 }
 

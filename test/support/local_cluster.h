@@ -45,6 +45,7 @@ class LocalCluster {
   const std::string& api_url() const { return api_url_; }
   const std::string& admin_url() const { return admin_url_; }
   const std::string& kubeconfig() const { return kubeconfig_; }
+  const std::string& ca_file() const { return ca_file_; }  // empty without TLS
 
   // Starts sidecar i (0-based; restarting an index replaces the old process). Identity "replica-i".
   void start_sidecar(std::size_t index, std::vector<std::string> extra_flags = {});
@@ -70,6 +71,10 @@ class LocalCluster {
   void patch_lease(const nlohmann::json& patch);
   // Fault injection on the local API server (its admin endpoint).
   void set_faults(const nlohmann::json& faults);
+  // Adds or revokes a bearer token at run time (the admin endpoint's POST /tokens).
+  void post_tokens(const nlohmann::json& request);
+  // The token this harness itself uses to read and write the Lease.
+  void use_admin_token(const std::string& token) { api_http_.set_bearer_token(token); }
 
  private:
   struct Sidecar {
