@@ -1,12 +1,10 @@
 // lease-elector: wiring only. Parse the configuration, find the API server, start the HTTP
 // endpoints on one thread and the election loop on this one, and hand the Lease over on SIGTERM.
-#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
-#include <cstdio>
 #include <iostream>
 #include <random>
 #include <string>
@@ -16,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "config/config.h"
+#include "config/identity.h"
 #include "config/logging.h"
 #include "election/clock.h"
 #include "election/election_loop.h"
@@ -34,19 +33,6 @@ namespace asio = boost::asio;
 
 constexpr int kExitRuntimeFailure = 1;
 constexpr int kExitBadConfiguration = 2;
-
-// POD_NAME from the Downward API; else the hostname plus a random suffix, since Pods with
-// hostNetwork share their node's hostname.
-std::string default_identity(const le::util::Environment& env) {
-  if (auto pod = env("POD_NAME")) return *pod;
-  char host[256] = {};
-  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0')
-    std::snprintf(host, sizeof host, "lease-elector");
-  std::random_device random;
-  char suffix[16];
-  std::snprintf(suffix, sizeof suffix, "%08x", random());
-  return std::string(host) + "-" + suffix;
-}
 
 asio::ip::tcp::endpoint resolve_listen_address(asio::io_context& io, const le::config::Config& config) {
   asio::ip::tcp::resolver resolver(io);
@@ -88,7 +74,7 @@ int main(int argc, char** argv) {
   }
   const std::string ns = le::kube::resolve_namespace(config.namespace_name, env, le::kube::kServiceAccountDir,
                                                      cluster.value().context_namespace);
-  const std::string identity = config.identity.value_or(default_identity(env));
+  const std::string identity = config.identity.value_or(le::config::default_identity(env));
   const std::string lease = ns + "/" + config.lease_name;
   le::config::setup_logging(config.log_level, config.log_format, lease, identity);
   for (const auto& note : parsed.notes) spdlog::info("{}", note);
