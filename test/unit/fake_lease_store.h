@@ -25,6 +25,9 @@ struct FakeLeaseServer {
   std::string labels = "{}";  // stands in for metadata the elector does not know
   long resource_version = 0;
   std::vector<std::string> log;  // "identity verb" per request, for assertions
+  // The real API server creates a Lease on a PUT to a missing one, ignoring the resourceVersion
+  // (the Lease strategy's AllowCreateOnUpdate); false answers 404 instead.
+  bool create_on_update = true;
 
   StoredLease stored() const {
     return StoredLease{*record, std::to_string(resource_version), "{\"labels\":" + labels + "}"};
@@ -92,8 +95,8 @@ class FakeLeaseStore final : public election::LeaseStore {
     timeouts.push_back(timeout);
     auto fault = take_fault("update");
     if (fault && fault->fault == Fault::fail) return error(fault->kind, "scripted");
-    if (!server_.record) return error(ApiErrorKind::not_found, "not found");
-    if (base.resource_version != std::to_string(server_.resource_version))
+    if (!server_.record && !server_.create_on_update) return error(ApiErrorKind::not_found, "not found");
+    if (server_.record && base.resource_version != std::to_string(server_.resource_version))
       return error(ApiErrorKind::conflict, "the object has been modified");
     // Like the real server, an update that changes nothing does not bump the version.
     if (*server_.record != record) {
