@@ -48,24 +48,42 @@ LeaderRecord free_record() {
   return r;
 }
 
+// An Elector and its loop on a thread of their own, on the real clocks. The test thread reads only
+// the snapshot board (thread-safe), never the in-memory Lease, until the loop thread has been
+// joined.
+struct RunningLoop {
+  RunningLoop(le::election::LeaseStore& store, std::chrono::nanoseconds release_delay)
+      : elector(fast_config(), store, clock, board, [] { return 0.5; }),
+        loop(elector, clock, release_delay),
+        thread([this] { loop.run(); }) {}
+  ~RunningLoop() {
+    if (thread.joinable()) stop();
+  }
+  // What the signal handler does; returns whether leadership was visible until then.
+  bool stop() {
+    const bool was_leading = board.mark_stopping(clock);
+    loop.request_stop();
+    thread.join();
+    return was_leading;
+  }
+
+  SystemClock clock;
+  SnapshotBoard board;
+  Elector elector;
+  ElectionLoop loop;
+  std::thread thread;
+};
+
 }  // namespace
 
 TEST_CASE("a leading loop renews through the release delay, releases, and returns") {
   FakeLeaseServer server;
   server.external_write(free_record());
   FakeLeaseStore store(server, "loop");
-  SystemClock clock;
-  SnapshotBoard board;
-  Elector elector(fast_config(), store, clock, board, [] { return 0.5; });
-  ElectionLoop loop(elector, clock, 100ms);
-  std::thread thread([&] { loop.run(); });
-  REQUIRE(eventually([&] { return board.current()->is_leader(clock); }));
-
-  const bool was_leading = board.mark_stopping(clock);
-  CHECK(was_leading);
-  CHECK_FALSE(board.current()->is_leader(clock));
-  loop.request_stop();
-  thread.join();
+  RunningLoop running(store, 100ms);
+  REQUIRE(eventually([&] { return running.board.current()->is_leader(running.clock); }));
+  CHECK(running.stop());
+  CHECK_FALSE(running.board.current()->is_leader(running.clock));
   CHECK(server.record->holder_identity.empty());
   CHECK(server.record->lease_duration == 1s);
   CHECK(server.log.back() == "loop update");
@@ -74,20 +92,14 @@ TEST_CASE("a leading loop renews through the release delay, releases, and return
 TEST_CASE("a loop stopped during the wait after its create releases only once the wait is over") {
   FakeLeaseServer server;  // no Lease: the loop creates it after one lease duration
   FakeLeaseStore store(server, "loop");
-  SystemClock clock;
-  SnapshotBoard board;
-  std::optional<le::election::BootTime> released_at;
+  std::optional<le::election::BootTime> released_at;  // written on the loop thread, read after join
   store.after_apply = [&](const std::string&) {
-    if (server.record && server.record->holder_identity.empty()) released_at = clock.boot_now();
+    if (server.record && server.record->holder_identity.empty()) released_at = SystemClock().boot_now();
   };
-  Elector elector(fast_config(), store, clock, board, [] { return 0.5; });
-  ElectionLoop loop(elector, clock, 0ms);
-  std::thread thread([&] { loop.run(); });
-  REQUIRE(eventually([&] { return board.current()->leading_not_before.has_value(); }));
-  const auto leads_from = *board.current()->leading_not_before;
-  CHECK_FALSE(board.mark_stopping(clock));  // it never reported leadership
-  loop.request_stop();
-  thread.join();
+  RunningLoop running(store, 0ms);
+  REQUIRE(eventually([&] { return running.board.current()->leading_not_before.has_value(); }));
+  const auto leads_from = *running.board.current()->leading_not_before;
+  CHECK_FALSE(running.stop());  // it never reported leadership
   REQUIRE(released_at);
   CHECK(*released_at >= leads_from);
 }
@@ -99,15 +111,12 @@ TEST_CASE("a following loop stops without touching the Lease") {
   other.lease_duration = 3600s;
   server.external_write(other);
   FakeLeaseStore store(server, "loop");
-  SystemClock clock;
-  SnapshotBoard board;
-  Elector elector(fast_config(), store, clock, board, [] { return 0.5; });
-  ElectionLoop loop(elector, clock, 100ms);
-  std::thread thread([&] { loop.run(); });
-  REQUIRE(eventually([&] { return server.log.size() >= 3; }));
-  board.mark_stopping(clock);
-  loop.request_stop();
-  thread.join();
+  RunningLoop running(store, 100ms);
+  REQUIRE(eventually([&] {
+    const auto observed = running.board.current()->observed;
+    return observed && observed->holder_identity == "other";
+  }));
+  CHECK_FALSE(running.stop());
   CHECK(server.record->holder_identity == "other");
   CHECK(server.resource_version == 1);
 }
@@ -130,12 +139,7 @@ TEST_CASE("an iteration that throws does not end the loop") {
     }
     std::string describe() const override { return "default/demo"; }
   } store;
-  SystemClock clock;
-  SnapshotBoard board;
-  Elector elector(fast_config(), store, clock, board, [] { return 0.5; });
-  ElectionLoop loop(elector, clock, 0ms);
-  std::thread thread([&] { loop.run(); });
+  RunningLoop running(store, 0ms);
   CHECK(eventually([&] { return store.calls >= 3; }));
-  loop.request_stop();
-  thread.join();
+  running.stop();
 }
