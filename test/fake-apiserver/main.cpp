@@ -91,6 +91,7 @@ int main(int argc, char** argv) {
     usage_error("--admin-listen: expected ADDR:PORT, got \"" + options.admin_listen + "\"");
 
   ObjectStore store(options.watch_window);
+  store.start_at(options.start_resource_version);
   if (options.data_file) {
     if (auto text = read_file(*options.data_file); text && !text->empty()) {
       try {

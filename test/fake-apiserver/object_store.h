@@ -30,6 +30,9 @@ class ObjectStore {
   using Listener = std::function<void(const ChangeEvent&)>;
 
   explicit ObjectStore(std::size_t event_window = 1000) : event_window_(event_window) {}
+  // Starts the store's history at `resource_version`, as a real API server's watch cache starts
+  // at the revision it first lists: a watch from before it is too old (410 Expired).
+  void start_at(std::uint64_t resource_version) { resource_version_ = history_floor_ = resource_version; }
 
   const Json* find(const std::string& resource, const std::string& ns, const std::string& name) const;
   // Sorted by namespace then name, as etcd's key order gives them. Empty `ns`: all namespaces.

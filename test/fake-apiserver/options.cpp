@@ -24,6 +24,9 @@ Prints one JSON line to stdout once listening: {"url":...,"admin":...,...}.
   --data-file PATH           persist objects to PATH on every write and load them at start
   --faults JSON              initial faults, as PUT /faults takes them
   --watch-window N           change events kept for watches (default 1000); older resourceVersions get 410
+  --start-resource-version N the first resourceVersion (default 0). A real API server's watch window
+                             begins at the revision it started at, so a watch from before it gets
+                             410 Expired; with N > 1, a watch from resourceVersion 1 does here too
   --verbose                  log every request to stderr
   --help                     this text
 )";
@@ -63,6 +66,14 @@ std::variant<Options, std::string> parse_options(const std::vector<std::string>&
            return std::string("must be a positive integer");
          }
          o.watch_window = std::stoul(v);
+         return std::nullopt;
+       }},
+      {"--start-resource-version",
+       [&o](const std::string& v) -> std::optional<std::string> {
+         if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 15) {
+           return std::string("must be a non-negative integer");
+         }
+         o.start_resource_version = std::stoull(v);
          return std::nullopt;
        }},
   };

@@ -1,5 +1,6 @@
 #pragma once
 // Command line of fake-apiserver. Exit status 2 and a message naming the flag on a bad flag.
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <variant>
@@ -20,6 +21,7 @@ struct Options {
   std::optional<std::string> data_file;
   std::optional<std::string> faults;  // initial faults, JSON as PUT /faults takes
   std::size_t watch_window = 1000;
+  std::uint64_t start_resource_version = 0;
   bool verbose = false;
   bool help = false;
 };

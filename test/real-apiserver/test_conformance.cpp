@@ -1,0 +1,267 @@
+// Conformance of the local API server (test/fake-apiserver): one scripted sequence of requests, the
+// sidecar's own and the mistakes it must survive, sent to the local API server and to a real
+// kube-apiserver. Status codes, Status reason/code/message and the bodies must match, ignoring what
+// differs between any two servers (uid, timestamps, resourceVersion values, managedFields).
+//
+// To extend it (Pods, EndpointSlices...), add rows to conformance_script(): a row is a request
+// template; "{name}" and "{saved-key}" placeholders are filled per server, and `save` keeps a
+// resourceVersion from the answer for later rows.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "http_client.h"
+#include "process.h"
+#include "real_control_plane.h"
+
+using namespace std::chrono_literals;
+using le::testing::ChildProcess;
+using le::testing::HttpAnswer;
+using le::testing::HttpClient;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+enum class Auth { admin, none, wrong_token, no_role };
+
+struct Step {
+  std::string name;
+  std::string method;
+  std::string path;  // may hold placeholders
+  std::string body;  // may hold placeholders
+  std::string content_type = "application/json";
+  Auth auth = Auth::admin;
+  bool watch = false;  // the answer is a stream of JSON lines
+  std::string save;    // keep the answer's metadata.resourceVersion under this key
+};
+
+const std::string kLeases = "/apis/coordination.k8s.io/v1/namespaces/default/leases";
+
+std::string lease_body(const std::string& resource_version, const json& spec, const std::string& name = "{name}") {
+  json lease{{"apiVersion", "coordination.k8s.io/v1"},
+             {"kind", "Lease"},
+             {"metadata", {{"name", name}, {"namespace", "default"}}},
+             {"spec", spec}};
+  if (!resource_version.empty()) lease["metadata"]["resourceVersion"] = resource_version;
+  return lease.dump();
+}
+
+json held(const std::string& renew_time, int duration = 15) {
+  return {{"holderIdentity", "pod-a"},
+          {"leaseDurationSeconds", duration},
+          {"acquireTime", "2026-11-24T23:59:00.123456Z"},
+          {"renewTime", renew_time},
+          {"leaseTransitions", 0}};
+}
+
+std::vector<Step> conformance_script() {
+  json created = json::parse(lease_body("", held("2026-11-24T23:59:00.123456Z")));
+  created["metadata"]["labels"] = {{"team", "a"}};
+  created["metadata"]["annotations"] = {{"note", "kept"}};
+  json bad_time = held("yesterday");
+  json released{{"leaseDurationSeconds", 1},
+                {"acquireTime", "2026-11-24T23:59:09.000001Z"},
+                {"renewTime", "2026-11-24T23:59:09.000001Z"},
+                {"leaseTransitions", 0}};
+  const std::string one = kLeases + "/{name}";
+  return {
+      {"GET a missing Lease", "GET", one, ""},
+      {"create", "POST", kLeases, created.dump(), "application/json", Auth::admin, false, "created"},
+      {"create the same name again", "POST", kLeases, created.dump()},
+      {"GET", "GET", one, ""},
+      {"list by field selector", "GET", kLeases + "?fieldSelector=metadata.name%3D{name}", ""},
+      {"update with the resourceVersion read", "PUT", one, lease_body("{created}", held("2026-11-24T23:59:02.654321Z")),
+       "application/json", Auth::admin, false, "updated"},
+      {"update with a stale resourceVersion", "PUT", one, lease_body("{created}", held("2026-11-24T23:59:03.000000Z"))},
+      {"update without resourceVersion", "PUT", one, lease_body("", held("2026-11-24T23:59:03.000000Z"))},
+      {"update with a negative lease duration", "PUT", one,
+       lease_body("{updated}", held("2026-11-24T23:59:03.000000Z", -5))},
+      {"update with a bad MicroTime", "PUT", one, lease_body("{updated}", bad_time)},
+      {"create with a bad MicroTime", "POST", kLeases, lease_body("", bad_time, "{name}-2")},
+      {"truncated JSON", "POST", kLeases, R"({"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"na)"},
+      {"update naming another object", "PUT", one, lease_body("{updated}", held("2026-11-24T23:59:03.000000Z"), "other")},
+      {"merge patch", "PATCH", one, R"({"metadata":{"annotations":{"patched":"yes"}}})", "application/merge-patch+json",
+       Auth::admin, false, "patched"},
+      {"PATCH with Content-Type application/json", "PATCH", one, R"({"metadata":{"annotations":{"x":"y"}}})"},
+      {"wrong token", "GET", one, "", "", Auth::wrong_token},
+      {"no token (anonymous)", "GET", one, "", "", Auth::none},
+      {"forbidden (no Role)", "GET", one, "", "", Auth::no_role},
+      {"forbidden update (no Role)", "PUT", one, lease_body("{patched}", held("2026-11-24T23:59:03.000000Z")),
+       "application/json", Auth::no_role},
+      {"watch from the resourceVersion before the patch", "GET",
+       kLeases + "?watch=1&fieldSelector=metadata.name%3D{name}&resourceVersion={updated}&timeoutSeconds=1", "", "",
+       Auth::admin, true},
+      {"watch from a resourceVersion older than the window", "GET",
+       kLeases + "?watch=1&fieldSelector=metadata.name%3D{name}&resourceVersion=1&timeoutSeconds=1", "", "",
+       Auth::admin, true},
+      {"release (holderIdentity left out)", "PUT", one, lease_body("{patched}", released), "application/json",
+       Auth::admin, false, "released"},
+      {"DELETE", "DELETE", one, ""},
+      {"GET after DELETE", "GET", one, ""},
+      {"update of a missing Lease with a resourceVersion", "PUT", one,
+       lease_body("{released}", held("2026-11-24T23:59:04.000000Z"))},
+      {"update of a missing Lease without resourceVersion (creates it)", "PUT", one,
+       lease_body("", held("2026-11-24T23:59:04.000000Z"))},
+      {"DELETE again", "DELETE", one, ""},
+  };
+}
+
+struct Server {
+  std::string name, url, ca, admin_token, no_role_token;
+};
+
+struct Answer {
+  int status = 0;
+  json body;  // normalized; a list of events for a watch
+  std::string raw;
+};
+
+std::string fill(std::string text, const std::map<std::string, std::string>& vars) {
+  for (const auto& [key, value] : vars) {
+    const std::string placeholder = "{" + key + "}";
+    for (auto at = text.find(placeholder); at != std::string::npos; at = text.find(placeholder, at + value.size()))
+      text.replace(at, placeholder.size(), value);
+  }
+  return text;
+}
+
+// What any two servers may answer differently: identities, times and versions they assign.
+void normalize(json& value) {
+  if (value.is_array()) {
+    for (auto& item : value) normalize(item);
+    return;
+  }
+  if (!value.is_object()) return;
+  if (auto metadata = value.find("metadata"); metadata != value.end() && metadata->is_object()) {
+    for (const char* key : {"uid", "creationTimestamp", "resourceVersion", "managedFields", "selfLink"}) {
+      if (metadata->contains(key)) (*metadata)[key] = "<ignored>";
+    }
+  }
+  // The watch cache's "too old resource version: ASKED (OLDEST)" quotes the server's own oldest
+  // resourceVersion.
+  if (auto message = value.find("message"); message != value.end() && message->is_string()) {
+    static const std::regex oldest(R"(too old resource version: (\d+) \(\d+\))");
+    *message = std::regex_replace(message->get<std::string>(), oldest, "too old resource version: $1 (<ignored>)");
+  }
+  for (auto& [key, item] : value.items()) {
+    if (key != "metadata") normalize(item);
+  }
+}
+
+Answer ask(HttpClient& http, const Server& server, const Step& step, std::map<std::string, std::string>& vars) {
+  http.set_ca_file(server.ca);
+  switch (step.auth) {
+    case Auth::admin:
+      http.set_bearer_token(server.admin_token);
+      break;
+    case Auth::none:
+      http.set_bearer_token("");
+      break;
+    case Auth::wrong_token:
+      http.set_bearer_token("not-a-valid-token");
+      break;
+    case Auth::no_role:
+      http.set_bearer_token(server.no_role_token);
+      break;
+  }
+  const HttpAnswer reply = http.request(step.method, server.url + fill(step.path, vars), fill(step.body, vars),
+                                        step.content_type, 5000ms);
+  Answer answer;
+  answer.status = reply.status;
+  answer.raw = reply.body.empty() ? reply.error : reply.body;
+  if (step.watch) {
+    answer.body = json::array();
+    std::istringstream lines(reply.body);
+    for (std::string line; std::getline(lines, line);) {
+      if (!line.empty()) answer.body.push_back(json::parse(line, nullptr, false));
+    }
+  } else {
+    answer.body = json::parse(reply.body, nullptr, false);
+    if (!step.save.empty() && answer.body.is_object())
+      vars[step.save] = answer.body["metadata"].value("resourceVersion", "");
+  }
+  if (answer.body.is_discarded()) answer.body = "<not JSON>";
+  normalize(answer.body);
+  return answer;
+}
+
+std::string show(const Answer& answer) {
+  return std::to_string(answer.status) + " " + answer.body.dump(1);
+}
+
+std::vector<Answer> run_script(const Server& server, const std::vector<Step>& script, const std::string& name) {
+  HttpClient http;
+  std::map<std::string, std::string> vars{{"name", name}};
+  std::vector<Answer> answers;
+  for (const auto& step : script) answers.push_back(ask(http, server, step, vars));
+  return answers;
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The local API server with the same users as the real one: an admin and a user without any grant.
+// Its history starts past resourceVersion 1, as the real one's watch window does (control-plane
+// writes to etcd before kube-apiserver starts).
+struct LocalServer {
+  std::string dir = le::testing::make_temp_dir("conformance");
+  std::unique_ptr<ChildProcess> process;
+  Server server;
+
+  LocalServer() {
+    std::ofstream(dir + "/tokens.csv") << "admin-token,admin,uid-admin,\"system:masters\"\n"
+                                          "norole-token,norole,uid-norole\n";
+    std::ofstream(dir + "/rbac.json") << R"({"users": {}})";
+    const std::string port_file = dir + "/apiserver.json";
+    process = std::make_unique<ChildProcess>(
+        std::vector<std::string>{FAKE_APISERVER_BINARY, "--listen", "127.0.0.1:0", "--tls", "--state-dir", dir,
+                                 "--port-file", port_file, "--token-file", dir + "/tokens.csv", "--rbac-file",
+                                 dir + "/rbac.json", "--start-resource-version", "50"},
+        dir + "/apiserver.log");
+    for (int i = 0; i < 2000 && !fs::exists(port_file); ++i) std::this_thread::sleep_for(10ms);
+    REQUIRE_MESSAGE(fs::exists(port_file), process->log());
+    const auto ports = json::parse(read_file(port_file));
+    server = {"local API server", ports.at("url"), ports.value("ca", dir + "/ca.crt"), "admin-token", "norole-token"};
+  }
+  ~LocalServer() {
+    process.reset();
+    std::error_code ignored;
+    fs::remove_all(dir, ignored);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("conformance: the local API server answers the Lease requests as kube-apiserver does") {
+  const auto& plane = le::testing::real_control_plane_or_skip();
+  const Server real{"kube-apiserver", plane.url, plane.ca, plane.token_admin, plane.token_norole};
+  LocalServer local;
+  const std::string name = "conformance-" + std::to_string(::getpid());
+  le::testing::LeaseAdmin(plane).remove(name);
+
+  const auto script = conformance_script();
+  const auto real_answers = run_script(real, script, name);
+  const auto local_answers = run_script(local.server, script, name);
+  int differences = 0;
+  for (std::size_t i = 0; i < script.size(); ++i) {
+    const auto& r = real_answers[i];
+    const auto& l = local_answers[i];
+    const bool same = r.status == l.status && r.body == l.body;
+    if (!same) ++differences;
+    CHECK_MESSAGE(same, "step " << i + 1 << " \"" << script[i].name << "\" differs.\n--- kube-apiserver: "
+                                << show(r) << "\n--- local API server: " << show(l) << "\n");
+  }
+  MESSAGE(script.size() << " requests compared, " << differences << " differences");
+}
