@@ -55,12 +55,18 @@ Json as_list_item(const Json& object) {
 
 }  // namespace
 
+// kube-apiserver quotes at most 30 bytes of a body it cannot parse, then " ..." (seen on a real
+// 1.20 server by test/real-apiserver/test_conformance.cpp).
+static std::string excerpt(const std::string& raw) { return raw.size() > 30 ? raw.substr(0, 30) + " ..." : raw; }
+
 std::variant<Json, ApiError> parse_body(const std::string& raw, const std::string& kind) {
   try {
     return Json::parse(raw);
   } catch (const Json::parse_error& e) {
     std::string why;
-    if (std::string_view(e.what()).find("unexpected end of input") != std::string_view::npos) {
+    // Go's decoder says "unexpected end" for any input that stops early, also inside a string.
+    if (std::string_view(e.what()).find("unexpected end of input") != std::string_view::npos ||
+        e.byte >= raw.size()) {
       why = "unexpected end of JSON input";
     } else {
       const std::size_t at = e.byte > 0 ? e.byte - 1 : 0;
@@ -68,8 +74,7 @@ std::variant<Json, ApiError> parse_body(const std::string& raw, const std::strin
       why = std::string("invalid character '") + c + "' looking for beginning of value";
     }
     return bad_request("the object provided is unrecognized (must be of type " + kind +
-                       "): couldn't get version/kind; json parse error: " + why + " (" + raw.substr(0, 100) +
-                       ")");
+                       "): couldn't get version/kind; json parse error: " + why + " (" + excerpt(raw) + ")");
   }
 }
 

@@ -107,7 +107,7 @@ std::unique_ptr<Elector> Elector::sidecar(const std::string& binary, const std::
                                 "--release-delay",
                                 "0s",
                                 "--log-level",
-                                "debug"};
+                                "info"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   auto process = std::make_unique<ChildProcess>(argv, log_dir + "/" + identity + ".log");
   return std::unique_ptr<Elector>(new Elector(identity, port, std::move(process)));

@@ -99,7 +99,7 @@ milliseconds hand_over(Pair& pair, LeaderSampler& sampler, Elector& from, std::s
 
 void run_both_ways(const std::string& lease_name, int stop) {
   Pair pair(lease_name);
-  const char* how = stop == SIGTERM ? "SIGTERM" : "SIGKILL";
+  const std::string how = stop == SIGTERM ? "SIGTERM" : "SIGKILL";
   // The client-go peer creates the Lease at once; the sidecar joins as a follower.
   auto peer = pair.peer("client-go");
   auto sidecar = pair.sidecar("lease-elector");
@@ -110,7 +110,7 @@ void run_both_ways(const std::string& lease_name, int stop) {
   CHECK(pair.holder() == "client-go");
 
   const auto to_sidecar = hand_over(pair, sampler, *peer, 0, *sidecar, 1, stop);
-  record_measurement(std::string("interop handover client-go -> lease-elector on ") + how + ": " +
+  record_measurement("interop handover client-go -> lease-elector on " + how + ": " +
                      std::to_string(to_sidecar.count()) + " ms");
 
   // A new client-go peer follows the sidecar, then takes over from it.
@@ -119,7 +119,7 @@ void run_both_ways(const std::string& lease_name, int stop) {
   std::this_thread::sleep_for(3s);
   CHECK(sampler2.leader() == std::optional<std::size_t>(1));
   const auto to_client_go = hand_over(pair, sampler2, *sidecar, 1, *peer, 0, stop);
-  record_measurement(std::string("interop handover lease-elector -> client-go on ") + how + ": " +
+  record_measurement("interop handover lease-elector -> client-go on " + how + ": " +
                      std::to_string(to_client_go.count()) + " ms");
 
   CHECK_MESSAGE(sampler.proven_overlaps() == 0, sampler.overlap_report() << "\n" << logs(*peer, *sidecar));
