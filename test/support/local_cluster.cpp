@@ -60,6 +60,7 @@ LocalCluster::LocalCluster(ClusterOptions options)
       options_.apiserver_binary, "--listen",  "127.0.0.1:0", "--state-dir",     work_dir_,
       "--kubeconfig-out",        kubeconfig_, "--port-file", port_file.string()};
   if (options_.tls) argv.push_back("--tls");
+  argv.insert(argv.end(), options_.extra_apiserver_flags.begin(), options_.extra_apiserver_flags.end());
   apiserver_ = std::make_unique<ChildProcess>(argv, (dir / "apiserver.log").string());
   const auto until = steady_clock::now() + seconds{20};
   while (!fs::exists(port_file) || !fs::exists(kubeconfig_)) {
@@ -196,6 +197,19 @@ void LocalCluster::set_faults(const nlohmann::json& faults) {
   if (answer.status != 200)
     throw std::runtime_error("setting faults failed: " + std::to_string(answer.status) + " " + answer.body +
                              answer.error);
+}
+
+nlohmann::json LocalCluster::stats() {
+  auto answer = http_.get(admin_url_ + "/stats");
+  if (answer.status != 200)
+    throw std::runtime_error("reading stats failed: " + std::to_string(answer.status) + " " + answer.error);
+  return nlohmann::json::parse(answer.body);
+}
+
+void LocalCluster::reset_stats() {
+  auto answer = http_.request("POST", admin_url_ + "/stats/reset", "");
+  if (answer.status != 200)
+    throw std::runtime_error("resetting stats failed: " + std::to_string(answer.status) + " " + answer.error);
 }
 
 void LocalCluster::post_tokens(const nlohmann::json& request) {

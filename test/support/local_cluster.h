@@ -24,6 +24,7 @@ struct ClusterOptions {
   std::string retry_period = "200ms";
   std::string release_delay = "0s";
   std::vector<std::string> extra_sidecar_flags;
+  std::vector<std::string> extra_apiserver_flags;
   // Point the sidecars at the API server through KUBECONFIG (a list whose first file does not
   // exist, as clientcmd allows) instead of --kubeconfig.
   bool kubeconfig_from_env = false;
@@ -71,6 +72,9 @@ class LocalCluster {
   void patch_lease(const nlohmann::json& patch);
   // Fault injection on the local API server (its admin endpoint).
   void set_faults(const nlohmann::json& faults);
+  // The local API server's request counts (admin GET /stats), and their reset.
+  nlohmann::json stats();
+  void reset_stats();
   // Adds or revokes a bearer token at run time (the admin endpoint's POST /tokens).
   void post_tokens(const nlohmann::json& request);
   // The token this harness itself uses to read and write the Lease.
