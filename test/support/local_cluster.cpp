@@ -112,7 +112,17 @@ void LocalCluster::start_sidecar(std::size_t index, std::vector<std::string> ext
                                 "--log-level",
                                 "debug"};
   std::vector<std::string> env;
-  if (options_.kubeconfig_from_env) {
+  if (options_.user_per_replica) {
+    const std::string token = "token-" + identity(index);
+    post_tokens({{"token", token}, {"user", identity(index)}, {"groups", {"system:masters"}}});
+    std::string config = read_file(kubeconfig_);
+    const auto at = config.find(admin_token_);
+    if (at == std::string::npos) throw std::runtime_error("the kubeconfig does not carry the admin token");
+    config.replace(at, admin_token_.size(), token);
+    const std::string own = (fs::path(work_dir_) / ("kubeconfig-" + identity(index))).string();
+    std::ofstream(own) << config;
+    argv.insert(argv.end(), {"--kubeconfig", own});
+  } else if (options_.kubeconfig_from_env) {
     env.push_back("KUBECONFIG=" + work_dir_ + "/missing-kubeconfig:" + kubeconfig_);
   } else {
     argv.insert(argv.end(), {"--kubeconfig", kubeconfig_});

@@ -28,6 +28,9 @@ struct ClusterOptions {
   // Point the sidecars at the API server through KUBECONFIG (a list whose first file does not
   // exist, as clientcmd allows) instead of --kubeconfig.
   bool kubeconfig_from_env = false;
+  // Each replica authenticates as its own user ("replica-i", with its own token), so the local API
+  // server's stats count every replica's requests apart.
+  bool user_per_replica = false;
 };
 
 struct LeaderView {
@@ -51,6 +54,7 @@ class LocalCluster {
   // Starts sidecar i (0-based; restarting an index replaces the old process). Identity "replica-i".
   void start_sidecar(std::size_t index, std::vector<std::string> extra_flags = {});
   ChildProcess& sidecar(std::size_t index) { return *sidecars_.at(index).process; }
+  int http_port(std::size_t index) const { return sidecars_.at(index).port; }
   std::size_t size() const { return sidecars_.size(); }
   std::string identity(std::size_t index) const { return "replica-" + std::to_string(index); }
 
