@@ -231,7 +231,7 @@ TEST_CASE("a Lease deleted under the leader: it steps down on the event") {
   CHECK(*plan == 0ns);  // read now: the 404 starts the wait for a missing Lease
 }
 
-TEST_CASE("410 Expired makes a follower read the Lease at once; a dropped watch brings back polling") {
+TEST_CASE("410 Expired makes a follower read the Lease at once, and a dropped watch brings back polling") {
   WatchingFollower w;
   Replica& f = *w.follower;
   auto plan = f.event(LeaseEvent::Kind::expired);

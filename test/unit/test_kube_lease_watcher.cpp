@@ -218,7 +218,7 @@ TEST_CASE("after 410, with no newer read in time, the watch starts from the curr
   CHECK(t.paths[1].find("resourceVersion=") == std::string::npos);
 }
 
-TEST_CASE("errors, drops and garbage end a stream and are retried; the election is told to poll") {
+TEST_CASE("errors, drops and garbage end a stream and are retried, and the election is told to poll") {
   ScriptedStream t;
   t.scripts.push_back({403, R"({"kind":"Status","code":403,"reason":"Forbidden","message":"no"})", false});
   t.scripts.push_back({0, "", true});
