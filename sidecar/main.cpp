@@ -25,6 +25,7 @@
 #include "kube/cluster_config.h"
 #include "kube/curl_transport.h"
 #include "kube/lease_client.h"
+#include "kube/lease_watcher.h"
 
 namespace {
 
@@ -88,6 +89,8 @@ int main(int argc, char** argv) {
     const std::string server_url = cluster.value().server;
     const std::string source = cluster.value().source;
     auto transport = std::make_unique<le::kube::CurlTransport>(std::move(cluster.value()));
+    // The watch gets a connection of its own: a stream never delays a renewal.
+    auto watch_transport = transport->make_independent();
     le::kube::LeaseClient lease_client(std::move(transport), ns, config.lease_name);
 
     le::election::ElectorConfig elector_config;
@@ -98,9 +101,14 @@ int main(int argc, char** argv) {
     // Two requests (a read and a write) fit in one renew deadline; and no single request outlasts
     // 10 s, so a request under way when SIGTERM comes cannot push the exit past the grace period.
     elector_config.request_timeout = std::min<nanoseconds>(config.renew_deadline / 2, seconds{10});
+    elector_config.read_before_renew = config.takeover == le::config::Takeover::poll;
     le::election::Elector elector(elector_config, lease_client, clock, board,
                                   [&] { return uniform01(random_engine); });
     le::election::ElectionLoop loop(elector, clock, config.release_delay);
+    // The watcher has its own random engine: it runs on its own thread.
+    std::mt19937_64 watch_random_engine{std::random_device{}()};
+    le::kube::LeaseWatcher watcher(std::move(watch_transport), ns, config.lease_name, loop,
+                                   [&] { return uniform01(watch_random_engine); });
 
     asio::io_context io;
     le::http::Server http_server(io, resolve_listen_address(io, config),
@@ -114,27 +122,35 @@ int main(int argc, char** argv) {
       loop.request_stop();
     });
     std::thread http_thread([&] { io.run(); });
-    // Whatever happens below, stop the HTTP side and join its thread before leaving this scope.
+    // Whatever happens below, stop the HTTP side and the watch, and join their threads before
+    // leaving this scope.
+    std::thread watch_thread;
     struct JoinOnExit {
       le::http::Server& server;
       asio::io_context& io;
       std::thread& thread;
+      le::kube::LeaseWatcher& watcher;
+      std::thread& watch_thread;
       ~JoinOnExit() {
+        watcher.stop();
         server.stop();
         io.stop();
         if (thread.joinable()) thread.join();
+        if (watch_thread.joinable()) watch_thread.join();
       }
-    } join_on_exit{http_server, io, http_thread};
+    } join_on_exit{http_server, io, http_thread, watcher, watch_thread};
+    if (config.takeover == le::config::Takeover::watch) watch_thread = std::thread([&] { watcher.run(); });
 
     const auto endpoint = http_server.local_endpoint();
     spdlog::info(
         "{} starting: lease {}, identity {}, API server {} ({}), serving http on {}:{}; "
-        "lease duration {}s, renew deadline {}ms, retry period {}ms, release delay {}ms",
+        "lease duration {}s, renew deadline {}ms, retry period {}ms, release delay {}ms; takeover by {}",
         le::config::version_text(), lease, identity, server_url, source, endpoint.address().to_string(),
         endpoint.port(), config.lease_duration.count(),
         duration_cast<milliseconds>(config.renew_deadline).count(),
         duration_cast<milliseconds>(config.retry_period).count(),
-        duration_cast<milliseconds>(config.release_delay).count());
+        duration_cast<milliseconds>(config.release_delay).count(),
+        config.takeover == le::config::Takeover::watch ? "watch" : "poll");
 
     loop.run();  // returns after SIGTERM/SIGINT and the hand-over
     spdlog::info("stopped");

@@ -16,6 +16,7 @@ constexpr std::array log_levels{std::pair{LogLevel::trace, "trace"}, std::pair{L
                                 std::pair{LogLevel::info, "info"},   std::pair{LogLevel::warn, "warn"},
                                 std::pair{LogLevel::error, "error"}, std::pair{LogLevel::off, "off"}};
 constexpr std::array log_formats{std::pair{LogFormat::text, "text"}, std::pair{LogFormat::json, "json"}};
+constexpr std::array takeovers{std::pair{Takeover::watch, "watch"}, std::pair{Takeover::poll, "poll"}};
 
 template <typename Table>
 auto lookup(const Table& table, std::string_view name) -> std::optional<decltype(table[0].first)> {
@@ -80,6 +81,11 @@ std::optional<std::string> resolve_fields(const RawSettings& raw, Config& config
     const auto format = lookup(log_formats, v->text);
     if (!format) return cite(*v) + " is not a log format: use text or json";
     config.log_format = *format;
+  }
+  if (const auto* v = find(raw, Setting::takeover)) {
+    const auto takeover = lookup(takeovers, v->text);
+    if (!takeover) return cite(*v) + " is not a takeover mode: use watch or poll";
+    config.takeover = *takeover;
   }
   return std::nullopt;
 }

@@ -13,6 +13,9 @@ namespace le::config {
 
 enum class LogFormat { text, json };
 enum class LogLevel { trace, debug, info, warn, error, off };
+// How followers learn that the Lease is free. poll reproduces client-go v0.20 exactly (for the
+// benchmarks): followers read every 1-2.2 retry periods and the leader reads before each renewal.
+enum class Takeover { watch, poll };
 
 struct Config {
   std::string lease_name;
@@ -31,6 +34,7 @@ struct Config {
   std::chrono::nanoseconds renew_deadline{std::chrono::seconds{10}};
   std::chrono::nanoseconds retry_period{std::chrono::seconds{2}};
   std::chrono::nanoseconds release_delay{std::chrono::seconds{1}};
+  Takeover takeover = Takeover::watch;
 
   LogLevel log_level = LogLevel::info;
   LogFormat log_format = LogFormat::text;

@@ -28,6 +28,8 @@ constexpr std::array specs{
              "2s", "pause between tries to acquire or renew (1.2 x it < renew deadline)"},
     FlagSpec{"release-delay", Setting::release_delay, FlagKind::value, "LEASE_ELECTOR_RELEASE_DELAY",
              "DURATION", "1s", "on SIGTERM, time from stepping down to releasing the Lease (<= 15s)"},
+    FlagSpec{"takeover", Setting::takeover, FlagKind::value, "LEASE_ELECTOR_TAKEOVER", "MODE", "watch",
+             "watch (act the moment the Lease frees up) or poll (as client-go v0.20)"},
     FlagSpec{"log-level", Setting::log_level, FlagKind::value, "LEASE_ELECTOR_LOG_LEVEL", "LEVEL", "info",
              "trace, debug, info, warn, error or off"},
     FlagSpec{"log-format", Setting::log_format, FlagKind::value, "LEASE_ELECTOR_LOG_FORMAT", "FORMAT", "text",

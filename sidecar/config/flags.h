@@ -21,6 +21,7 @@ enum class Setting {
   release_delay,
   log_level,
   log_format,
+  takeover,
   ttl,                      // classic: derives the three timing settings
   use_cluster_credentials,  // classic: accepted, no effect
   help,

@@ -14,12 +14,23 @@ ElectionLoop::ElectionLoop(Elector& elector, const Clock& clock, nanoseconds rel
     : elector_(elector), clock_(clock), release_delay_(release_delay), shutdown_budget_(shutdown_budget) {}
 
 void ElectionLoop::run() {
+  BootTime next_tick = clock_.boot_now();
   for (;;) {
     {
       std::lock_guard lock(mutex_);
       if (stop_requested_) break;
     }
-    wait(guarded_tick());
+    if (clock_.boot_now() >= next_tick) {
+      next_tick = clock_.boot_now() + guarded_tick();
+      note_version();
+    }
+    bool woken = false;
+    for (const LeaseEvent& event : wait(next_tick, woken)) {
+      // An event's plan replaces the schedule: it was made from an older observation.
+      if (const auto plan = guarded_event(event)) next_tick = clock_.boot_now() + *plan;
+      note_version();
+    }
+    if (woken) next_tick = clock_.boot_now();
   }
   hand_over();
 }
@@ -34,6 +45,21 @@ nanoseconds ElectionLoop::guarded_tick() {
     spdlog::error("election iteration failed: {}; retrying", error.what());
     return elector_.config().retry_period;
   }
+}
+
+std::optional<nanoseconds> ElectionLoop::guarded_event(const LeaseEvent& event) {
+  try {
+    return elector_.on_lease_event(event);
+  } catch (const std::exception& error) {
+    spdlog::error("handling a watch event failed: {}", error.what());
+    return std::nullopt;
+  }
+}
+
+void ElectionLoop::note_version() {
+  std::string version = elector_.observed_version();
+  std::lock_guard lock(mutex_);
+  observed_version_ = std::move(version);
 }
 
 void ElectionLoop::hand_over() {
@@ -103,10 +129,29 @@ void ElectionLoop::wake() {
   wakeup_.notify_all();
 }
 
-void ElectionLoop::wait(nanoseconds delay) {
+void ElectionLoop::deliver(LeaseEvent event) {
+  {
+    std::lock_guard lock(mutex_);
+    events_.push_back(std::move(event));
+  }
+  wakeup_.notify_all();
+}
+
+std::string ElectionLoop::resume_version() const {
+  std::lock_guard lock(mutex_);
+  return observed_version_;
+}
+
+std::deque<LeaseEvent> ElectionLoop::wait(BootTime next_tick, bool& woken) {
   std::unique_lock lock(mutex_);
-  wakeup_.wait_for(lock, delay, [this] { return stop_requested_ || woken_; });
+  // The boot clock is not the condition variable's; wait in slices of what is left on it.
+  wakeup_.wait_for(lock, std::max<nanoseconds>(next_tick - clock_.boot_now(), nanoseconds{0}),
+                   [this] { return stop_requested_ || woken_ || !events_.empty(); });
+  std::deque<LeaseEvent> events;
+  events.swap(events_);
+  woken = woken_;
   woken_ = false;
+  return events;
 }
 
 }  // namespace le::election

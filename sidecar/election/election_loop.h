@@ -3,13 +3,19 @@
 // (stop reporting leadership, keep renewing for the release delay, release, return).
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
+#include <optional>
+#include <string>
 
 #include "election/elector.h"
+#include "election/lease_event.h"
 
 namespace le::election {
 
-class ElectionLoop {
+// It is also where a watcher delivers Lease events: they are queued, and the loop hands them to the
+// Elector on its own thread between ticks, so the Elector stays single-threaded.
+class ElectionLoop final : public LeaseEventSink {
  public:
   // Kubernetes' default terminationGracePeriodSeconds is 30: everything after a stop request,
   // requests under way included, fits in this, whatever the API server does.
@@ -22,21 +28,30 @@ class ElectionLoop {
   void run();
   // Thread-safe; wakes the loop at once.
   void request_stop();
-  // Thread-safe; makes the loop run its next iteration now (a later issue's watch uses it).
+  // Thread-safe; makes the loop run its next iteration now.
   void wake();
 
+  // LeaseEventSink; thread-safe.
+  void deliver(LeaseEvent event) override;
+  std::string resume_version() const override;
+
  private:
-  // Waits for the delay, returning early on wake() or request_stop().
-  void wait(std::chrono::nanoseconds delay);
+  // Waits until `next_tick`, returning early on wake(), request_stop() or an event. Returns the
+  // events that arrived, and sets `woken` if wake() was called.
+  std::deque<LeaseEvent> wait(BootTime next_tick, bool& woken);
   void hand_over();
   std::chrono::nanoseconds guarded_tick();
+  std::optional<std::chrono::nanoseconds> guarded_event(const LeaseEvent& event);
+  void note_version();
 
   Elector& elector_;
   const Clock& clock_;
   std::chrono::nanoseconds release_delay_;
   std::chrono::nanoseconds shutdown_budget_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable wakeup_;
+  std::deque<LeaseEvent> events_;
+  std::string observed_version_;
   bool stop_requested_ = false;
   BootTime stop_requested_at_{};
   bool woken_ = false;

@@ -44,10 +44,13 @@ Elector::Elector(ElectorConfig config, LeaseStore& store, const Clock& clock, Sn
 
 nanoseconds Elector::tick() {
   nanoseconds delay;
-  if (holds() && !need_read_) {
+  if (holds() && !need_read_ && !config_.read_before_renew) {
     delay = renew();
-  } else {
+  } else if (need_read_ || !observed_ || !watch_in_use()) {
     delay = read_and_decide();
+  } else {
+    // A follower whose watch keeps its observation current: no read needed.
+    delay = decide(clock_.boot_now());
   }
   next_delay_ = delay;
   publish();
@@ -70,7 +73,11 @@ nanoseconds Elector::read_and_decide() {
   logged_missing_ = false;
   observe(result.value(), now);
   need_read_ = false;
+  return decide(now);
+}
 
+// What to do about the record observed last (read, or delivered by the watch).
+nanoseconds Elector::decide(BootTime now) {
   const LeaderRecord& record = observed_->record;
   if (observed_is_ours_) {
     // Our record: renew it, whether we still hold it or its answer was lost or the deadline
@@ -86,13 +93,102 @@ nanoseconds Elector::read_and_decide() {
     const BootTime expires = observed_at_ + promised;
     if (now < expires) {
       set_status("following " + record.holder_identity);
-      return jittered_retry();
+      return follow(expires, now);
     }
     spdlog::info(
         "lease {} held by {} has expired ({}s after this replica last saw it change); trying to take over",
         lease_, describe_holder(record), promised.count());
   }
   return write(new_term_record(record.lease_transitions + 1), true, false);
+}
+
+// A follower waits for its next chance: with the watch up, until the holder's lease runs out (any
+// change before then arrives as an event and re-plans); without it, client-go's jittered poll.
+nanoseconds Elector::follow(BootTime expires, BootTime now) {
+  if (!watch_in_use()) return jittered_retry();
+  const nanoseconds until_expiry = std::max<nanoseconds>(expires - now, milliseconds{1});
+  if (until_expiry > config_.watch_resync) {
+    need_read_ = true;  // a stalled stream would otherwise go unnoticed for that long
+    return config_.watch_resync;
+  }
+  return until_expiry;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Watch events
+
+std::optional<nanoseconds> Elector::on_lease_event(const LeaseEvent& event) {
+  const BootTime now = clock_.boot_now();
+  std::optional<nanoseconds> plan;
+  switch (event.kind) {
+    case LeaseEvent::Kind::connected:
+      watch_up_ = true;
+      if (!config_.read_before_renew && observed_ && !need_read_) plan = plan_after_event(now);
+      break;
+    case LeaseEvent::Kind::disconnected:
+      watch_up_ = false;
+      // Back to polling: a follower must not sleep until the holder's expiry on a dead stream.
+      if (!holds()) plan = jittered_retry();
+      break;
+    case LeaseEvent::Kind::expired:
+      // The stream could not resume; only a read tells what changed meanwhile. The leader's next
+      // renewal finds out by itself (a conflict), so it keeps its pace.
+      need_read_ = true;
+      if (!holds()) plan = nanoseconds{0};
+      break;
+    case LeaseEvent::Kind::deleted:
+      if (event.lease && observed_) {
+        const auto order =
+            compare_resource_versions(event.lease->resource_version, observed_->resource_version);
+        if (order && *order <= 0) break;  // older news than what we know
+      }
+      if (observed_is_ours_ || renewed_) lose_leadership("lease " + lease_ + " was deleted");
+      need_read_ = true;  // the read's 404 starts the wait for a missing Lease
+      plan = nanoseconds{0};
+      break;
+    case LeaseEvent::Kind::changed: {
+      if (!event.lease) break;
+      if (observed_) {
+        const auto order =
+            compare_resource_versions(event.lease->resource_version, observed_->resource_version);
+        if (!order) {
+          // Versions that cannot be ordered: the event may be older than what we know. The leader
+          // ignores it (its conditional renewal finds any newer write); a follower reads.
+          if (!holds()) {
+            need_read_ = true;
+            plan = nanoseconds{0};
+          }
+          break;
+        }
+        if (*order <= 0) break;  // our own write's echo, or older news
+      }
+      contacted_ = true;
+      missing_until_.reset();
+      logged_missing_ = false;
+      // A newer record: if it is not ours, leadership ends here, before anything else.
+      observe(*event.lease, now);
+      if (observed_is_ours_) break;  // e.g. a label edit on our record: the renewal goes on as planned
+      need_read_ = false;
+      plan = plan_after_event(now);
+      break;
+    }
+  }
+  publish();
+  return plan;
+}
+
+std::optional<nanoseconds> Elector::plan_after_event(BootTime now) {
+  if (observed_is_ours_ || stopping_ || stop_requested_) return std::nullopt;
+  const LeaderRecord& record = observed_->record;
+  if (record.has_holder()) {
+    const BootTime expires = observed_at_ + record.lease_duration.value_or(seconds{0});
+    if (now < expires) {
+      set_status("following " + record.holder_identity);
+      return follow(expires, now);
+    }
+  }
+  // Free (released, or expired): try at once, spread a little so the followers do not all collide.
+  return duration_cast<nanoseconds>(config_.acquire_spread * uniform01_());
 }
 
 // A missing Lease is not a free one: someone may have deleted it under a live leader, who will go
@@ -136,6 +232,7 @@ nanoseconds Elector::create() {
   // client-go creates with leaseTransitions 0: the first holder of a new Lease.
   const LeaderRecord desired = new_term_record(0);
   const SendTime sent = send_time();
+  last_write_sent_ = sent.boot;
   sent_terms_.back().leading_not_before = sent.boot + config_.renew_deadline;
   auto result = store_.create(desired, timeout_for_request());
   if (result.ok()) {
@@ -167,6 +264,7 @@ nanoseconds Elector::write(const LeaderRecord& base_record, bool new_term, bool 
     desired.lease_duration = config_.lease_duration;
   }
   const SendTime sent = send_time();
+  last_write_sent_ = sent.boot;
   auto result = store_.update(*observed_, desired, timeout_for_request());
   if (result.ok()) {
     accept_own_write(result.value(), sent, new_term);
@@ -259,8 +357,21 @@ void Elector::observe(const StoredLease& lease, BootTime now) {
   // Like client-go, the expiry clock restarts only when the leader record itself changes, not on
   // an edit of labels or annotations that merely bumps the resourceVersion.
   if (!observed_ || observed_->record != lease.record) observed_at_ = now;
+  SentTerm* term = find_sent_term(lease.record);
+  if (term && observed_ && !observed_->uid.empty() && !lease.uid.empty() && observed_->uid != lease.uid &&
+      last_write_sent_) {
+    // The Lease was deleted and created again since we last saw it, and it holds our record: one of
+    // our updates created it (the API server creates a Lease on a PUT to a missing one). That is a
+    // create, with a create's wait: a leader of the deleted Lease may lead until its deadline.
+    const BootTime not_before = *last_write_sent_ + config_.renew_deadline;
+    if (!term->leading_not_before || *term->leading_not_before < not_before) {
+      term->leading_not_before = not_before;
+      spdlog::info("lease {} was deleted and created again by this replica's update; leading {}ms from now",
+                   lease_, duration_cast<milliseconds>(not_before - now).count());
+    }
+  }
   observed_ = lease;
-  const bool ours = find_sent_term(lease.record) != nullptr;
+  const bool ours = term != nullptr;
   if (!ours && (observed_is_ours_ || renewed_)) {
     lose_leadership("lease " + lease_ + " is now held by " + describe_holder(lease.record));
   }

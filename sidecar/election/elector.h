@@ -9,8 +9,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "election/clock.h"
+#include "election/lease_event.h"
 #include "election/lease_store.h"
 #include "election/snapshot.h"
 
@@ -38,6 +40,15 @@ struct ElectorConfig {
   // While shutting down, requests are bounded by this as well, so the process exits well inside
   // Kubernetes' termination grace period even when the API server hangs.
   std::chrono::nanoseconds stopping_request_timeout{std::chrono::seconds{3}};
+  // client-go v0.20's polling, kept as the benchmarks' baseline: the leader reads the Lease before
+  // every renewal (GET + Update), and followers take over only on a poll tick.
+  bool read_before_renew = false;
+  // When a watch event shows the Lease released, a follower tries to acquire after a random delay
+  // of up to this, so that N followers do not all send their update at once.
+  std::chrono::nanoseconds acquire_spread{std::chrono::milliseconds{5}};
+  // While the watch is up, a follower that has seen no change re-reads the Lease this often anyway,
+  // in case the stream stalled without breaking.
+  std::chrono::nanoseconds watch_resync{std::chrono::seconds{60}};
 };
 
 class Elector {
@@ -70,6 +81,15 @@ class Elector {
   // whether it released.
   bool release();
 
+  // A watch event, on the election loop's thread. Returns when the next tick should run (replacing
+  // the loop's schedule), or nullopt to keep it. Events only ever inform: a record seen through the
+  // watch never extends this process's leadership (only its own successful writes do), but a newer
+  // record written by anyone else ends it at once.
+  std::optional<std::chrono::nanoseconds> on_lease_event(const LeaseEvent& event);
+
+  // The resourceVersion of the last record observed, "" if none: where a watch resumes.
+  std::string observed_version() const { return observed_ ? observed_->resource_version : std::string{}; }
+
   // When the current term began with a create: the instant from which this process may lead.
   std::optional<BootTime> leads_from() const { return leading_not_before_; }
 
@@ -88,6 +108,12 @@ class Elector {
 
   std::chrono::nanoseconds renew();
   std::chrono::nanoseconds read_and_decide();
+  std::chrono::nanoseconds decide(BootTime now);
+  // A follower's next step after a watch event: when the holder's lease runs out, or (a free Lease)
+  // after a short random spread.
+  std::optional<std::chrono::nanoseconds> plan_after_event(BootTime now);
+  std::chrono::nanoseconds follow(BootTime expires, BootTime now);
+  bool watch_in_use() const { return watch_up_ && !config_.read_before_renew; }
   std::chrono::nanoseconds on_lease_missing(BootTime now);
   std::chrono::nanoseconds create();
   std::chrono::nanoseconds write(const LeaderRecord& base_record, bool new_term, bool reread_on_conflict);
@@ -103,6 +129,9 @@ class Elector {
     std::optional<BootTime> leading_not_before;
   };
   const SentTerm* find_sent_term(const LeaderRecord& record) const;
+  SentTerm* find_sent_term(const LeaderRecord& record) {
+    return const_cast<SentTerm*>(std::as_const(*this).find_sent_term(record));
+  }
   LeaderRecord new_term_record(std::int32_t transitions);
 
   // Timing.
@@ -132,8 +161,11 @@ class Elector {
   // Set while the record is ours and its term began with a create: we hold it from the create on
   // but lead only from this instant (see create()).
   std::optional<BootTime> leading_not_before_;
-  // The fast-path renew (one PUT, no GET) is only used while our last write is known current.
+  // The fast-path renew (one PUT, no GET) is only used while our last write is known current, and
+  // a follower skips its read only while the watch keeps its observation current.
   bool need_read_ = true;
+  // The watch stream is open: every change of the Lease reaches on_lease_event.
+  bool watch_up_ = false;
   // After a 404: a missing Lease is treated as held until then (someone may have deleted it under a
   // live leader), and only then created.
   std::optional<BootTime> missing_until_;
@@ -141,6 +173,9 @@ class Elector {
   // its acquireTime is one of these: a previous incarnation under the same name (a restarted
   // container) is treated like any other holder.
   std::deque<SentTerm> sent_terms_;
+  // When this process last sent a write (create, update or release): a write found to have
+  // created the Lease was sent no later than this.
+  std::optional<BootTime> last_write_sent_;
 
   std::atomic<bool> stop_requested_{false};
   std::atomic<BootTime::rep> stop_deadline_ns_{0};

@@ -33,6 +33,9 @@ struct StoredLease {
   LeaderRecord record;
   // The optimistic-concurrency token: every update carries the version it is based on.
   std::string resource_version;
+  // metadata.uid: a new one each time the Lease is created, so a change of it means the Lease was
+  // deleted and created again in between. "" if the server sent none.
+  std::string uid;
   // The whole object as the server sent it, opaque to the election. The store builds the next
   // update on it, so labels, annotations and fields this program does not know survive.
   std::string raw_object;

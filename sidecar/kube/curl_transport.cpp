@@ -73,6 +73,11 @@ void append(Slist& list, const std::string& line) {
 struct CurlTransport::Exchange {
   HttpResponse response;
   bool too_large = false;
+  // Set for a stream: a 2xx body goes to the handler instead of `response.body`.
+  StreamHandler* stream = nullptr;
+  CURL* curl = nullptr;
+  bool streaming = false;  // the headers said 2xx
+  bool ended_by_handler = false;
 };
 
 CurlTransport::CurlTransport(ClusterConfig config)
@@ -143,6 +148,13 @@ std::unique_ptr<CurlTransport> CurlTransport::make_independent() const {
 std::size_t CurlTransport::on_body(char* data, std::size_t size, std::size_t count, void* user) {
   auto& exchange = *static_cast<Exchange*>(user);
   const std::size_t bytes = size * count;
+  if (exchange.streaming) {
+    if (!exchange.stream->on_data(std::string_view(data, bytes))) {
+      exchange.ended_by_handler = true;
+      return 0;
+    }
+    return bytes;
+  }
   if (exchange.response.body.size() + bytes > kMaxResponseBytes) {
     exchange.too_large = true;
     return 0;  // makes curl abort with CURLE_WRITE_ERROR
@@ -163,6 +175,14 @@ std::size_t CurlTransport::on_header(char* data, std::size_t size, std::size_t c
     exchange.response.content_type = header_value(line, 12);
   } else if (header_name_is(line, "retry-after")) {
     exchange.response.retry_after = header_value(line, 11);
+  } else if ((line == "\r\n" || line == "\n") && exchange.stream != nullptr) {
+    long status = 0;
+    curl_easy_getinfo(exchange.curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 200) {  // not an interim answer
+      exchange.response.status = static_cast<int>(status);
+      exchange.streaming = status <= 299;
+      if (exchange.stream->on_open) exchange.stream->on_open(static_cast<int>(status));
+    }
   }
   return bytes;
 }
@@ -170,6 +190,20 @@ std::size_t CurlTransport::on_header(char* data, std::size_t size, std::size_t c
 TransportResult CurlTransport::request(std::string_view method, std::string_view path_and_query,
                                        std::string_view body, std::string_view content_type,
                                        std::chrono::milliseconds timeout) {
+  Exchange exchange;
+  return perform(method, path_and_query, body, content_type, timeout, exchange);
+}
+
+TransportResult CurlTransport::stream(std::string_view path_and_query, std::chrono::milliseconds timeout,
+                                      StreamHandler& handler) {
+  Exchange exchange;
+  exchange.stream = &handler;
+  return perform("GET", path_and_query, {}, {}, timeout, exchange);
+}
+
+TransportResult CurlTransport::perform(std::string_view method, std::string_view path_and_query,
+                                       std::string_view body, std::string_view content_type,
+                                       std::chrono::milliseconds timeout, Exchange& exchange) {
   const std::string method_text(method);
   const std::string url = server_ + std::string(path_and_query);
   const std::string what = method_text + " " + url;
@@ -178,7 +212,7 @@ TransportResult CurlTransport::request(std::string_view method, std::string_view
     return TransportError{TransportErrorKind::timeout, what + ": no time left for the request"};
   }
   CURL* curl = as_curl(handle_);
-  Exchange exchange;
+  exchange.curl = curl;
   char error_buffer[CURL_ERROR_SIZE] = {};
   Slist headers;
   CURLcode code = CURLE_OK;
@@ -200,6 +234,22 @@ TransportResult CurlTransport::request(std::string_view method, std::string_view
     const auto connect_timeout = std::min<std::chrono::milliseconds>(timeout, std::chrono::seconds(5));
     set_option(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect_timeout.count()),
                "CURLOPT_CONNECTTIMEOUT_MS");
+    const bool streamed = exchange.stream != nullptr;
+    set_option(curl, CURLOPT_NOPROGRESS, streamed ? 0L : 1L, "CURLOPT_NOPROGRESS");
+    if (streamed) {
+      // Called about once a second even while nothing arrives, so a cancel ends an idle watch.
+      using ProgressFunction = int (*)(void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t);
+      const ProgressFunction on_progress = [](void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+        auto& state = *static_cast<Exchange*>(user);
+        if (state.stream->cancelled && state.stream->cancelled()) {
+          state.ended_by_handler = true;
+          return 1;  // makes curl abort with CURLE_ABORTED_BY_CALLBACK
+        }
+        return 0;
+      };
+      set_option(curl, CURLOPT_XFERINFOFUNCTION, on_progress, "CURLOPT_XFERINFOFUNCTION");
+      set_option(curl, CURLOPT_XFERINFODATA, static_cast<void*>(&exchange), "CURLOPT_XFERINFODATA");
+    }
     if (method_text == "GET") {
       set_option(curl, CURLOPT_CUSTOMREQUEST, static_cast<const char*>(nullptr), "CURLOPT_CUSTOMREQUEST");
       set_option(curl, CURLOPT_HTTPGET, 1L, "CURLOPT_HTTPGET");
@@ -224,6 +274,10 @@ TransportResult CurlTransport::request(std::string_view method, std::string_view
   curl_easy_setopt(curl, CURLOPT_POSTFIELDS, static_cast<const char*>(nullptr));
   headers.reset();
 
+  if (exchange.ended_by_handler) {
+    spdlog::debug("{}: stream ended by the client", what);
+    return std::move(exchange.response);
+  }
   if (code != CURLE_OK) {
     std::string message = what + ": " + curl_easy_strerror(code);
     if (exchange.too_large) {

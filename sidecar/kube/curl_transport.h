@@ -14,7 +14,7 @@
 
 namespace le::kube {
 
-class CurlTransport final : public HttpTransport {
+class CurlTransport final : public HttpTransport, public StreamingTransport {
  public:
   // Throws std::runtime_error only if libcurl cannot allocate a handle or rejects an option this
   // build needs (e.g. a libcurl without *_BLOB support); nothing is contacted here.
@@ -26,6 +26,8 @@ class CurlTransport final : public HttpTransport {
   TransportResult request(std::string_view method, std::string_view path_and_query, std::string_view body,
                           std::string_view content_type, std::chrono::milliseconds timeout) override;
   const std::string& server() const override { return server_; }
+  TransportResult stream(std::string_view path_and_query, std::chrono::milliseconds timeout,
+                         StreamHandler& handler) override;
 
   // A new transport with the same credentials and its own connection and token source.
   std::unique_ptr<CurlTransport> make_independent() const;
@@ -35,6 +37,9 @@ class CurlTransport final : public HttpTransport {
 
  private:
   struct Exchange;
+  TransportResult perform(std::string_view method, std::string_view path_and_query, std::string_view body,
+                          std::string_view content_type, std::chrono::milliseconds timeout,
+                          Exchange& exchange);
   static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user);
   static std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user);
 

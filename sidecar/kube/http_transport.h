@@ -2,6 +2,7 @@
 // One HTTP exchange with the API server. The interface lets LeaseClient be tested with a scripted
 // transport; curl_transport.h is the real one.
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +40,27 @@ class HttpTransport {
                                   std::chrono::milliseconds timeout) = 0;
   // The API server's base URL, for logs.
   virtual const std::string& server() const = 0;
+};
+
+// A long-lived response read as it arrives: a watch.
+struct StreamHandler {
+  // The status line and headers are in. For a 2xx status the body goes to on_data as it comes;
+  // otherwise it is collected and returned like a request's.
+  std::function<void(int status)> on_open;
+  // A piece of a 2xx body. Returning false ends the stream.
+  std::function<bool(std::string_view piece)> on_data;
+  // Asked at least once a second while the stream is open, even when nothing arrives; true ends it.
+  std::function<bool()> cancelled;
+};
+
+class StreamingTransport {
+ public:
+  virtual ~StreamingTransport() = default;
+  // A GET whose 2xx body is streamed to the handler. Returns when the server ends the stream, the
+  // handler ends it (both: an HttpResponse with the status), the timeout passes (a timeout error)
+  // or the connection fails.
+  virtual TransportResult stream(std::string_view path_and_query, std::chrono::milliseconds timeout,
+                                 StreamHandler& handler) = 0;
 };
 
 }  // namespace le::kube

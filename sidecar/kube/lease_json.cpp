@@ -93,6 +93,9 @@ election::Result<election::StoredLease> parse_lease(std::string_view body) {
 
   election::StoredLease stored;
   stored.resource_version = resource_version->get<std::string>();
+  if (const Json* uid = field(*metadata, "uid"); uid != nullptr && uid->is_string()) {
+    stored.uid = uid->get<std::string>();
+  }
   stored.raw_object = std::string(body);
   election::LeaderRecord& record = stored.record;
 

@@ -8,6 +8,7 @@ void Stats::record(const std::string& user_agent, const std::string& user, const
   ++by_user_agent_[user_agent];
   ++by_user_[user];
   ++by_verb_[verb];
+  ++by_user_verb_[user + " " + verb];
   // status 0: the connection was dropped without an answer.
   ++by_status_[status == 0 ? "dropped" : std::to_string(status)];
 }
@@ -23,6 +24,7 @@ Json Stats::to_json() const {
   j["byUserAgent"] = map(by_user_agent_);
   j["byUser"] = map(by_user_);
   j["byVerb"] = map(by_verb_);
+  j["byUserAndVerb"] = map(by_user_verb_);
   j["byStatus"] = map(by_status_);
   return j;
 }

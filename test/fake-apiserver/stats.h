@@ -22,6 +22,7 @@ class Stats {
   std::map<std::string, std::uint64_t> by_user_agent_;
   std::map<std::string, std::uint64_t> by_user_;
   std::map<std::string, std::uint64_t> by_verb_;
+  std::map<std::string, std::uint64_t> by_user_verb_;  // "user verb": one client's cost, per request kind
   std::map<std::string, std::uint64_t> by_status_;
 };
 

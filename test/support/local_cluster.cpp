@@ -60,6 +60,7 @@ LocalCluster::LocalCluster(ClusterOptions options)
       options_.apiserver_binary, "--listen",  "127.0.0.1:0", "--state-dir",     work_dir_,
       "--kubeconfig-out",        kubeconfig_, "--port-file", port_file.string()};
   if (options_.tls) argv.push_back("--tls");
+  argv.insert(argv.end(), options_.extra_apiserver_flags.begin(), options_.extra_apiserver_flags.end());
   apiserver_ = std::make_unique<ChildProcess>(argv, (dir / "apiserver.log").string());
   const auto until = steady_clock::now() + seconds{20};
   while (!fs::exists(port_file) || !fs::exists(kubeconfig_)) {
@@ -111,7 +112,17 @@ void LocalCluster::start_sidecar(std::size_t index, std::vector<std::string> ext
                                 "--log-level",
                                 "debug"};
   std::vector<std::string> env;
-  if (options_.kubeconfig_from_env) {
+  if (options_.user_per_replica) {
+    const std::string token = "token-" + identity(index);
+    post_tokens({{"token", token}, {"user", identity(index)}, {"groups", {"system:masters"}}});
+    std::string config = read_file(kubeconfig_);
+    const auto at = config.find(admin_token_);
+    if (at == std::string::npos) throw std::runtime_error("the kubeconfig does not carry the admin token");
+    config.replace(at, admin_token_.size(), token);
+    const std::string own = (fs::path(work_dir_) / ("kubeconfig-" + identity(index))).string();
+    std::ofstream(own) << config;
+    argv.insert(argv.end(), {"--kubeconfig", own});
+  } else if (options_.kubeconfig_from_env) {
     env.push_back("KUBECONFIG=" + work_dir_ + "/missing-kubeconfig:" + kubeconfig_);
   } else {
     argv.insert(argv.end(), {"--kubeconfig", kubeconfig_});
@@ -196,6 +207,19 @@ void LocalCluster::set_faults(const nlohmann::json& faults) {
   if (answer.status != 200)
     throw std::runtime_error("setting faults failed: " + std::to_string(answer.status) + " " + answer.body +
                              answer.error);
+}
+
+nlohmann::json LocalCluster::stats() {
+  auto answer = http_.get(admin_url_ + "/stats");
+  if (answer.status != 200)
+    throw std::runtime_error("reading stats failed: " + std::to_string(answer.status) + " " + answer.error);
+  return nlohmann::json::parse(answer.body);
+}
+
+void LocalCluster::reset_stats() {
+  auto answer = http_.request("POST", admin_url_ + "/stats/reset", "");
+  if (answer.status != 200)
+    throw std::runtime_error("resetting stats failed: " + std::to_string(answer.status) + " " + answer.error);
 }
 
 void LocalCluster::post_tokens(const nlohmann::json& request) {

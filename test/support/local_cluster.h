@@ -24,9 +24,13 @@ struct ClusterOptions {
   std::string retry_period = "200ms";
   std::string release_delay = "0s";
   std::vector<std::string> extra_sidecar_flags;
+  std::vector<std::string> extra_apiserver_flags;
   // Point the sidecars at the API server through KUBECONFIG (a list whose first file does not
   // exist, as clientcmd allows) instead of --kubeconfig.
   bool kubeconfig_from_env = false;
+  // Each replica authenticates as its own user ("replica-i", with its own token), so the local API
+  // server's stats count every replica's requests apart.
+  bool user_per_replica = false;
 };
 
 struct LeaderView {
@@ -50,6 +54,7 @@ class LocalCluster {
   // Starts sidecar i (0-based; restarting an index replaces the old process). Identity "replica-i".
   void start_sidecar(std::size_t index, std::vector<std::string> extra_flags = {});
   ChildProcess& sidecar(std::size_t index) { return *sidecars_.at(index).process; }
+  int http_port(std::size_t index) const { return sidecars_.at(index).port; }
   std::size_t size() const { return sidecars_.size(); }
   std::string identity(std::size_t index) const { return "replica-" + std::to_string(index); }
 
@@ -71,6 +76,9 @@ class LocalCluster {
   void patch_lease(const nlohmann::json& patch);
   // Fault injection on the local API server (its admin endpoint).
   void set_faults(const nlohmann::json& faults);
+  // The local API server's request counts (admin GET /stats), and their reset.
+  nlohmann::json stats();
+  void reset_stats();
   // Adds or revokes a bearer token at run time (the admin endpoint's POST /tokens).
   void post_tokens(const nlohmann::json& request);
   // The token this harness itself uses to read and write the Lease.

@@ -24,26 +24,47 @@ struct FakeLeaseServer {
   std::optional<LeaderRecord> record;
   std::string labels = "{}";  // stands in for metadata the elector does not know
   long resource_version = 0;
+  long uid = 0;                  // a new one at every creation, as the server's metadata.uid
   std::vector<std::string> log;  // "identity verb" per request, for assertions
   // The real API server creates a Lease on a PUT to a missing one, ignoring the resourceVersion
   // (the Lease strategy's AllowCreateOnUpdate); false answers 404 instead.
   bool create_on_update = true;
 
+  // Every change, in order, as a watch would deliver it.
+  struct Change {
+    bool deleted = false;
+    StoredLease lease;  // for a deletion: the last state, with the deletion's version
+  };
+  std::vector<Change> history;
+
   StoredLease stored() const {
-    return StoredLease{*record, std::to_string(resource_version), "{\"labels\":" + labels + "}"};
+    return StoredLease{*record, std::to_string(resource_version), "uid-" + std::to_string(uid),
+                       "{\"labels\":" + labels + "}"};
+  }
+  // Bumps the version after a change and records it for watchers.
+  void changed() {
+    ++resource_version;
+    if (record) {
+      history.push_back(Change{false, stored()});
+    } else if (!history.empty()) {
+      Change gone{true, history.back().lease};
+      gone.lease.resource_version = std::to_string(resource_version);
+      history.push_back(std::move(gone));
+    }
   }
   // A write by someone other than the electors under test (kubectl, another client).
   void external_write(const LeaderRecord& r) {
+    if (!record) ++uid;
     record = r;
-    ++resource_version;
+    changed();
   }
   void edit_labels(const std::string& labels_json) {
     labels = labels_json;
-    ++resource_version;
+    changed();
   }
   void remove() {
     record.reset();
-    ++resource_version;
+    changed();
   }
 };
 
@@ -84,7 +105,8 @@ class FakeLeaseStore final : public election::LeaseStore {
     if (fault && fault->fault == Fault::fail) return error(fault->kind, "scripted");
     if (server_.record) return error(ApiErrorKind::already_exists, "already exists");
     server_.record = record;
-    ++server_.resource_version;
+    ++server_.uid;
+    server_.changed();
     if (after_apply) after_apply("create");
     if (fault) return error(fault->kind, "answer lost");
     return server_.stored();
@@ -99,9 +121,10 @@ class FakeLeaseStore final : public election::LeaseStore {
     if (server_.record && base.resource_version != std::to_string(server_.resource_version))
       return error(ApiErrorKind::conflict, "the object has been modified");
     // Like the real server, an update that changes nothing does not bump the version.
-    if (*server_.record != record) {
+    if (!server_.record || *server_.record != record) {
+      if (!server_.record) ++server_.uid;  // created by the update
       server_.record = record;
-      ++server_.resource_version;
+      server_.changed();
     }
     if (after_apply) after_apply("update");
     if (fault) return error(fault->kind, "answer lost");

@@ -3,6 +3,7 @@
 // a condition with a deadline, and nothing here asserts a timing.
 #include <doctest/doctest.h>
 
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -52,8 +53,9 @@ LeaderRecord free_record() {
 // the snapshot board (thread-safe), never the in-memory Lease, until the loop thread has been
 // joined.
 struct RunningLoop {
-  RunningLoop(le::election::LeaseStore& store, std::chrono::nanoseconds release_delay)
-      : elector(fast_config(), store, clock, board, [] { return 0.5; }),
+  RunningLoop(le::election::LeaseStore& store, std::chrono::nanoseconds release_delay,
+              ElectorConfig config = fast_config())
+      : elector(config, store, clock, board, [] { return 0.5; }),
         loop(elector, clock, release_delay),
         thread([this] { loop.run(); }) {}
   ~RunningLoop() {
@@ -142,4 +144,58 @@ TEST_CASE("an iteration that throws does not end the loop") {
   RunningLoop running(store, 0ms);
   CHECK(eventually([&] { return store.calls >= 3; }));
   running.stop();
+}
+
+// The in-memory Lease behind a mutex, so the test thread can write it while the loop runs.
+struct LockedStore final : le::election::LeaseStore {
+  explicit LockedStore(FakeLeaseStore& inner) : inner(inner) {}
+  le::election::Result<le::election::StoredLease> get(std::chrono::milliseconds timeout) override {
+    std::lock_guard lock(mutex);
+    return inner.get(timeout);
+  }
+  le::election::Result<le::election::StoredLease> create(const LeaderRecord& record,
+                                                         std::chrono::milliseconds timeout) override {
+    std::lock_guard lock(mutex);
+    return inner.create(record, timeout);
+  }
+  le::election::Result<le::election::StoredLease> update(const le::election::StoredLease& base,
+                                                         const LeaderRecord& record,
+                                                         std::chrono::milliseconds timeout) override {
+    std::lock_guard lock(mutex);
+    return inner.update(base, record, timeout);
+  }
+  std::string describe() const override { return inner.describe(); }
+  FakeLeaseStore& inner;
+  std::mutex mutex;
+};
+
+TEST_CASE("a watch event wakes a following loop: a released Lease is taken long before the next poll") {
+  FakeLeaseServer server;
+  LeaderRecord other = free_record();
+  other.holder_identity = "other";
+  other.lease_duration = 3600s;
+  server.external_write(other);
+  FakeLeaseStore inner(server, "loop");
+  LockedStore store(inner);
+  // Polls an hour apart: only the event can make it act within the test's patience.
+  ElectorConfig config = fast_config();
+  config.lease_duration = 7200s;
+  config.renew_deadline = 3000s;
+  config.retry_period = 3600s;
+  RunningLoop running(store, 0ms, config);
+  REQUIRE(eventually([&] {
+    const auto observed = running.board.current()->observed;
+    return observed && observed->holder_identity == "other";
+  }));
+  running.loop.deliver(le::election::LeaseEvent{le::election::LeaseEvent::Kind::connected, std::nullopt, {}});
+  CHECK(running.loop.resume_version() == "1");
+  le::election::StoredLease released;
+  {
+    std::lock_guard lock(store.mutex);
+    server.external_write(free_record());
+    released = server.stored();
+  }
+  running.loop.deliver(le::election::LeaseEvent{le::election::LeaseEvent::Kind::changed, released, {}});
+  CHECK(eventually([&] { return running.board.current()->is_leader(running.clock); }));
+  CHECK(running.stop());
 }

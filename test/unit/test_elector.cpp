@@ -485,18 +485,23 @@ TEST_CASE("a leader whose Lease is deleted") {
   const auto term = server.record->acquire_time;
   server.remove();
 
-  SUBCASE("renews it back into existence, as the real API server creates a Lease on a PUT") {
+  SUBCASE("renews it back into existence (a PUT creates it), but leads only a renew deadline later") {
     Replica b(server, "b");
     b.clock = a.clock;
     b.elector.tick();  // 404: b waits
     a.clock.advance(2s);
     b.clock.advance(2s);
     a.elector.tick();
-    CHECK(a.leads());
     REQUIRE(server.record.has_value());
     CHECK(server.record->acquire_time == term);  // the same term goes on
+    // The renewal created the Lease (its uid is new): a create's wait applies, since someone else
+    // may have created and led the Lease in between and may lead until its deadline.
+    CHECK_FALSE(a.leads());
     b.elector.tick();
     CHECK_FALSE(b.leads());  // b follows the live record it now reads
+    auto led_after = run_until_leading(a, 30s);
+    REQUIRE(led_after);
+    CHECK(*led_after >= 10s - 2s);  // the renew deadline from the renewal's send, in 2s ticks
   }
   SUBCASE("where a PUT to a missing Lease is a 404: stops leading at once, recreates it only later") {
     server.create_on_update = false;
@@ -561,7 +566,7 @@ TEST_CASE("failures back off: exponentially at start-up, jittered retry period a
       le::election::Result<le::election::StoredLease> get(milliseconds) override {
         if (!answered_once) {
           answered_once = true;
-          return le::election::StoredLease{held_by("other"), "1", "{}"};
+          return le::election::StoredLease{held_by("other"), "1", "", "{}"};
         }
         le::election::ApiError e;
         e.kind = ApiErrorKind::too_many_requests;

@@ -1,0 +1,423 @@
+// lease-elector's benchmark suite: every figure is measured for lease-elector (watch) and for its
+// baseline (client-go v0.20's polling, `--takeover poll`, or a Go net/http server) in the same run
+// on the same machine, and printed with the ratio. See bench/README.md.
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "local_cluster.h"
+
+using namespace std::chrono;
+using le::testing::ChildProcess;
+using le::testing::ClusterOptions;
+using le::testing::LocalCluster;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Settings {
+  std::string bin_dir;
+  std::string sidecar;  // the lease-elector binary to measure; default: bin_dir/lease-elector
+  std::string go_server;  // path to the built Go baseline; empty: skip the throughput comparison
+  int handovers = 50;
+  int crashes = 10;
+  seconds request_window{60};
+  seconds idle_window{60};
+  int startups = 10;
+  int scale_replicas = 50;
+  int scale_handovers = 5;
+  std::set<std::string> only;  // empty: everything
+};
+
+bool wanted(const Settings& s, const std::string& name) { return s.only.empty() || s.only.count(name) > 0; }
+
+double ms(nanoseconds d) { return duration<double, std::milli>(d).count(); }
+
+double percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const double rank = p / 100.0 * (values.size() - 1);
+  const auto low = static_cast<std::size_t>(rank);
+  const auto high = std::min(low + 1, values.size() - 1);
+  return values[low] + (values[high] - values[low]) * (rank - low);
+}
+
+std::string fixed(double value, int digits = 1) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.*f", digits, value);
+  return buffer;
+}
+
+// The table printed at the end, and copied into bench/README.md.
+struct Row {
+  std::string figure, lease_elector, baseline, ratio, target;
+};
+std::vector<Row> table;
+
+void report(const std::string& figure, const std::string& ours, const std::string& baseline,
+            const std::string& ratio, const std::string& target) {
+  table.push_back({figure, ours, baseline, ratio, target});
+  std::cout << "  " << figure << ": lease-elector " << ours << ", baseline " << baseline << " (" << ratio
+            << ")\n"
+            << std::flush;
+}
+
+ClusterOptions default_timings(const Settings& s, const std::string& takeover) {
+  ClusterOptions o;
+  o.apiserver_binary = s.bin_dir + "/fake-apiserver";
+  o.sidecar_binary = s.sidecar;
+  o.lease_name = "bench";
+  o.lease_duration = "15s";
+  o.renew_deadline = "10s";
+  o.retry_period = "2s";
+  o.release_delay = "0s";
+  o.extra_sidecar_flags = {"--takeover", takeover, "--log-level", "info"};
+  return o;
+}
+
+// Polls the replicas' /leader back to back until one of them (other than `except`) leads.
+std::optional<std::pair<std::size_t, nanoseconds>> first_leader(LocalCluster& cluster,
+                                                                steady_clock::time_point since,
+                                                                std::optional<std::size_t> except,
+                                                                seconds timeout) {
+  while (steady_clock::now() - since < timeout) {
+    for (std::size_t i = 0; i < cluster.size(); ++i) {
+      if (except && i == *except) continue;
+      if (cluster.leader_view(i).is_leader) return std::pair{i, steady_clock::now() - since};
+    }
+  }
+  return std::nullopt;
+}
+
+std::size_t elect(LocalCluster& cluster, std::size_t replicas) {
+  cluster.create_lease(nlohmann::json::object());  // free, as the Helm chart creates it
+  for (std::size_t i = 0; i < replicas; ++i) cluster.start_sidecar(i);
+  auto leader = first_leader(cluster, steady_clock::now(), std::nullopt, seconds{120});
+  if (!leader) throw std::runtime_error("no leader was elected");
+  return leader->first;
+}
+
+// Signal the leader, time until another replica reports isLeader=true, restart the old one.
+std::vector<double> handovers(const Settings& s, const std::string& takeover, int signal, int count,
+                              std::size_t replicas) {
+  LocalCluster cluster(default_timings(s, takeover));
+  std::size_t leader = elect(cluster, replicas);
+  std::vector<double> samples;
+  for (int round = 0; round < count; ++round) {
+    // Let the restarted replica start and its watch connect; then wait a random part of a
+    // renewal period so the signal lands anywhere in the leader's and followers' cycles.
+    std::this_thread::sleep_for(milliseconds{1000 + (std::rand() % 2000)});
+    const auto since = steady_clock::now();
+    cluster.sidecar(leader).signal(signal);
+    auto next = first_leader(cluster, since, leader, seconds{60});
+    if (!next) throw std::runtime_error("no new leader within 60 s");
+    samples.push_back(ms(next->second));
+    cluster.sidecar(leader).wait_for(seconds{30});
+    cluster.start_sidecar(leader);
+    leader = next->first;
+    std::cout << "." << std::flush;
+  }
+  std::cout << "\n";
+  if (cluster.split_brain_sweeps() != 0) std::cout << "  WARNING: split brain observed\n";
+  return samples;
+}
+
+void bench_handover(const Settings& s, const std::string& name, int signal, int count, const std::string& target) {
+  std::cout << name << " (" << count << " each, default timings 15s/10s/2s, release delay 0, 3 replicas)\n";
+  const auto watch = handovers(s, "watch", signal, count, 3);
+  const auto poll = handovers(s, "poll", signal, count, 3);
+  for (const double p : {50.0, 99.0}) {
+    const double ours = percentile(watch, p);
+    const double theirs = percentile(poll, p);
+    report(name + " p" + fixed(p, 0), fixed(ours) + " ms", fixed(theirs) + " ms",
+           fixed(theirs / std::max(ours, 0.001)) + "x faster", p == 99.0 ? target : "");
+  }
+}
+
+// Requests per minute per replica at default timings, counted by the local API server.
+struct Costs {
+  double leader = 0, follower_max = 0, follower_watch_max = 0;
+};
+
+Costs request_costs(const Settings& s, const std::string& takeover) {
+  auto o = default_timings(s, takeover);
+  o.user_per_replica = true;
+  LocalCluster cluster(o);
+  const std::size_t leader = elect(cluster, 3);
+  std::this_thread::sleep_for(seconds{5});
+  cluster.reset_stats();
+  std::this_thread::sleep_for(s.request_window);
+  const auto stats = cluster.stats()["byUserAndVerb"];
+  const double minutes = duration<double>(s.request_window).count() / 60.0;
+  Costs costs;
+  for (std::size_t i = 0; i < 3; ++i) {
+    double total = 0, watches = 0;
+    for (const auto& [key, value] : stats.items()) {
+      if (key.rfind(cluster.identity(i) + " ", 0) != 0) continue;
+      total += value.get<double>();
+      if (key.find(" watch ") != std::string::npos) watches += value.get<double>();
+    }
+    if (i == leader) {
+      costs.leader = total / minutes;
+    } else {
+      costs.follower_max = std::max(costs.follower_max, (total - watches) / minutes);
+      costs.follower_watch_max = std::max(costs.follower_watch_max, watches / minutes);
+    }
+  }
+  return costs;
+}
+
+void bench_requests(const Settings& s) {
+  std::cout << "API requests per minute per replica (" << s.request_window.count()
+            << " s, default timings, 3 replicas)\n";
+  const auto watch = request_costs(s, "watch");
+  const auto poll = request_costs(s, "poll");
+  report("leader requests/min", fixed(watch.leader), fixed(poll.leader),
+         fixed(poll.leader / std::max(watch.leader, 0.01)) + "x fewer", "<= 30");
+  report("follower requests/min besides its watch", fixed(watch.follower_max), fixed(poll.follower_max),
+         watch.follower_max < 0.01 ? "none vs " + fixed(poll.follower_max)
+                                   : fixed(poll.follower_max / watch.follower_max) + "x fewer",
+         "<= 1");
+  std::cout << "  (a follower's watch requests: " << fixed(watch.follower_watch_max) << "/min)\n";
+}
+
+// wrk's summary: requests per second and the 99th percentile latency.
+struct WrkResult {
+  double requests_per_second = 0;
+  double p99_ms = 0;
+};
+
+double to_ms(double value, const std::string& unit) {
+  if (unit == "us") return value / 1000.0;
+  if (unit == "s") return value * 1000.0;
+  return value;
+}
+
+// run_command does not search PATH.
+std::string find_in_path(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs(path ? path : "/usr/bin");
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    const fs::path candidate = fs::path(dir) / program;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+  }
+  throw std::runtime_error(program + " is not installed (bench/run installs it)");
+}
+
+WrkResult run_wrk(const std::string& url) {
+  const auto result = le::testing::run_command(
+      {find_in_path("wrk"), "--latency", "-t2", "-c50", "-d10s", url}, seconds{60});
+  if (result.status != 0) throw std::runtime_error("wrk failed: " + result.output);
+  WrkResult parsed;
+  std::smatch match;
+  if (std::regex_search(result.output, match, std::regex(R"(Requests/sec:\s+([0-9.]+))"))) {
+    parsed.requests_per_second = std::stod(match[1]);
+  }
+  if (std::regex_search(result.output, match, std::regex(R"(\s99%\s+([0-9.]+)(us|ms|s))"))) {
+    parsed.p99_ms = to_ms(std::stod(match[1]), match[2]);
+  }
+  if (result.output.find("Non-2xx") != std::string::npos) throw std::runtime_error("wrk saw errors: " + result.output);
+  return parsed;
+}
+
+void bench_throughput(const Settings& s) {
+  if (s.go_server.empty()) {
+    std::cout << "/leader throughput: skipped (no Go baseline built)\n";
+    return;
+  }
+  std::cout << "/leader throughput (wrk -t2 -c50 -d10s, keep-alive)\n";
+  LocalCluster cluster(default_timings(s, "watch"));
+  const std::size_t leader = elect(cluster, 1);
+  const int go_port = le::testing::free_loopback_port();
+  ChildProcess go({s.go_server, "--listen", "127.0.0.1:" + std::to_string(go_port)},
+                  cluster.work_dir() + "/go-server.log");
+  std::this_thread::sleep_for(milliseconds{500});
+  const auto ours = run_wrk("http://127.0.0.1:" + std::to_string(cluster.http_port(leader)) + "/leader");
+  const auto theirs = run_wrk("http://127.0.0.1:" + std::to_string(go_port) + "/leader");
+  report("/leader requests/s", fixed(ours.requests_per_second, 0), fixed(theirs.requests_per_second, 0),
+         fixed(ours.requests_per_second / std::max(theirs.requests_per_second, 1.0), 2) + "x",
+         ">= Go server");
+  report("/leader p99 latency", fixed(ours.p99_ms, 2) + " ms", fixed(theirs.p99_ms, 2) + " ms",
+         fixed(theirs.p99_ms / std::max(ours.p99_ms, 0.001), 2) + "x", "");
+}
+
+// Resident set and CPU time of a process, from /proc.
+struct Usage {
+  double rss_mib = 0;
+  double cpu_seconds = 0;
+};
+
+Usage usage_of(pid_t pid) {
+  Usage usage;
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) usage.rss_mib = std::stod(line.substr(6)) / 1024.0;
+  }
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  // Fields after the command name (which may hold spaces) start after the last ')'.
+  std::istringstream fields(text.substr(text.rfind(')') + 2));
+  std::vector<std::string> values{std::istream_iterator<std::string>(fields), {}};
+  if (values.size() > 13) {
+    const double ticks = std::stod(values[11]) + std::stod(values[12]);  // utime, stime
+    usage.cpu_seconds = ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+  }
+  return usage;
+}
+
+void bench_idle(const Settings& s) {
+  std::cout << "Idle footprint over " << s.idle_window.count() << " s (default timings, 2 replicas)\n";
+  LocalCluster cluster(default_timings(s, "watch"));
+  const std::size_t leader = elect(cluster, 2);
+  const std::size_t follower = 1 - leader;
+  std::this_thread::sleep_for(seconds{3});
+  const auto leader_before = usage_of(cluster.sidecar(leader).pid());
+  const auto follower_before = usage_of(cluster.sidecar(follower).pid());
+  std::this_thread::sleep_for(s.idle_window);
+  const auto leader_after = usage_of(cluster.sidecar(leader).pid());
+  const auto follower_after = usage_of(cluster.sidecar(follower).pid());
+  const double window = duration<double>(s.idle_window).count();
+  report("idle RSS, leader", fixed(leader_after.rss_mib) + " MiB", "-", "-", "< 8 MiB");
+  report("idle RSS, follower", fixed(follower_after.rss_mib) + " MiB", "-", "-", "< 8 MiB");
+  report("idle CPU, leader",
+         fixed(100.0 * (leader_after.cpu_seconds - leader_before.cpu_seconds) / window, 3) + " %", "-", "-",
+         "~0");
+  report("idle CPU, follower",
+         fixed(100.0 * (follower_after.cpu_seconds - follower_before.cpu_seconds) / window, 3) + " %", "-",
+         "-", "~0");
+  const auto size = fs::file_size(s.sidecar);
+  report("binary size (" + s.sidecar + ")", fixed(size / 1048576.0) + " MiB", "-", "-", "");
+}
+
+void bench_startup(const Settings& s) {
+  std::cout << "Start-up: process start to isLeader=true on a free Lease (" << s.startups << " runs)\n";
+  LocalCluster cluster(default_timings(s, "watch"));
+  cluster.create_lease(nlohmann::json::object());
+  std::vector<double> samples;
+  for (int run = 0; run < s.startups; ++run) {
+    const auto since = steady_clock::now();
+    cluster.start_sidecar(0);
+    auto led = first_leader(cluster, since, std::nullopt, seconds{30});
+    if (!led) throw std::runtime_error("the sidecar did not lead within 30 s");
+    samples.push_back(ms(led->second));
+    cluster.sidecar(0).signal(SIGTERM);  // releases: the Lease is free for the next run
+    cluster.sidecar(0).wait_for(seconds{30});
+  }
+  report("start-up to leading p50", fixed(percentile(samples, 50)) + " ms", "-", "-", "< 100 ms");
+  report("start-up to leading max", fixed(percentile(samples, 100)) + " ms", "-", "-", "");
+}
+
+struct ScaleResult {
+  std::vector<double> handovers;
+  double requests_per_minute = 0;
+};
+
+ScaleResult scale_run(const Settings& s, const std::string& takeover) {
+  LocalCluster cluster(default_timings(s, takeover));
+  const auto replicas = static_cast<std::size_t>(s.scale_replicas);
+  std::size_t leader = elect(cluster, replicas);
+  std::this_thread::sleep_for(seconds{5});
+  cluster.reset_stats();
+  const seconds window{30};
+  std::this_thread::sleep_for(window);
+  ScaleResult result;
+  const auto stats = cluster.stats();
+  result.requests_per_minute = stats["total"].get<double>() * 60.0 / window.count();
+  for (int round = 0; round < s.scale_handovers; ++round) {
+    std::this_thread::sleep_for(milliseconds{1000 + (std::rand() % 2000)});
+    const auto since = steady_clock::now();
+    cluster.sidecar(leader).signal(SIGTERM);
+    auto next = first_leader(cluster, since, leader, seconds{60});
+    if (!next) throw std::runtime_error("no new leader within 60 s");
+    result.handovers.push_back(ms(next->second));
+    cluster.sidecar(leader).wait_for(seconds{30});
+    cluster.start_sidecar(leader);
+    leader = next->first;
+  }
+  return result;
+}
+
+void bench_scale(const Settings& s) {
+  std::cout << "Scale: " << s.scale_replicas << " sidecars on one Lease (default timings)\n";
+  const auto watch = scale_run(s, "watch");
+  const auto poll = scale_run(s, "poll");
+  report("scale: API requests/min, all replicas", fixed(watch.requests_per_minute), fixed(poll.requests_per_minute),
+         fixed(poll.requests_per_minute / std::max(watch.requests_per_minute, 0.01)) + "x fewer", "");
+  const double ours = percentile(watch.handovers, 50);
+  const double theirs = percentile(poll.handovers, 50);
+  report("scale: SIGTERM handover p50", fixed(ours) + " ms", fixed(theirs) + " ms",
+         fixed(theirs / std::max(ours, 0.001)) + "x faster", "");
+}
+
+int usage() {
+  std::cerr << "usage: lease-elector-bench --bin-dir DIR [--sidecar PATH] [--go-server PATH] [--handovers N]\n"
+               "         [--crashes N] [--request-window SECONDS] [--idle-window SECONDS] [--startups N]\n         [--scale N]"
+               " [--only handover,crash,requests,throughput,idle,startup,scale]\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Settings s;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (i + 1 >= argc) return usage();
+    const std::string value = argv[++i];
+    if (flag == "--bin-dir") s.bin_dir = value;
+    else if (flag == "--sidecar") s.sidecar = value;
+    else if (flag == "--go-server") s.go_server = value;
+    else if (flag == "--handovers") s.handovers = std::stoi(value);
+    else if (flag == "--crashes") s.crashes = std::stoi(value);
+    else if (flag == "--request-window") s.request_window = seconds{std::stoi(value)};
+    else if (flag == "--idle-window") s.idle_window = seconds{std::stoi(value)};
+    else if (flag == "--startups") s.startups = std::stoi(value);
+    else if (flag == "--scale") s.scale_replicas = std::stoi(value);
+    else if (flag == "--only") {
+      std::stringstream list(value);
+      for (std::string name; std::getline(list, name, ',');) s.only.insert(name);
+    } else {
+      return usage();
+    }
+  }
+  if (s.bin_dir.empty()) return usage();
+  if (s.sidecar.empty()) s.sidecar = s.bin_dir + "/lease-elector";
+  std::srand(static_cast<unsigned>(::getpid()));
+  try {
+    if (wanted(s, "handover"))
+      bench_handover(s, "SIGTERM handover", SIGTERM, s.handovers, "< 20 ms");
+    if (wanted(s, "crash")) bench_handover(s, "SIGKILL failover", SIGKILL, s.crashes, "~ lease duration");
+    if (wanted(s, "requests")) bench_requests(s);
+    if (wanted(s, "throughput")) bench_throughput(s);
+    if (wanted(s, "idle")) bench_idle(s);
+    if (wanted(s, "startup")) bench_startup(s);
+    if (wanted(s, "scale")) bench_scale(s);
+  } catch (const std::exception& error) {
+    std::cerr << "bench failed: " << error.what() << "\n";
+    return 1;
+  }
+  std::cout << "\n| figure | lease-elector | baseline | ratio | target |\n|---|---|---|---|---|\n";
+  for (const auto& row : table) {
+    std::cout << "| " << row.figure << " | " << row.lease_elector << " | " << row.baseline << " | " << row.ratio
+              << " | " << row.target << " |\n";
+  }
+  return 0;
+}

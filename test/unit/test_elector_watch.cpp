@@ -1,0 +1,445 @@
+// The election with a watch of its Lease: followers act on events instead of polling, the leader
+// steps down at once on anyone else's write, and nothing a watch delivers (late, old, lost,
+// reordered by a reconnect) can make two replicas lead. A randomized run checks the last part.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <memory>
+#include <random>
+
+#include "election/elector.h"
+#include "fake_clock.h"
+#include "fake_lease_store.h"
+
+using namespace std::chrono;
+using namespace std::chrono_literals;
+using le::election::ApiErrorKind;
+using le::election::Elector;
+using le::election::ElectorConfig;
+using le::election::LeaderRecord;
+using le::election::LeaseEvent;
+using le::election::SnapshotBoard;
+using le::election::StoredLease;
+using le::testing::FakeClock;
+using le::testing::FakeLeaseServer;
+using le::testing::FakeLeaseStore;
+using le::testing::Fault;
+
+namespace {
+
+ElectorConfig watch_config(std::string identity) {
+  ElectorConfig config;
+  config.identity = std::move(identity);
+  config.lease_duration = 15s;
+  config.renew_deadline = 10s;
+  config.retry_period = 2s;
+  return config;
+}
+
+struct Replica {
+  Replica(FakeLeaseServer& server, ElectorConfig config, double random = 0.5)
+      : store(server, config.identity), elector(config, store, clock, board, [random] { return random; }) {}
+  explicit Replica(FakeLeaseServer& server, std::string identity, double random = 0.5)
+      : Replica(server, watch_config(std::move(identity)), random) {}
+
+  bool leads() const { return board.current()->is_leader(clock); }
+  std::optional<nanoseconds> event(LeaseEvent::Kind kind, std::optional<StoredLease> lease = std::nullopt) {
+    return elector.on_lease_event(LeaseEvent{kind, std::move(lease), {}});
+  }
+  // Delivers every change of the Lease from history index `from` on; returns the last plan.
+  std::optional<nanoseconds> catch_up(const FakeLeaseServer& server, std::size_t& from) {
+    std::optional<nanoseconds> plan;
+    for (; from < server.history.size(); ++from) {
+      const auto& change = server.history[from];
+      auto p = event(change.deleted ? LeaseEvent::Kind::deleted : LeaseEvent::Kind::changed, change.lease);
+      if (p) plan = p;
+    }
+    return plan;
+  }
+
+  FakeClock clock;
+  FakeLeaseStore store;
+  SnapshotBoard board;
+  Elector elector;
+};
+
+LeaderRecord held_by(std::string holder, seconds duration = 15s) {
+  LeaderRecord r;
+  r.holder_identity = std::move(holder);
+  r.lease_duration = duration;
+  r.acquire_time = r.renew_time = le::util::WallTime{seconds{1'699'999'000}};
+  return r;
+}
+
+LeaderRecord released() {
+  LeaderRecord r;
+  r.lease_duration = 1s;
+  r.acquire_time = r.renew_time = le::util::WallTime{seconds{1'699'999'500}};
+  return r;
+}
+
+// A follower of an external holder, with its watch up and caught up.
+struct WatchingFollower {
+  FakeLeaseServer server;
+  std::size_t seen = 0;
+  std::unique_ptr<Replica> follower;
+  WatchingFollower() {
+    server.external_write(held_by("other"));
+    follower = std::make_unique<Replica>(server, "me");
+    follower->elector.tick();  // the first read
+    follower->event(LeaseEvent::Kind::connected);
+    seen = server.history.size();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a watching follower takes a released Lease at once, without reading it first") {
+  WatchingFollower w;
+  Replica& f = *w.follower;
+  const int requests_before = f.store.requests;
+  w.server.external_write(released());
+  const auto plan = f.catch_up(w.server, w.seen);
+  REQUIRE(plan);
+  CHECK(*plan <= f.elector.config().acquire_spread);  // only the spread
+  f.clock.advance(*plan);
+  f.elector.tick();
+  CHECK(f.leads());
+  CHECK(f.store.requests == requests_before + 1);  // one update, no GET
+  CHECK(w.server.log.back() == "me update");
+}
+
+TEST_CASE("a watching follower's spread ends if another follower takes the Lease first") {
+  WatchingFollower w;
+  Replica& f = *w.follower;
+  w.server.external_write(released());
+  REQUIRE(f.catch_up(w.server, w.seen));
+  w.server.external_write(held_by("quicker"));  // another follower won, and its event came first
+  const auto plan = f.catch_up(w.server, w.seen);
+  REQUIRE(plan);
+  CHECK(*plan > 14s);  // now waits for that holder's expiry
+  const int requests_before = f.store.requests;
+  f.clock.advance(1ms);
+  CHECK_FALSE(f.leads());
+  CHECK(f.store.requests == requests_before);
+}
+
+TEST_CASE("a watching follower makes no request while the leader renews, and takes over at expiry") {
+  WatchingFollower w;
+  Replica& f = *w.follower;
+  const int requests_before = f.store.requests;
+  // Ten renewals of the holder, two seconds apart: each event re-plans to its own expiry.
+  std::optional<nanoseconds> plan;
+  for (int i = 0; i < 10; ++i) {
+    f.clock.advance(2s);
+    auto record = held_by("other");
+    record.renew_time = le::util::WallTime{seconds{1'699'999'100 + i}};
+    w.server.external_write(record);
+    plan = f.catch_up(w.server, w.seen);
+    REQUIRE(plan);
+    CHECK(*plan == 15s);  // the holder's leaseDurationSeconds from now
+  }
+  CHECK(f.store.requests == requests_before);
+  // The holder crashes: no more events. The follower's timer fires at expiry, not a poll later.
+  f.clock.advance(*plan - 1ms);
+  CHECK_FALSE(f.leads());
+  f.clock.advance(1ms);
+  f.elector.tick();
+  CHECK(f.leads());
+  CHECK(f.store.requests == requests_before + 1);
+}
+
+TEST_CASE("the timer for an expiry is a check, not a verdict: a renewal it missed wins the race") {
+  WatchingFollower w;
+  Replica& f = *w.follower;
+  const auto plan = f.catch_up(w.server, w.seen);
+  (void)plan;
+  // The holder renews, but the event is lost (a stalled stream): the follower's write at expiry
+  // carries the old resourceVersion and fails; it reads and follows.
+  auto record = held_by("other");
+  record.renew_time = le::util::WallTime{seconds{1'699'999'900}};
+  w.server.external_write(record);
+  f.clock.advance(15s);
+  f.elector.tick();
+  CHECK_FALSE(f.leads());
+  CHECK(w.server.record->holder_identity == "other");
+}
+
+TEST_CASE("the leader steps down on the event of anyone else's write, before its next renewal") {
+  FakeLeaseServer server;
+  server.external_write(released());
+  Replica leader(server, "me");
+  leader.elector.tick();
+  REQUIRE(leader.leads());
+  leader.event(LeaseEvent::Kind::connected);
+  std::size_t seen = 1;
+  CHECK_FALSE(leader.catch_up(server, seen));  // its own write's echo changes nothing
+  CHECK(leader.leads());
+  server.external_write(held_by("intruder"));
+  const auto plan = leader.catch_up(server, seen);
+  CHECK_FALSE(leader.leads());
+  REQUIRE(plan);
+  CHECK(*plan == 15s);  // it now follows the intruder
+}
+
+TEST_CASE("an older event, delivered late, changes nothing") {
+  FakeLeaseServer server;
+  server.external_write(released());
+  Replica leader(server, "me");
+  leader.elector.tick();
+  leader.clock.advance(2s);
+  leader.elector.tick();  // renewal
+  REQUIRE(server.history.size() == 3);
+  CHECK_FALSE(leader.event(LeaseEvent::Kind::changed, server.history[1].lease));
+  CHECK(leader.leads());
+  leader.clock.advance(2s);
+  const int requests_before = leader.store.requests;
+  leader.elector.tick();
+  CHECK(leader.store.requests == requests_before + 1);  // still one PUT per renewal: no conflict
+  CHECK(leader.leads());
+}
+
+TEST_CASE("an event never extends leadership: only the leader's own successful writes do") {
+  FakeLeaseServer server;
+  server.external_write(released());
+  Replica leader(server, "me");
+  leader.elector.tick();
+  leader.event(LeaseEvent::Kind::connected);
+  std::size_t seen = server.history.size();
+  // Every renewal from now on is applied but its answer lost: the leader cannot know it renewed.
+  for (int i = 0; i < 20; ++i) leader.store.script({Fault::apply_then_lose, ApiErrorKind::timeout, ""});
+  nanoseconds elapsed{0};
+  while (elapsed < 10s) {
+    const auto delay = leader.elector.tick();
+    leader.catch_up(server, seen);  // the echoes of the writes that did apply
+    leader.clock.advance(delay);
+    elapsed += delay;
+  }
+  CHECK_FALSE(leader.leads());  // past the renew deadline of its last known success
+}
+
+TEST_CASE("a Lease deleted under the leader: it steps down on the event") {
+  FakeLeaseServer server;
+  server.external_write(released());
+  Replica leader(server, "me");
+  leader.elector.tick();
+  std::size_t seen = server.history.size();
+  server.remove();
+  const auto plan = leader.catch_up(server, seen);
+  CHECK_FALSE(leader.leads());
+  REQUIRE(plan);
+  CHECK(*plan == 0ns);  // read now: the 404 starts the wait for a missing Lease
+}
+
+TEST_CASE("410 Expired makes a follower read the Lease at once, and a dropped watch brings back polling") {
+  WatchingFollower w;
+  Replica& f = *w.follower;
+  auto plan = f.event(LeaseEvent::Kind::expired);
+  REQUIRE(plan);
+  CHECK(*plan == 0ns);
+  int before = f.store.requests;
+  f.elector.tick();
+  CHECK(w.server.log.back() == "me get");
+  CHECK(f.store.requests == before + 1);
+
+  plan = f.event(LeaseEvent::Kind::disconnected);
+  REQUIRE(plan);
+  CHECK(*plan <= 2s * 2.2);  // client-go's jittered poll
+  before = f.store.requests;
+  f.elector.tick();
+  f.elector.tick();
+  CHECK(f.store.requests == before + 2);  // each tick reads again
+}
+
+TEST_CASE("versions that cannot be ordered: the follower reads, the leader ignores the event") {
+  WatchingFollower w;
+  Replica& f = *w.follower;
+  StoredLease odd = w.server.stored();
+  odd.resource_version = "not-a-number";
+  auto plan = f.event(LeaseEvent::Kind::changed, odd);
+  REQUIRE(plan);
+  CHECK(*plan == 0ns);
+  const int before = f.store.requests;
+  f.elector.tick();
+  CHECK(f.store.requests == before + 1);
+  CHECK(w.server.log.back() == "me get");
+
+  FakeLeaseServer server;
+  server.external_write(released());
+  Replica leader(server, "me");
+  leader.elector.tick();
+  StoredLease foreign = server.stored();
+  foreign.record = held_by("someone");
+  foreign.resource_version = "x";
+  CHECK_FALSE(leader.event(LeaseEvent::Kind::changed, foreign));
+  CHECK(leader.leads());  // its next conditional renewal decides
+}
+
+TEST_CASE("client-go v0.20 polling mode: the leader reads before every renewal") {
+  FakeLeaseServer server;
+  server.external_write(released());
+  auto config = watch_config("me");
+  config.read_before_renew = true;
+  Replica leader(server, config);
+  leader.event(LeaseEvent::Kind::connected);  // ignored in this mode
+  leader.elector.tick();
+  REQUIRE(leader.leads());
+  server.log.clear();
+  for (int i = 0; i < 3; ++i) {
+    leader.clock.advance(2s);
+    leader.elector.tick();
+  }
+  CHECK(server.log ==
+        std::vector<std::string>{"me get", "me update", "me get", "me update", "me get", "me update"});
+}
+
+TEST_CASE("a stopping follower never acquires from an event") {
+  WatchingFollower w;
+  Replica& f = *w.follower;
+  f.elector.request_stop(f.clock.boot_now() + 25s);
+  w.server.external_write(released());
+  CHECK_FALSE(f.catch_up(w.server, w.seen));
+  f.elector.tick();
+  CHECK_FALSE(f.leads());
+  CHECK(w.server.record->holder_identity.empty());
+}
+
+// Randomized: four replicas with watches that lag, drop, expire and reconnect, on top of the
+// faults of the polling run (lost answers, failures, pauses, restarts, deletions, releases). At
+// every instant at most one replica may report leadership.
+namespace {
+
+struct WatchedReplica {
+  std::unique_ptr<Replica> replica;
+  nanoseconds next_tick{0};
+  nanoseconds paused_until{0};
+  bool connected = false;
+  std::size_t delivered = 0;  // history index the watch has delivered up to
+};
+
+}  // namespace
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr unsigned kWatchSeeds = 150;
+#else
+constexpr unsigned kWatchSeeds = 1500;
+#endif
+
+TEST_CASE("randomized with watches: never two leaders") {
+  // LEASE_ELECTOR_SEED=N replays one seed (with LEASE_ELECTOR_TEST_LOGS=1 for the elector's logs).
+  const char* only = std::getenv("LEASE_ELECTOR_SEED");
+  const unsigned first = only ? unsigned(std::atoi(only)) : 1;
+  const unsigned last = only ? first : kWatchSeeds;
+  for (unsigned seed = first; seed <= last; ++seed) {
+    CAPTURE(seed);
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<double> uniform(0.0, 1.0);
+    FakeLeaseServer server;
+    server.create_on_update = seed % 2 == 0;
+    std::vector<WatchedReplica> replicas(4);
+    nanoseconds now{0};
+    auto start = [&](WatchedReplica& s, std::string identity) {
+      auto config = watch_config(std::move(identity));
+      config.acquire_spread = 5ms;
+      s.replica = std::make_unique<Replica>(server, config, uniform(rng));
+      s.replica->clock.advance(now);
+      s.next_tick = now;
+      s.paused_until = now;
+      s.connected = false;
+      s.delivered = server.history.size();
+    };
+    for (std::size_t i = 0; i < replicas.size(); ++i) start(replicas[i], "r" + std::to_string(i));
+    int leadership_samples = 0;
+    auto count_leaders = [&] {
+      int leaders = 0;
+      for (auto& r : replicas) leaders += r.replica->leads() ? 1 : 0;
+      return leaders;
+    };
+
+    for (int step = 0; step < 3000; ++step) {
+      auto& s = *std::min_element(replicas.begin(), replicas.end(), [](auto& x, auto& y) {
+        return std::max(x.next_tick, x.paused_until) < std::max(y.next_tick, y.paused_until);
+      });
+      // Time moves in small steps so that events can arrive between ticks.
+      const nanoseconds due = std::max(s.next_tick, s.paused_until);
+      const nanoseconds target = std::min(due, now + milliseconds{1 + int(uniform(rng) * 3000)});
+      while (now < target) {
+        const nanoseconds step_size = std::min<nanoseconds>(target - now, 250ms);
+        now += step_size;
+        for (auto& r : replicas) {
+          if (now <= r.paused_until) {
+            r.replica->clock.step_wall(step_size);
+          } else {
+            r.replica->clock.advance(step_size);
+          }
+        }
+        REQUIRE(count_leaders() <= 1);
+        if (count_leaders() == 1) ++leadership_samples;
+      }
+      // Watches: deliver some of what is pending, or drop, expire, reconnect.
+      for (auto& r : replicas) {
+        if (now <= r.paused_until) continue;
+        const double w = uniform(rng);
+        std::optional<nanoseconds> plan;
+        auto replan = [&](std::optional<nanoseconds> p) {
+          if (p) plan = p;
+        };
+        if (!r.connected) {
+          if (w < 0.3) {
+            r.connected = true;
+            // A resume may replay changes the replica has seen already, or skip ahead (410 path).
+            if (uniform(rng) < 0.2) {
+              replan(r.replica->event(LeaseEvent::Kind::expired));
+              r.delivered = server.history.size();
+            } else if (r.delivered > 0 && uniform(rng) < 0.3) {
+              r.delivered -= 1 + std::size_t(uniform(rng) * std::min<std::size_t>(r.delivered, 3) * 0.99);
+            }
+            replan(r.replica->event(LeaseEvent::Kind::connected));
+          }
+        } else if (w < 0.05) {
+          r.connected = false;
+          replan(r.replica->event(LeaseEvent::Kind::disconnected));
+        } else if (w < 0.8) {
+          // Deliver a prefix of what is pending: a lagging stream.
+          const std::size_t pending = server.history.size() - r.delivered;
+          const std::size_t n = w < 0.6 ? pending : std::size_t(uniform(rng) * (pending + 1));
+          for (std::size_t k = 0; k < n && r.delivered < server.history.size(); ++k, ++r.delivered) {
+            const auto& change = server.history[r.delivered];
+            replan(r.replica->event(change.deleted ? LeaseEvent::Kind::deleted : LeaseEvent::Kind::changed,
+                                    change.lease));
+            REQUIRE(count_leaders() <= 1);
+          }
+        }
+        if (plan) r.next_tick = now + *plan;
+      }
+      if (now < due) continue;
+
+      const double event = uniform(rng);
+      FakeLeaseStore& store = s.replica->store;
+      if (event < 0.05) {
+        store.script({Fault::apply_then_lose, ApiErrorKind::timeout, ""});
+      } else if (event < 0.10) {
+        store.script({Fault::fail, ApiErrorKind::server_error, ""});
+      } else if (event < 0.12) {
+        s.paused_until = now + milliseconds{int(uniform(rng) * 30'000)};
+        continue;
+      } else if (event < 0.14) {
+        start(s, s.replica->elector.config().identity);
+      } else if (event < 0.16 && server.record) {
+        server.edit_labels("{\"n\":\"" + std::to_string(step) + "\"}");
+      } else if (event < 0.17) {
+        server.remove();
+      } else if (event < 0.20) {
+        s.replica->elector.begin_stopping(s.replica->clock.boot_now() + 25s);
+        s.replica->elector.release();
+        start(s, s.replica->elector.config().identity);
+      } else if (event < 0.23) {
+        const int failures = 1 + int(uniform(rng) * 15);
+        for (int k = 0; k < failures; ++k) store.script({Fault::fail, ApiErrorKind::network, ""});
+      }
+      s.next_tick = now + s.replica->elector.tick();
+      REQUIRE(count_leaders() <= 1);
+    }
+    CHECK(leadership_samples > 0);
+  }
+}
