@@ -349,3 +349,22 @@ TEST_CASE("watch requests are authorized and described for the streaming layer")
   s.restrict();
   CHECK(s.call("GET", kLeases + "?watch=1", "", "nobody-token").status == 403);
 }
+
+TEST_CASE("a store started at a resourceVersion: watches from before it are too old, as on a real server") {
+  Server s;
+  s.store.start_at(50);
+  CHECK_FALSE(s.store.events_since(1).has_value());
+  CHECK(s.store.events_since(50).has_value());
+  const auto r = s.call("POST", kLeases, kCreateBody);
+  CHECK(Json::parse(r.body)["metadata"]["resourceVersion"] == "51");
+}
+
+TEST_CASE("an unparsable body: 'unexpected end' when it stops inside a string, at most 30 bytes quoted") {
+  // As kube-apiserver 1.20 answered test/real-apiserver/test_conformance.cpp's truncated body.
+  Server s;
+  const auto r = s.call("POST", kLeases, R"({"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"na)");
+  CHECK(r.status == 400);
+  CHECK(Json::parse(r.body)["message"] ==
+        "the object provided is unrecognized (must be of type Lease): couldn't get version/kind; json parse error: "
+        "unexpected end of JSON input ({\"apiVersion\":\"coordination.k8 ...)");
+}
