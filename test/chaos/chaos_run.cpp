@@ -231,7 +231,8 @@ class Chaos {
   void post_tokens(const nlohmann::json& body) {
     auto answer = admin_http_.request("POST", "http://127.0.0.1:" + std::to_string(admin_port_) + "/tokens",
                                       body.dump(), "application/json", 1000ms);
-    if (answer.status != 200) warn("changing tokens failed (" + std::to_string(answer.status) + ")");
+    if (answer.status != 200)
+      warn("changing tokens failed (" + std::to_string(answer.status) + "; 0: the API server is restarting, tokens.csv has them)");
   }
   // The API server may be down (a restart under way), but an injection that did not happen must
   // not pass unnoticed.
