@@ -19,6 +19,7 @@
 #include "election/clock.h"
 #include "election/election_loop.h"
 #include "election/elector.h"
+#include "election/leadership_log.h"
 #include "election/snapshot.h"
 #include "http/election_routes.h"
 #include "http/server.h"
@@ -83,6 +84,12 @@ int main(int argc, char** argv) {
   try {
     le::election::SystemClock clock;
     le::election::SnapshotBoard board;
+    // At debug level, every leadership term goes to the log on the boot clock (the chaos suite's
+    // split-brain checker reads it).
+    le::election::LeadershipLog leadership_log(clock);
+    if (spdlog::should_log(spdlog::level::debug)) {
+      board.set_observer([&](const le::election::ElectionSnapshot& s) { leadership_log.on_snapshot(s); });
+    }
     std::mt19937_64 random_engine{std::random_device{}()};
     std::uniform_real_distribution<double> uniform01(0.0, 1.0);
 

@@ -4,6 +4,7 @@
 // stored here as a flag; it is computed from the deadlines at the moment someone asks, so a
 // paused or stuck election loop cannot leave a stale "true" behind.
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -67,6 +68,7 @@ class SnapshotBoard {
     std::lock_guard lock(mutex_);
     if (stopping_ && !snapshot->stopping) snapshot = with_stopping(*snapshot);
     current_ = std::move(snapshot);
+    if (observer_) observer_(*current_);
   }
   std::shared_ptr<const ElectionSnapshot> current() const {
     std::lock_guard lock(mutex_);
@@ -81,7 +83,14 @@ class SnapshotBoard {
     const bool was_leading = current_->is_leader(clock);
     stopping_ = true;
     if (!current_->stopping) current_ = with_stopping(*current_);
+    if (observer_) observer_(*current_);
     return was_leading;
+  }
+  // Sees every snapshot as it becomes current (the leadership audit log), under the board's lock
+  // so in the order readers saw them; it must be quick. Set before the election starts.
+  void set_observer(std::function<void(const ElectionSnapshot&)> observer) {
+    std::lock_guard lock(mutex_);
+    observer_ = std::move(observer);
   }
 
  private:
@@ -94,6 +103,7 @@ class SnapshotBoard {
   mutable std::mutex mutex_;
   std::shared_ptr<const ElectionSnapshot> current_;
   bool stopping_ = false;
+  std::function<void(const ElectionSnapshot&)> observer_;
 };
 
 }  // namespace le::election

@@ -80,6 +80,12 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
   if (!in.eof()) return std::nullopt;
   const std::time_t at = timegm(&tm);
   if (at == static_cast<std::time_t>(-1)) return std::nullopt;
+  // Compared in whole seconds first: a date before 1678 or after 2262 (the fuzzer found one) does
+  // not fit system_clock's nanoseconds, and from_time_t would overflow.
+  const std::int64_t ahead = static_cast<std::int64_t>(at) -
+                             std::chrono::floor<std::chrono::seconds>(now.time_since_epoch()).count();
+  if (ahead < 0) return std::chrono::milliseconds::zero();
+  if (ahead > kMaxRetryAfter.count()) return std::chrono::milliseconds(kMaxRetryAfter);
   const auto wait = std::chrono::system_clock::from_time_t(at) - now;
   if (wait <= std::chrono::system_clock::duration::zero()) return std::chrono::milliseconds::zero();
   return std::min(std::chrono::duration_cast<std::chrono::milliseconds>(wait),

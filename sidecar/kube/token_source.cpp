@@ -32,7 +32,13 @@ TokenSource::TokenSource(std::string static_token, std::string token_file, Token
 const std::string& TokenSource::current() {
   if (token_file_.empty()) return static_token_;
   const auto stamp = access_.stat(token_file_);
-  if (stamp && file_token_ && stamp == file_stamp_) return *file_token_;
+  if (stamp && file_token_ && stamp == file_stamp_) {
+    // The same file came back (moved away and back): the outage is over all the same, and the
+    // next one must be logged again.
+    if (warned_) spdlog::info("token file {} is readable again", token_file_);
+    warned_ = false;
+    return *file_token_;
+  }
   if (!stamp) {
     warn_once("cannot be read");
   } else if (auto content = access_.read(token_file_); !content) {

@@ -301,6 +301,23 @@ TEST_CASE("a client that connects and says nothing is closed after the read time
   check_serves(running.endpoint());
 }
 
+TEST_CASE("a slow client (one byte a second) is closed at the read deadline, not kept alive by each byte") {
+  le::http::ServerLimits limits;
+  limits.read_timeout = 1500ms;
+  Running running(limits);
+  Client slow(running.endpoint());
+  const std::string request = "GET /leader HTTP/1.1\r\nHost: localhost\r\nX-Slow: aaaaaaaaaaaaaaaa\r\n\r\n";
+  bool closed = false;
+  std::size_t sent = 0;
+  while (sent < request.size() && !closed) {
+    slow.send(request.substr(sent++, 1));
+    closed = slow.closed_by_server(1s);  // a second's wait for the close between bytes: the trickle
+  }
+  CHECK(closed);
+  CHECK(sent < request.size());  // cut off mid-request, not answered at the end
+  check_serves(running.endpoint());
+}
+
 TEST_CASE("a kept-alive connection is closed after the idle timeout") {
   le::http::ServerLimits limits;
   limits.idle_timeout = 200ms;

@@ -141,3 +141,31 @@ TEST_CASE("an outage logs one warning, never the token") {
   }
   CHECK(warnings == 2);  // one per outage
 }
+
+TEST_CASE("a file that comes back unchanged (same stamp) ends the outage, so the next one is logged too") {
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(16);
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
+
+  FakeFile file;
+  file.rotate("hush-hush");
+  TokenSource source("", "/sa/token", file.access());
+  CHECK(source.current() == "hush-hush");
+  const auto same = file.stamp;
+  file.stamp.reset();  // moved away, then moved back as it was
+  CHECK(source.current() == "hush-hush");
+  file.stamp = same;
+  CHECK(source.current() == "hush-hush");
+  file.stamp.reset();  // a second outage
+  CHECK(source.current() == "hush-hush");
+
+  spdlog::set_default_logger(previous);
+  int warnings = 0;
+  int recovered = 0;
+  for (const auto& line : sink->last_formatted()) {
+    if (line.find("[warning]") != std::string::npos) ++warnings;
+    if (line.find("readable again") != std::string::npos) ++recovered;
+  }
+  CHECK(warnings == 2);
+  CHECK(recovered == 1);
+}
