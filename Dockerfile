@@ -12,7 +12,13 @@ RUN /src/.ci/install-deps \
  && apt-get install -y -q --no-install-recommends dpkg-dev
 COPY image/build-curl /src/image/build-curl
 RUN /src/image/build-curl /opt/curl
-COPY . /src
+# Only what the build reads, so a change elsewhere (docs, chart) keeps the build's layer cached.
+COPY CMakeLists.txt /src/
+COPY cmake /src/cmake
+COPY sidecar /src/sidecar
+COPY test /src/test
+COPY examples/demo /src/examples/demo
+COPY examples/apps /src/examples/apps
 RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DLEASE_ELECTOR_WERROR=ON \
       -DLEASE_ELECTOR_TESTS=OFF -DLEASE_ELECTOR_STATIC=ON -DCMAKE_PREFIX_PATH=/opt/curl \
  && cmake --build /build --target lease-elector \

@@ -2,7 +2,8 @@
 """A queue poller that only the leader runs: one consumer at a time, so items are handled in order.
 
 The queue here is a directory (QUEUE_DIR): an item is a file, handled in name order, and moved to
-QUEUE_DIR/done when handled. With a database the same loop selects the oldest unhandled row and
+QUEUE_DIR/done when handled. Producers write an item under a name starting with "." and rename it
+when complete, so the poller never reads half an item. With a database the same loop selects the oldest unhandled row and
 marks it handled in the same transaction. The contract with the sidecar (README, "What the app must
 do"): poll /leader more often than the release delay (POLL_INTERVAL_MS, default 200), and start an
 item only when ITEM_MAX_MS (default 1000) fits in the leadership left, measured on the monotonic
@@ -48,7 +49,8 @@ def main():
     os.makedirs(done, exist_ok=True)
     while True:
         deadline = leadership_deadline()
-        items = sorted(n for n in os.listdir(QUEUE) if os.path.isfile(os.path.join(QUEUE, n)))
+        items = sorted(n for n in os.listdir(QUEUE)
+                       if not n.startswith(".") and os.path.isfile(os.path.join(QUEUE, n)))
         if deadline is None or not items:
             time.sleep(POLL_S)
             continue
