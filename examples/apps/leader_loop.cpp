@@ -29,7 +29,8 @@ milliseconds env_ms(const char* name, long fallback) {
 }
 
 long epoch_ms() {
-  return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 // GET path from http://HOST:PORT; the body, or nothing on any failure.
