@@ -1,0 +1,83 @@
+{{/* The lease-elector container, placed among the init containers (native sidecar) or beside
+the app (classic form) by deployment.yaml. */}}
+{{- define "lease-elector.sidecarContainer" -}}
+{{- $mode := .Values.route.mode -}}
+- name: lease-elector
+  image: "{{ .Values.sidecar.image.repository }}:{{ .Values.sidecar.image.tag | default .Chart.AppVersion }}"
+  imagePullPolicy: {{ .Values.sidecar.image.pullPolicy }}
+  {{- if eq (include "lease-elector.native" .) "true" }}
+  # A native sidecar: started before the app, stopped after it.
+  restartPolicy: Always
+  {{- end }}
+  args:
+    - --lease-name={{ include "lease-elector.leaseName" . }}
+    - --http=0.0.0.0:{{ .Values.sidecar.port }}
+    - --lease-duration={{ .Values.lease.duration }}
+    - --renew-deadline={{ .Values.lease.renewDeadline }}
+    - --retry-period={{ .Values.lease.retryPeriod }}
+    - --release-delay={{ include "lease-elector.releaseDelay" . }}
+    - --log-level={{ .Values.sidecar.logLevel }}
+    - --log-format={{ .Values.sidecar.logFormat }}
+    - --route={{ $mode }}
+    {{- if has $mode (list "label" "readiness-gate") }}
+    - --pod-selector={{ include "lease-elector.podSelector" . }}
+    {{- end }}
+    {{- if eq $mode "label" }}
+    - --leader-label={{ .Values.route.leaderLabel.key }}={{ .Values.route.leaderLabel.value }}
+    {{- else if eq $mode "readiness-gate" }}
+    - --readiness-gate={{ .Values.route.readinessGate }}
+    {{- else if eq $mode "endpoints" }}
+    - --service={{ include "lease-elector.fullname" . }}
+    - --endpoint-ports={{ include "lease-elector.endpointPorts" . }}
+    {{- end }}
+    {{- range .Values.sidecar.extraArgs }}
+    - {{ . | quote }}
+    {{- end }}
+  # The Downward API: the identity (Pod name), the Lease's namespace, and the IP the leader
+  # publishes in endpoints mode.
+  env:
+    - name: POD_NAME
+      valueFrom:
+        fieldRef:
+          fieldPath: metadata.name
+    - name: POD_NAMESPACE
+      valueFrom:
+        fieldRef:
+          fieldPath: metadata.namespace
+    - name: POD_IP
+      valueFrom:
+        fieldRef:
+          fieldPath: status.podIP
+  ports:
+    - name: elector
+      containerPort: {{ .Values.sidecar.port }}
+      protocol: TCP
+  # The app's first poll finds the sidecar serving (a native sidecar's startup probe also holds the
+  # app's start until then).
+  startupProbe:
+    httpGet:
+      path: /healthz
+      port: elector
+    periodSeconds: 1
+    failureThreshold: 30
+  # /healthz fails only when the election loop is stuck; an unreachable API server does not fail
+  # it, since restarting would not bring the server back.
+  livenessProbe:
+    httpGet:
+      path: /healthz
+      port: elector
+    periodSeconds: 10
+    failureThreshold: 3
+  resources:
+    {{- toYaml .Values.sidecar.resources | nindent 4 }}
+  securityContext:
+    runAsNonRoot: true
+    runAsUser: 65532
+    runAsGroup: 65532
+    readOnlyRootFilesystem: true
+    allowPrivilegeEscalation: false
+    capabilities:
+      drop: [ALL]
+    seccompProfile:
+      type: RuntimeDefault
+{{- end }}
