@@ -35,6 +35,7 @@ namespace asio = boost::asio;
 
 constexpr int kExitRuntimeFailure = 1;
 constexpr int kExitBadConfiguration = 2;
+constexpr int kHttpThreads = 2;
 
 asio::ip::tcp::endpoint resolve_listen_address(asio::io_context& io, const le::config::Config& config) {
   asio::ip::tcp::resolver resolver(io);
@@ -128,24 +129,29 @@ int main(int argc, char** argv) {
                    was_leading ? "stepped down; releasing the lease after the release delay" : "stopping");
       loop.request_stop();
     });
-    std::thread http_thread([&] { io.run(); });
+    // Two threads serve HTTP (each connection on its own strand): an app that polls /leader hard,
+    // or a probe storm, gets both cores, as a Go net/http server would. Idle, they cost nothing.
+    std::vector<std::thread> http_threads;
+    for (int i = 0; i < kHttpThreads; ++i) http_threads.emplace_back([&] { io.run(); });
     // Whatever happens below, stop the HTTP side and the watch, and join their threads before
     // leaving this scope.
     std::thread watch_thread;
     struct JoinOnExit {
       le::http::Server& server;
       asio::io_context& io;
-      std::thread& thread;
+      std::vector<std::thread>& threads;
       le::kube::LeaseWatcher& watcher;
       std::thread& watch_thread;
       ~JoinOnExit() {
         watcher.stop();
         server.stop();
         io.stop();
-        if (thread.joinable()) thread.join();
+        for (auto& thread : threads) {
+          if (thread.joinable()) thread.join();
+        }
         if (watch_thread.joinable()) watch_thread.join();
       }
-    } join_on_exit{http_server, io, http_thread, watcher, watch_thread};
+    } join_on_exit{http_server, io, http_threads, watcher, watch_thread};
     if (config.takeover == le::config::Takeover::watch) watch_thread = std::thread([&] { watcher.run(); });
 
     const auto endpoint = http_server.local_endpoint();
