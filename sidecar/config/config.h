@@ -13,6 +13,14 @@ namespace le::config {
 
 enum class LogFormat { text, json };
 enum class LogLevel { trace, debug, info, warn, error, off };
+// How Service traffic reaches only the leader (see README "Routing modes").
+enum class RouteMode { readiness, label, endpoints, readiness_gate };
+
+struct EndpointPortSpec {
+  std::string name;
+  std::uint16_t port = 0;
+  std::string protocol = "TCP";
+};
 
 struct Config {
   std::string lease_name;
@@ -31,6 +39,17 @@ struct Config {
   std::chrono::nanoseconds renew_deadline{std::chrono::seconds{10}};
   std::chrono::nanoseconds retry_period{std::chrono::seconds{2}};
   std::chrono::nanoseconds release_delay{std::chrono::seconds{1}};
+
+  RouteMode route = RouteMode::readiness;
+  std::string pod_selector;  // required in label and readiness-gate modes
+  std::string leader_label_key = "lease-elector.io/leader";
+  std::string leader_label_value = "true";
+  std::string readiness_gate = "lease-elector.io/leader";
+  std::string service;                          // endpoints mode
+  std::vector<EndpointPortSpec> endpoint_ports;  // endpoints mode
+  // From the Downward API: POD_NAME (label, readiness-gate, endpoints) and POD_IP (endpoints).
+  std::string pod_name;
+  std::string pod_ip;
 
   LogLevel log_level = LogLevel::info;
   LogFormat log_format = LogFormat::text;
@@ -57,5 +76,6 @@ std::string version_text();
 // Added: the spellings the flags accept ("info", "warn", "json", ...), for logs and messages.
 std::string_view to_string(LogLevel level);
 std::string_view to_string(LogFormat format);
+std::string_view to_string(RouteMode mode);
 
 }  // namespace le::config

@@ -21,6 +21,12 @@ enum class Setting {
   release_delay,
   log_level,
   log_format,
+  route,
+  pod_selector,
+  leader_label,
+  readiness_gate,
+  service,
+  endpoint_ports,
   ttl,                      // classic: derives the three timing settings
   use_cluster_credentials,  // classic: accepted, no effect
   help,
