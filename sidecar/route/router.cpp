@@ -33,7 +33,9 @@ nanoseconds Router::step(bool stopping) {
   const bool leading = !stopping && snapshot->is_leader(boot_now, clock_.wall_now());
 
   if (leading && !term_) {
-    term_ = config_.identity + "@" + util::format_micro_time(util::to_micro(clock_.wall_now()));
+    // Unique to this term: the fences of two terms must differ even if the clock did not move.
+    term_ = config_.identity + "@" + util::format_micro_time(util::to_micro(clock_.wall_now())) + "/" +
+            std::to_string(++terms_started_);
     routed_ = false;
     unrouted_ = false;
     next_attempt_ = boot_now;

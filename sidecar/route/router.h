@@ -6,6 +6,7 @@
 // same Pod) is unmarked. Failures are logged, a 403 with the Role rule to add, and retried with
 // backoff. Pure: no thread, no sleep; routing_loop.h runs it.
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -56,6 +57,7 @@ class Router {
   const election::Clock& clock_;
   RouterConfig config_;
   std::optional<std::string> term_;
+  std::uint64_t terms_started_ = 0;
   bool routed_ = false;
   bool unrouted_ = false;
   election::BootTime next_attempt_{};

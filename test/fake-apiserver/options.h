@@ -20,6 +20,9 @@ struct Options {
   std::optional<std::string> data_file;
   std::optional<std::string> faults;  // initial faults, JSON as PUT /faults takes
   std::size_t watch_window = 1000;
+  // The one discovery.k8s.io version EndpointSlices are served in: v1 (1.21+), or v1beta1 to
+  // look like a 1.20 server.
+  std::string endpointslice_version = "v1";
   bool verbose = false;
   bool help = false;
 };
