@@ -1,5 +1,6 @@
 #include "e2e_cluster.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -39,6 +40,9 @@ json pod(const std::string& name) {
           {"spec",
            {// No scheduler serves this name: the Pod stays Pending on any cluster.
             {"schedulerName", "lease-elector-e2e-unscheduled"},
+            // No token volume: on a server without a controller manager no token Secret exists,
+            // and the ServiceAccount admission plugin would refuse the Pod.
+            {"automountServiceAccountToken", false},
             {"containers", json::array({{{"name", "app"}, {"image", "registry.invalid/app:1"}}})},
             {"readinessGates", json::array({{{"conditionType", "lease-elector.io/leader"}}})}}}};
 }
@@ -86,6 +90,11 @@ Cluster::Cluster(const std::string& kubeconfig, std::string sidecar_binary)
           {"metadata", {{"name", "web"}}},
           {"spec", {{"ports", json::array({{{"name", "http"}, {"port", 80}, {"targetPort", 8080}}})}}}},
          false);
+  // The ServiceAccount admission plugin wants the namespace's "default" ServiceAccount, which
+  // only a controller manager would create.
+  const auto sa = call("POST", "/api/v1/namespaces/" + ns_ + "/serviceaccounts",
+                       json{{"apiVersion", "v1"}, {"kind", "ServiceAccount"}, {"metadata", {{"name", "default"}}}}.dump());
+  if (sa.status == 201) created_.push_back("/api/v1/namespaces/" + ns_ + "/serviceaccounts/default");
   for (std::size_t i = 0; i < 3; ++i) create(pods_path(), pod(pod_name(i)), true);
   set_up_restricted_identity();
   std::cout << "e2e: sidecars run as " << (restricted() ? "the restricted ServiceAccount" : "the kubeconfig's user")
