@@ -233,7 +233,8 @@ void Cluster::start_sidecar(std::size_t i, const std::vector<std::string>& flags
                                 "--lease-duration", "4s", "--renew-deadline", "2s", "--retry-period", "500ms",
                                 "--release-delay", "0s", "--log-level", "debug"};
   argv.insert(argv.end(), flags.begin(), flags.end());
-  const std::string log = work_dir_ + "/" + pod_name(i) + ".log";
+  static int started = 0;
+  const std::string log = work_dir_ + "/" + std::to_string(++started) + "-" + pod_name(i) + ".log";
   sidecar.process = std::make_unique<testing::ChildProcess>(
       argv, log, std::vector<std::string>{"POD_NAME=" + pod_name(i), "POD_IP=" + pod_ip(i), "POD_NAMESPACE=" + ns_});
 }

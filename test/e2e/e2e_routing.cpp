@@ -63,7 +63,8 @@ Names routed(Mode m) {
     }
     return out;
   }
-  for (const auto& pod : cluster->get_json(cluster->pods_path() + "?labelSelector=app%3De2e").at("items")) {
+  const json list = cluster->get_json(cluster->pods_path() + "?labelSelector=app%3De2e");
+  for (const auto& pod : list.at("items")) {
     const std::string name = pod["metadata"]["name"];
     if (m == Mode::label) {
       if (pod["metadata"].value("labels", json::object()).value("lease-elector.io/leader", "") == "true")
@@ -88,6 +89,9 @@ struct Sampler {
       if (now == expected) return true;
       std::this_thread::sleep_for(50ms);
     }
+    std::string seen;
+    for (const auto& n : routed(mode)) seen += n + " ";
+    MESSAGE("routed at the timeout: [" << seen << "]");
     return false;
   }
 };
@@ -98,7 +102,7 @@ std::string expected_name(Mode m, std::size_t i) {
 
 // Three sidecars, a handover, a second handover right after, then the last one steps down.
 void run_mode(Mode mode) {
-  MESSAGE("mode " << to_string(mode) << " in namespace " << cluster->ns());
+  MESSAGE("mode " << std::string(to_string(mode)) << " in namespace " << cluster->ns());
   cluster->reset_lease();
   Sampler sampler{mode};
   for (std::size_t i = 0; i < 3; ++i) cluster->start_sidecar(i, mode_flags(mode));
