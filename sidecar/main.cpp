@@ -6,8 +6,8 @@
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <ctime>
-#include <optional>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>

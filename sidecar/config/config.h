@@ -45,7 +45,7 @@ struct Config {
   std::string leader_label_key = "lease-elector.io/leader";
   std::string leader_label_value = "true";
   std::string readiness_gate = "lease-elector.io/leader";
-  std::string service;                          // endpoints mode
+  std::string service;                           // endpoints mode
   std::vector<EndpointPortSpec> endpoint_ports;  // endpoints mode
   // From the Downward API: POD_NAME (label, readiness-gate, endpoints) and POD_IP (endpoints).
   std::string pod_name;

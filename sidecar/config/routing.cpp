@@ -9,15 +9,18 @@
 namespace le::config {
 namespace {
 
-constexpr std::array route_modes{std::pair{RouteMode::readiness, "readiness"}, std::pair{RouteMode::label, "label"},
-                                 std::pair{RouteMode::endpoints, "endpoints"},
-                                 std::pair{RouteMode::readiness_gate, "readiness-gate"}};
+constexpr std::array route_modes{
+    std::pair{RouteMode::readiness, "readiness"}, std::pair{RouteMode::label, "label"},
+    std::pair{RouteMode::endpoints, "endpoints"}, std::pair{RouteMode::readiness_gate, "readiness-gate"}};
 
-bool is_alphanumeric(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+bool is_alphanumeric(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
 
 // [A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?, at most 63 characters.
 bool is_name_part(std::string_view name) {
-  if (name.empty() || name.size() > 63 || !is_alphanumeric(name.front()) || !is_alphanumeric(name.back())) return false;
+  if (name.empty() || name.size() > 63 || !is_alphanumeric(name.front()) || !is_alphanumeric(name.back()))
+    return false;
   for (char c : name) {
     if (!is_alphanumeric(c) && c != '-' && c != '_' && c != '.') return false;
   }
@@ -117,8 +120,8 @@ std::optional<std::string> check_label_selector(std::string_view selector) {
   return std::nullopt;
 }
 
-std::optional<std::string> resolve_routing(const RawSettings& raw, const util::Environment& env, Config& config,
-                                           std::vector<std::string>& notes) {
+std::optional<std::string> resolve_routing(const RawSettings& raw, const util::Environment& env,
+                                           Config& config, std::vector<std::string>& notes) {
   if (const auto* v = find(raw, Setting::route)) {
     bool known = false;
     for (const auto& [mode, spelling] : route_modes) {
@@ -133,10 +136,12 @@ std::optional<std::string> resolve_routing(const RawSettings& raw, const util::E
   const bool pod_mode = config.route == RouteMode::label || config.route == RouteMode::readiness_gate;
 
   if (const auto* v = find(raw, Setting::pod_selector)) {
-    if (auto problem = check_label_selector(v->text)) return cite(*v) + " is not a label selector: " + *problem;
+    if (auto problem = check_label_selector(v->text))
+      return cite(*v) + " is not a label selector: " + *problem;
     config.pod_selector = v->text;
   } else if (pod_mode) {
-    return mode + " needs --pod-selector (or LEASE_ELECTOR_POD_SELECTOR): the workload's Pod labels, e.g. app=myapp";
+    return mode +
+           " needs --pod-selector (or LEASE_ELECTOR_POD_SELECTOR): the workload's Pod labels, e.g. app=myapp";
   }
   if (const auto* v = find(raw, Setting::leader_label)) {
     const auto eq = v->text.find('=');
@@ -159,7 +164,8 @@ std::optional<std::string> resolve_routing(const RawSettings& raw, const util::E
   if (const auto* v = find(raw, Setting::service)) {
     // The slice name SERVICE-lease-elector must be a valid object name too.
     if (!is_dns1123_label(v->text) || v->text.size() > 63 - 14) {
-      return cite(*v) + " is not a valid Service name: lowercase letters, digits and '-', at most 49 characters";
+      return cite(*v) +
+             " is not a valid Service name: lowercase letters, digits and '-', at most 49 characters";
     }
     config.service = v->text;
   } else if (config.route == RouteMode::endpoints) {
@@ -182,12 +188,14 @@ std::optional<std::string> resolve_routing(const RawSettings& raw, const util::E
 
   // Settings for another mode are harmless (a chart may set them all), but worth a word.
   const std::array<std::pair<Setting, bool>, 5> used_by_mode{
-      std::pair{Setting::pod_selector, pod_mode}, std::pair{Setting::leader_label, config.route == RouteMode::label},
+      std::pair{Setting::pod_selector, pod_mode},
+      std::pair{Setting::leader_label, config.route == RouteMode::label},
       std::pair{Setting::readiness_gate, config.route == RouteMode::readiness_gate},
       std::pair{Setting::service, config.route == RouteMode::endpoints},
       std::pair{Setting::endpoint_ports, config.route == RouteMode::endpoints}};
   for (const auto& [setting, used] : used_by_mode) {
-    if (const auto* v = find(raw, setting); v && !used) notes.push_back(v->source + " has no effect with " + mode);
+    if (const auto* v = find(raw, setting); v && !used)
+      notes.push_back(v->source + " has no effect with " + mode);
   }
   return std::nullopt;
 }

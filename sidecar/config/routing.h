@@ -13,8 +13,8 @@ namespace le::config {
 
 // Fills the routing fields of `config`; POD_NAME and POD_IP come from `env` (the Downward API).
 // Returns the error message, if any; settings that the chosen mode ignores add a note.
-std::optional<std::string> resolve_routing(const RawSettings& raw, const util::Environment& env, Config& config,
-                                           std::vector<std::string>& notes);
+std::optional<std::string> resolve_routing(const RawSettings& raw, const util::Environment& env,
+                                           Config& config, std::vector<std::string>& notes);
 
 // Kubernetes' label rules (apimachinery validation IsQualifiedName / IsValidLabelValue): a key
 // is [prefix/]name, the prefix a DNS subdomain, the name at most 63 characters of alphanumerics,

@@ -9,13 +9,16 @@ namespace le::kube {
 using election::ApiError;
 using election::ApiErrorKind;
 
-election::Result<std::string> api_call(HttpTransport& transport, std::string_view method, const std::string& path,
-                                       std::string_view body, std::string_view content_type,
-                                       std::chrono::milliseconds timeout, const std::string& what) {
+election::Result<std::string> api_call(HttpTransport& transport, std::string_view method,
+                                       const std::string& path, std::string_view body,
+                                       std::string_view content_type, std::chrono::milliseconds timeout,
+                                       const std::string& what) {
   try {
-    auto answer = transport.request(method, path, body, body.empty() ? std::string_view{} : content_type, timeout);
+    auto answer =
+        transport.request(method, path, body, body.empty() ? std::string_view{} : content_type, timeout);
     if (auto* failure = std::get_if<TransportError>(&answer)) {
-      const auto kind = failure->kind == TransportErrorKind::timeout ? ApiErrorKind::timeout : ApiErrorKind::network;
+      const auto kind =
+          failure->kind == TransportErrorKind::timeout ? ApiErrorKind::timeout : ApiErrorKind::network;
       return ApiError{kind, 0, failure->message, std::nullopt};
     }
     auto& response = std::get<HttpResponse>(answer);
@@ -32,7 +35,8 @@ election::Result<std::string> api_call(HttpTransport& transport, std::string_vie
 }
 
 ApiError malformed(const std::string& what, int http_status, const std::string& why) {
-  return ApiError{ApiErrorKind::malformed_response, http_status, what + ": unreadable answer: " + why, std::nullopt};
+  return ApiError{ApiErrorKind::malformed_response, http_status, what + ": unreadable answer: " + why,
+                  std::nullopt};
 }
 
 std::string query_escape(std::string_view value) {

@@ -11,9 +11,10 @@
 namespace le::kube {
 
 // The body of a 2xx answer. `what` names the call in logs ("patch pod default/app-0").
-election::Result<std::string> api_call(HttpTransport& transport, std::string_view method, const std::string& path,
-                                       std::string_view body, std::string_view content_type,
-                                       std::chrono::milliseconds timeout, const std::string& what);
+election::Result<std::string> api_call(HttpTransport& transport, std::string_view method,
+                                       const std::string& path, std::string_view body,
+                                       std::string_view content_type, std::chrono::milliseconds timeout,
+                                       const std::string& what);
 
 // A malformed_response error for an answer that did not parse.
 election::ApiError malformed(const std::string& what, int http_status, const std::string& why);

@@ -48,7 +48,8 @@ Result<EndpointSlice> parse_endpoint_slice(const std::string& body) {
     slice.resource_version = string_or_empty(meta, "resourceVersion");
     if (slice.name.empty() || slice.resource_version.empty())
       return malformed("endpointslice", 200, "no metadata.name or metadata.resourceVersion");
-    for (const auto& [section, out] : {std::pair{"labels", &slice.labels}, std::pair{"annotations", &slice.annotations}}) {
+    for (const auto& [section, out] :
+         {std::pair{"labels", &slice.labels}, std::pair{"annotations", &slice.annotations}}) {
       if (const auto it = meta.find(section); it != meta.end() && it->is_object()) {
         for (const auto& [k, v] : it->items()) {
           if (v.is_string()) (*out)[k] = v.get<std::string>();
@@ -57,12 +58,14 @@ Result<EndpointSlice> parse_endpoint_slice(const std::string& body) {
     }
     if (const auto endpoints = object.find("endpoints"); endpoints != object.end() && endpoints->is_array()) {
       for (const auto& endpoint : *endpoints) {
-        if (const auto addresses = endpoint.find("addresses"); addresses != endpoint.end() && addresses->is_array()) {
+        if (const auto addresses = endpoint.find("addresses");
+            addresses != endpoint.end() && addresses->is_array()) {
           for (const auto& a : *addresses) {
             if (a.is_string()) slice.addresses.push_back(a.get<std::string>());
           }
         }
-        if (const auto ref = endpoint.find("targetRef"); slice.target_pod.empty() && ref != endpoint.end() && ref->is_object())
+        if (const auto ref = endpoint.find("targetRef");
+            slice.target_pod.empty() && ref != endpoint.end() && ref->is_object())
           slice.target_pod = string_or_empty(*ref, "name");
       }
     }
@@ -82,7 +85,8 @@ Result<EndpointSlice> parse_endpoint_slice(const std::string& body) {
   }
 }
 
-std::string build_endpoint_slice(const EndpointSlice& slice, const std::string& api_version, const std::string& ns) {
+std::string build_endpoint_slice(const EndpointSlice& slice, const std::string& api_version,
+                                 const std::string& ns) {
   json object = json::object();
   if (!slice.raw_object.empty()) object = json::parse(slice.raw_object);
   object["apiVersion"] = api_version;
@@ -105,7 +109,8 @@ std::string build_endpoint_slice(const EndpointSlice& slice, const std::string& 
   }
   object["endpoints"] = std::move(endpoints);
   json ports = json::array();
-  for (const auto& p : slice.ports) ports.push_back({{"name", p.name}, {"port", p.port}, {"protocol", p.protocol}});
+  for (const auto& p : slice.ports)
+    ports.push_back({{"name", p.name}, {"port", p.port}, {"protocol", p.protocol}});
   object["ports"] = std::move(ports);
   return object.dump();
 }
@@ -115,19 +120,22 @@ EndpointSliceClient::EndpointSliceClient(std::unique_ptr<HttpTransport> transpor
 
 Result<std::string> EndpointSliceClient::collection(std::chrono::milliseconds timeout) {
   if (!version_) {
-    auto group = api_call(*transport_, "GET", "/apis/discovery.k8s.io", {}, {}, timeout, "discover discovery.k8s.io");
+    auto group =
+        api_call(*transport_, "GET", "/apis/discovery.k8s.io", {}, {}, timeout, "discover discovery.k8s.io");
     if (!group.ok()) return group.error();
     version_ = choose_endpoint_slice_version(group.value());
     if (!version_) {
       return ApiError{ApiErrorKind::malformed_response, 200,
-                      "the API server serves neither discovery.k8s.io/v1 nor v1beta1 EndpointSlices", std::nullopt};
+                      "the API server serves neither discovery.k8s.io/v1 nor v1beta1 EndpointSlices",
+                      std::nullopt};
     }
   }
   return "/apis/discovery.k8s.io/" + *version_ + "/namespaces/" + namespace_ + "/endpointslices";
 }
 
 Result<EndpointSlice> EndpointSliceClient::slice_call(std::string_view method, const std::string& path,
-                                                      const std::string& body, std::chrono::milliseconds timeout,
+                                                      const std::string& body,
+                                                      std::chrono::milliseconds timeout,
                                                       const std::string& what) {
   auto answer = api_call(*transport_, method, path, body, kJson, timeout, what);
   if (!answer.ok()) return answer.error();
@@ -139,10 +147,12 @@ Result<EndpointSlice> EndpointSliceClient::slice_call(std::string_view method, c
 Result<EndpointSlice> EndpointSliceClient::get(const std::string& name, std::chrono::milliseconds timeout) {
   auto path = collection(timeout);
   if (!path.ok()) return path.error();
-  return slice_call("GET", path.value() + "/" + name, {}, timeout, "get endpointslice " + namespace_ + "/" + name);
+  return slice_call("GET", path.value() + "/" + name, {}, timeout,
+                    "get endpointslice " + namespace_ + "/" + name);
 }
 
-Result<EndpointSlice> EndpointSliceClient::create(const EndpointSlice& slice, std::chrono::milliseconds timeout) {
+Result<EndpointSlice> EndpointSliceClient::create(const EndpointSlice& slice,
+                                                  std::chrono::milliseconds timeout) {
   auto path = collection(timeout);
   if (!path.ok()) return path.error();
   EndpointSlice fresh = slice;
@@ -151,11 +161,13 @@ Result<EndpointSlice> EndpointSliceClient::create(const EndpointSlice& slice, st
                     "create endpointslice " + namespace_ + "/" + slice.name);
 }
 
-Result<EndpointSlice> EndpointSliceClient::update(const EndpointSlice& slice, std::chrono::milliseconds timeout) {
+Result<EndpointSlice> EndpointSliceClient::update(const EndpointSlice& slice,
+                                                  std::chrono::milliseconds timeout) {
   auto path = collection(timeout);
   if (!path.ok()) return path.error();
-  return slice_call("PUT", path.value() + "/" + slice.name, build_endpoint_slice(slice, api_version(), namespace_),
-                    timeout, "update endpointslice " + namespace_ + "/" + slice.name);
+  return slice_call("PUT", path.value() + "/" + slice.name,
+                    build_endpoint_slice(slice, api_version(), namespace_), timeout,
+                    "update endpointslice " + namespace_ + "/" + slice.name);
 }
 
 }  // namespace le::kube

@@ -17,7 +17,8 @@ class EndpointSliceClient final : public route::EndpointSliceApi {
  public:
   EndpointSliceClient(std::unique_ptr<HttpTransport> transport, std::string ns);
 
-  election::Result<route::EndpointSlice> get(const std::string& name, std::chrono::milliseconds timeout) override;
+  election::Result<route::EndpointSlice> get(const std::string& name,
+                                             std::chrono::milliseconds timeout) override;
   election::Result<route::EndpointSlice> create(const route::EndpointSlice& slice,
                                                 std::chrono::milliseconds timeout) override;
   election::Result<route::EndpointSlice> update(const route::EndpointSlice& slice,
@@ -29,7 +30,8 @@ class EndpointSliceClient final : public route::EndpointSliceApi {
   // The collection path for the discovered version, or the discovery failure.
   election::Result<std::string> collection(std::chrono::milliseconds timeout);
   election::Result<route::EndpointSlice> slice_call(std::string_view method, const std::string& path,
-                                                    const std::string& body, std::chrono::milliseconds timeout,
+                                                    const std::string& body,
+                                                    std::chrono::milliseconds timeout,
                                                     const std::string& what);
 
   std::unique_ptr<HttpTransport> transport_;

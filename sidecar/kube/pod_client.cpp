@@ -37,12 +37,14 @@ Pod pod_from_json(const json& object) {
   read_string_map(meta, "labels", pod.labels);
   read_string_map(meta, "annotations", pod.annotations);
   if (const auto status = object.find("status"); status != object.end() && status->is_object()) {
-    if (const auto conditions = status->find("conditions"); conditions != status->end() && conditions->is_array()) {
+    if (const auto conditions = status->find("conditions");
+        conditions != status->end() && conditions->is_array()) {
       for (const auto& c : *conditions) {
         if (!c.is_object()) continue;
         pod.conditions.push_back({string_or_empty(c, "type"), string_or_empty(c, "status"),
                                   string_or_empty(c, "reason"), string_or_empty(c, "message"),
-                                  string_or_empty(c, "lastProbeTime"), string_or_empty(c, "lastTransitionTime")});
+                                  string_or_empty(c, "lastProbeTime"),
+                                  string_or_empty(c, "lastTransitionTime")});
       }
     }
   }
@@ -69,7 +71,8 @@ std::string build_metadata_patch(const route::MetadataPatch& patch) {
   json meta = json::object();
   if (patch.resource_version) meta["resourceVersion"] = *patch.resource_version;
   // In a JSON merge patch, null deletes the key.
-  for (const auto& [section, values] : {std::pair{"labels", &patch.labels}, std::pair{"annotations", &patch.annotations}}) {
+  for (const auto& [section, values] :
+       {std::pair{"labels", &patch.labels}, std::pair{"annotations", &patch.annotations}}) {
     if (values->empty()) continue;
     json map = json::object();
     for (const auto& [k, v] : *values) map[k] = v ? json(*v) : json(nullptr);
@@ -113,17 +116,21 @@ Result<Pod> PodClient::pod_call(std::string_view method, const std::string& path
 }
 
 Result<Pod> PodClient::get(const std::string& name, std::chrono::milliseconds timeout) {
-  return pod_call("GET", collection_path_ + "/" + name, {}, {}, timeout, "get pod " + namespace_ + "/" + name);
+  return pod_call("GET", collection_path_ + "/" + name, {}, {}, timeout,
+                  "get pod " + namespace_ + "/" + name);
 }
 
-Result<std::vector<Pod>> PodClient::list(const std::string& label_selector, std::chrono::milliseconds timeout) {
+Result<std::vector<Pod>> PodClient::list(const std::string& label_selector,
+                                         std::chrono::milliseconds timeout) {
   const std::string what = "list pods in " + namespace_ + " with labels " + label_selector;
-  auto answer = api_call(*transport_, "GET", collection_path_ + "?labelSelector=" + query_escape(label_selector), {},
-                         {}, timeout, what);
+  auto answer =
+      api_call(*transport_, "GET", collection_path_ + "?labelSelector=" + query_escape(label_selector), {},
+               {}, timeout, what);
   if (!answer.ok()) return answer.error();
   try {
     const auto list = json::parse(answer.value());
-    if (!list.is_object() || !list.contains("items") || !(list["items"].is_array() || list["items"].is_null()))
+    if (!list.is_object() || !list.contains("items") ||
+        !(list["items"].is_array() || list["items"].is_null()))
       return malformed(what, 200, "not a PodList");
     std::vector<Pod> pods;
     if (list["items"].is_array()) {
@@ -141,10 +148,13 @@ Result<Pod> PodClient::patch_metadata(const std::string& name, const route::Meta
                   "patch pod " + namespace_ + "/" + name);
 }
 
-Result<Pod> PodClient::patch_condition(const std::string& name, const std::optional<std::string>& resource_version,
-                                       const route::PodCondition& condition, std::chrono::milliseconds timeout) {
-  return pod_call("PATCH", collection_path_ + "/" + name + "/status", build_condition_patch(resource_version, condition),
-                  kStrategicMergePatch, timeout, "patch pod " + namespace_ + "/" + name + "/status");
+Result<Pod> PodClient::patch_condition(const std::string& name,
+                                       const std::optional<std::string>& resource_version,
+                                       const route::PodCondition& condition,
+                                       std::chrono::milliseconds timeout) {
+  return pod_call("PATCH", collection_path_ + "/" + name + "/status",
+                  build_condition_patch(resource_version, condition), kStrategicMergePatch, timeout,
+                  "patch pod " + namespace_ + "/" + name + "/status");
 }
 
 }  // namespace le::kube

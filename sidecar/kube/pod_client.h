@@ -27,9 +27,9 @@ class PodClient final : public route::PodApi {
   std::string namespace_name() const override { return namespace_; }
 
  private:
-  election::Result<route::Pod> pod_call(std::string_view method, const std::string& path, const std::string& body,
-                                        std::string_view content_type, std::chrono::milliseconds timeout,
-                                        const std::string& what);
+  election::Result<route::Pod> pod_call(std::string_view method, const std::string& path,
+                                        const std::string& body, std::string_view content_type,
+                                        std::chrono::milliseconds timeout, const std::string& what);
   std::unique_ptr<HttpTransport> transport_;
   std::string namespace_;
   std::string collection_path_;

@@ -12,7 +12,8 @@ class EndpointsRoute final : public Route {
 
   std::string_view mode() const override { return "endpoints"; }
   std::string role_rules() const override {
-    return "{apiGroups: [\"discovery.k8s.io\"], resources: [\"endpointslices\"], verbs: [\"get\", \"create\", "
+    return "{apiGroups: [\"discovery.k8s.io\"], resources: [\"endpointslices\"], verbs: [\"get\", "
+           "\"create\", "
            "\"update\"]}";
   }
 
@@ -27,7 +28,8 @@ class EndpointsRoute final : public Route {
       // A create cannot be conditional; if another leader created it first, this fails with
       // AlreadyExists and the next attempt reads and updates it with its version.
       auto created = api_.create(fresh, *timeout);
-      if (!created.ok()) return Attempt::failed({"create endpointslice " + slice_name_, rule("create"), created.error()}, 1);
+      if (!created.ok())
+        return Attempt::failed({"create endpointslice " + slice_name_, rule("create"), created.error()}, 1);
       return Attempt::done_after(1);
     }
     if (!got.ok()) return Attempt::failed({"get endpointslice " + slice_name_, rule("get"), got.error()}, 0);
@@ -37,7 +39,8 @@ class EndpointsRoute final : public Route {
     const auto timeout = guard();
     if (!timeout) return Attempt::abandoned(0);
     auto updated = api_.update(slice, *timeout);
-    if (!updated.ok()) return Attempt::failed({"update endpointslice " + slice_name_, rule("update"), updated.error()}, 1);
+    if (!updated.ok())
+      return Attempt::failed({"update endpointslice " + slice_name_, rule("update"), updated.error()}, 1);
     return Attempt::done_after(1);
   }
 
@@ -52,7 +55,8 @@ class EndpointsRoute final : public Route {
     slice.addresses.clear();
     slice.target_pod.clear();
     auto updated = api_.update(slice, timeout);
-    if (!updated.ok()) return Attempt::failed({"update endpointslice " + slice_name_, rule("update"), updated.error()}, 1);
+    if (!updated.ok())
+      return Attempt::failed({"update endpointslice " + slice_name_, rule("update"), updated.error()}, 1);
     return Attempt::done_after(1);
   }
 
@@ -70,9 +74,10 @@ class EndpointsRoute final : public Route {
     const auto managed = slice.labels.find(kManagedByLabel);
     const auto service = slice.labels.find(kServiceNameLabel);
     return fenced != slice.annotations.end() && fenced->second == term && managed != slice.labels.end() &&
-           managed->second == kManagedBy && service != slice.labels.end() && service->second == config_.service &&
-           slice.addresses == std::vector<std::string>{config_.pod_ip} && slice.target_pod == config_.pod_name &&
-           slice.ports == config_.ports;
+           managed->second == kManagedBy && service != slice.labels.end() &&
+           service->second == config_.service &&
+           slice.addresses == std::vector<std::string>{config_.pod_ip} &&
+           slice.target_pod == config_.pod_name && slice.ports == config_.ports;
   }
   void apply(EndpointSlice& slice, const std::string& term) const {
     slice.labels[kServiceNameLabel] = config_.service;

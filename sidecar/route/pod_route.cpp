@@ -13,8 +13,8 @@ class PodRoute : public Route {
   Attempt lead(const std::string& term, const WriteGuard& guard, milliseconds read_timeout) override {
     auto pods = api_.list(config_.pod_selector, read_timeout);
     if (!pods.ok()) {
-      return Attempt::failed({"list pods with labels " + config_.pod_selector, {"", "pods", "list"}, pods.error()},
-                             0);
+      return Attempt::failed(
+          {"list pods with labels " + config_.pod_selector, {"", "pods", "list"}, pods.error()}, 0);
     }
     int writes = 0;
     const Pod* own = nullptr;
@@ -31,13 +31,15 @@ class PodRoute : public Route {
       if (!timeout) return Attempt::abandoned(writes);
       ++writes;
       auto fenced_pod = fence(pod, term, *timeout);
-      if (!fenced_pod.ok()) return Attempt::failed({"fence pod " + pod.name, write_rule(), fenced_pod.error()}, writes);
+      if (!fenced_pod.ok())
+        return Attempt::failed({"fence pod " + pod.name, write_rule(), fenced_pod.error()}, writes);
     }
     Pod read;
     if (!own) {
       // This Pod does not carry the selector's labels (or the list lagged): read it by name.
       auto got = api_.get(config_.pod_name, read_timeout);
-      if (!got.ok()) return Attempt::failed({"get pod " + config_.pod_name, {"", "pods", "get"}, got.error()}, writes);
+      if (!got.ok())
+        return Attempt::failed({"get pod " + config_.pod_name, {"", "pods", "get"}, got.error()}, writes);
       read = std::move(got.value());
       own = &read;
     }
@@ -55,10 +57,12 @@ class PodRoute : public Route {
   Attempt follow(milliseconds timeout) override {
     auto own = api_.get(config_.pod_name, timeout);
     if (own.is(ApiErrorKind::not_found)) return Attempt::done_after(0);
-    if (!own.ok()) return Attempt::failed({"get pod " + config_.pod_name, {"", "pods", "get"}, own.error()}, 0);
+    if (!own.ok())
+      return Attempt::failed({"get pod " + config_.pod_name, {"", "pods", "get"}, own.error()}, 0);
     if (!marked_at_all(own.value())) return Attempt::done_after(0);
     auto cleared = unmark(own.value(), timeout);
-    if (!cleared.ok()) return Attempt::failed({"unmark pod " + config_.pod_name, write_rule(), cleared.error()}, 1);
+    if (!cleared.ok())
+      return Attempt::failed({"unmark pod " + config_.pod_name, write_rule(), cleared.error()}, 1);
     return Attempt::done_after(1);
   }
 
@@ -154,7 +158,8 @@ class GateRoute final : public PodRoute {
   // The kubelet keeps conditions it does not own, so the new leader must write False itself. The
   // fresh lastProbeTime and the term in the message make every such write a change, so it bumps
   // the resourceVersion (the API server skips a write that changes nothing).
-  Result<Pod> write(const Pod& pod, bool status, std::string reason, std::string message, milliseconds timeout) {
+  Result<Pod> write(const Pod& pod, bool status, std::string reason, std::string message,
+                    milliseconds timeout) {
     const std::string now = now_();
     PodCondition condition;
     condition.type = type_;
@@ -164,7 +169,9 @@ class GateRoute final : public PodRoute {
     condition.last_probe_time = now;
     const auto* old = pod.condition(type_);
     condition.last_transition_time =
-        old && old->status == condition.status && !old->last_transition_time.empty() ? old->last_transition_time : now;
+        old && old->status == condition.status && !old->last_transition_time.empty()
+            ? old->last_transition_time
+            : now;
     return api_.patch_condition(pod.name, pod.resource_version, condition, timeout);
   }
   Result<Pod> fence(const Pod& pod, const std::string& term, milliseconds timeout) override {
@@ -191,7 +198,8 @@ std::unique_ptr<Route> make_label_route(PodApi& api, PodRouteConfig config, std:
 
 std::unique_ptr<Route> make_gate_route(PodApi& api, PodRouteConfig config, std::string condition_type,
                                        std::function<std::string()> now_rfc3339) {
-  return std::make_unique<GateRoute>(api, std::move(config), std::move(condition_type), std::move(now_rfc3339));
+  return std::make_unique<GateRoute>(api, std::move(config), std::move(condition_type),
+                                     std::move(now_rfc3339));
 }
 
 }  // namespace le::route

@@ -62,7 +62,8 @@ class PodApi {
                                      milliseconds timeout) = 0;
   // A strategic merge patch of one status condition through pods/status: the conditions list
   // is merged by type, so the kubelet's own conditions (Ready, ContainersReady...) are kept.
-  virtual Result<Pod> patch_condition(const std::string& name, const std::optional<std::string>& resource_version,
+  virtual Result<Pod> patch_condition(const std::string& name,
+                                      const std::optional<std::string>& resource_version,
                                       const PodCondition& condition, milliseconds timeout) = 0;
   virtual std::string namespace_name() const = 0;
 };

@@ -52,7 +52,8 @@ nanoseconds Router::step(bool stopping) {
   if (boot_now < next_attempt_) return next_attempt_ - boot_now;
 
   if (leading) {
-    const auto attempt = route_.lead(*term_, [this] { return write_budget(); }, config_.request_timeout);
+    const auto attempt = route_.lead(
+        *term_, [this] { return write_budget(); }, config_.request_timeout);
     switch (attempt.kind) {
       case Attempt::Kind::done:
         if (!routed_ || attempt.writes > 0) {
@@ -86,7 +87,8 @@ nanoseconds Router::step(bool stopping) {
 }
 
 void Router::failed(const Attempt& attempt, election::BootTime now) {
-  backoff_ = backoff_ == nanoseconds::zero() ? config_.min_backoff : std::min(backoff_ * 2, config_.max_backoff);
+  backoff_ =
+      backoff_ == nanoseconds::zero() ? config_.min_backoff : std::min(backoff_ * 2, config_.max_backoff);
   next_attempt_ = now + backoff_;
   last_error_ = describe(*attempt.failure);
   if (attempt.failure->error.kind == ApiErrorKind::forbidden) {
@@ -97,14 +99,15 @@ void Router::failed(const Attempt& attempt, election::BootTime now) {
 }
 
 std::string Router::describe(const Failure& failure) const {
-  std::string text = "route " + std::string(route_.mode()) + ": " + failure.action + " failed: " +
-                     failure.error.describe();
+  std::string text =
+      "route " + std::string(route_.mode()) + ": " + failure.action + " failed: " + failure.error.describe();
   if (failure.error.kind == ApiErrorKind::forbidden) {
     // What the operator must do, not just what went wrong.
-    text = "route " + std::string(route_.mode()) + ": cannot " + failure.rule.verb + " " + failure.rule.resource +
-           " in namespace " + config_.namespace_name + ": add this rule to the Role: {apiGroups: [\"" +
-           failure.rule.api_group + "\"], resources: [\"" + failure.rule.resource + "\"], verbs: [\"" +
-           failure.rule.verb + "\"]} (mode " + std::string(route_.mode()) + " needs " + route_.role_rules() +
+    text = "route " + std::string(route_.mode()) + ": cannot " + failure.rule.verb + " " +
+           failure.rule.resource + " in namespace " + config_.namespace_name +
+           ": add this rule to the Role: {apiGroups: [\"" + failure.rule.api_group + "\"], resources: [\"" +
+           failure.rule.resource + "\"], verbs: [\"" + failure.rule.verb + "\"]} (mode " +
+           std::string(route_.mode()) + " needs " + route_.role_rules() +
            "); the API server said: " + failure.error.describe();
   }
   return text;

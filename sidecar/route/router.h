@@ -31,7 +31,8 @@ struct RouterConfig {
 
 class Router {
  public:
-  Router(Route& route, const election::SnapshotBoard& board, const election::Clock& clock, RouterConfig config);
+  Router(Route& route, const election::SnapshotBoard& board, const election::Clock& clock,
+         RouterConfig config);
 
   // One step at the current snapshot; `stopping` forces follower behaviour (shutdown). Returns how
   // long it has nothing to do, unless the snapshot changes.

@@ -10,7 +10,9 @@ using namespace std::chrono;
 
 RoutingLoop::~RoutingLoop() { stop(seconds{0}); }
 
-void RoutingLoop::start() { thread_ = std::thread([this] { run(); }); }
+void RoutingLoop::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void RoutingLoop::stop(nanoseconds budget) {
   {

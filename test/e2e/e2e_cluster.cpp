@@ -47,7 +47,8 @@ json pod(const std::string& name) {
             {"readinessGates", json::array({{{"conditionType", "lease-elector.io/leader"}}})}}}};
 }
 
-json rule(const std::string& group, const std::vector<std::string>& resources, const std::vector<std::string>& verbs) {
+json rule(const std::string& group, const std::vector<std::string>& resources,
+          const std::vector<std::string>& verbs) {
   return {{"apiGroups", {group}}, {"resources", resources}, {"verbs", verbs}};
 }
 
@@ -64,16 +65,19 @@ Cluster::Cluster(const std::string& kubeconfig, std::string sidecar_binary)
   ns_ = "lease-elector-e2e-" + random_suffix();
 
   const auto version = call("GET", "/version");
-  if (version.status != 200) throw std::runtime_error("GET /version: " + std::to_string(version.status) + " " + version.body);
-  std::cout << "e2e: API server " << config_.server << " version " << json::parse(version.body).value("gitVersion", "?")
-            << ", namespace " << ns_ << std::endl;
+  if (version.status != 200)
+    throw std::runtime_error("GET /version: " + std::to_string(version.status) + " " + version.body);
+  std::cout << "e2e: API server " << config_.server << " version "
+            << json::parse(version.body).value("gitVersion", "?") << ", namespace " << ns_ << std::endl;
 
-  const auto ns = call("POST", "/api/v1/namespaces",
-                       json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns_}}}}.dump());
+  const auto ns =
+      call("POST", "/api/v1/namespaces",
+           json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns_}}}}.dump());
   if (ns.status == 201) {
     namespace_created_ = true;
   } else if (ns.status == 404) {
-    std::cout << "e2e: this server has no Namespace API (the local API server?): using " << ns_ << " as is" << std::endl;
+    std::cout << "e2e: this server has no Namespace API (the local API server?): using " << ns_ << " as is"
+              << std::endl;
   } else {
     throw std::runtime_error("creating namespace " + ns_ + ": " + std::to_string(ns.status) + " " + ns.body);
   }
@@ -92,12 +96,14 @@ Cluster::Cluster(const std::string& kubeconfig, std::string sidecar_binary)
          false);
   // The ServiceAccount admission plugin wants the namespace's "default" ServiceAccount, which
   // only a controller manager would create.
-  const auto sa = call("POST", "/api/v1/namespaces/" + ns_ + "/serviceaccounts",
-                       json{{"apiVersion", "v1"}, {"kind", "ServiceAccount"}, {"metadata", {{"name", "default"}}}}.dump());
+  const auto sa = call(
+      "POST", "/api/v1/namespaces/" + ns_ + "/serviceaccounts",
+      json{{"apiVersion", "v1"}, {"kind", "ServiceAccount"}, {"metadata", {{"name", "default"}}}}.dump());
   if (sa.status == 201) created_.push_back("/api/v1/namespaces/" + ns_ + "/serviceaccounts/default");
   for (std::size_t i = 0; i < 3; ++i) create(pods_path(), pod(pod_name(i)), true);
   set_up_restricted_identity();
-  std::cout << "e2e: sidecars run as " << (restricted() ? "the restricted ServiceAccount" : "the kubeconfig's user")
+  std::cout << "e2e: sidecars run as "
+            << (restricted() ? "the restricted ServiceAccount" : "the kubeconfig's user")
             << (restricted_note_.empty() ? "" : " (" + restricted_note_ + ")") << std::endl;
 }
 
@@ -111,7 +117,8 @@ Cluster::~Cluster() {
 
 kube::HttpResponse Cluster::call(const std::string& method, const std::string& path, const std::string& body,
                                  const std::string& content_type) {
-  auto answer = transport_->request(method, path, body, body.empty() ? "" : content_type, milliseconds{15000});
+  auto answer =
+      transport_->request(method, path, body, body.empty() ? "" : content_type, milliseconds{15000});
   if (auto* error = std::get_if<kube::TransportError>(&answer)) throw std::runtime_error(error->message);
   return std::get<kube::HttpResponse>(answer);
 }
@@ -119,7 +126,8 @@ kube::HttpResponse Cluster::call(const std::string& method, const std::string& p
 json Cluster::get_json(const std::string& path) {
   const auto r = call("GET", path);
   if (r.status == 404) return nullptr;
-  if (r.status != 200) throw std::runtime_error("GET " + path + ": " + std::to_string(r.status) + " " + r.body);
+  if (r.status != 200)
+    throw std::runtime_error("GET " + path + ": " + std::to_string(r.status) + " " + r.body);
   return json::parse(r.body);
 }
 
@@ -130,9 +138,10 @@ void Cluster::create(const std::string& collection, const json& object, bool req
     created_.push_back(collection + "/" + name);
     return;
   }
-  if (required) throw std::runtime_error("POST " + collection + ": " + std::to_string(r.status) + " " + r.body);
-  std::cout << "e2e: could not create " << collection << "/" << name << " (" << r.status << "); going on without it"
-            << std::endl;
+  if (required)
+    throw std::runtime_error("POST " + collection + ": " + std::to_string(r.status) + " " + r.body);
+  std::cout << "e2e: could not create " << collection << "/" << name << " (" << r.status
+            << "); going on without it" << std::endl;
 }
 
 void Cluster::set_up_restricted_identity() {
@@ -140,8 +149,9 @@ void Cluster::set_up_restricted_identity() {
   const std::string roles = "/apis/rbac.authorization.k8s.io/v1/namespaces/" + ns_ + "/roles";
   const std::string bindings = "/apis/rbac.authorization.k8s.io/v1/namespaces/" + ns_ + "/rolebindings";
   // The chart's least-privilege rules for every mode at once; the second identity lacks pods patch.
-  const json lease_rules = json::array({rule("coordination.k8s.io", {"leases"}, {"get", "list", "watch", "create", "update"}),
-                                        rule("", {"events"}, {"create"})});
+  const json lease_rules =
+      json::array({rule("coordination.k8s.io", {"leases"}, {"get", "list", "watch", "create", "update"}),
+                   rule("", {"events"}, {"create"})});
   json full = lease_rules;
   full.push_back(rule("", {"pods"}, {"get", "list", "patch"}));
   full.push_back(rule("", {"pods/status"}, {"patch"}));
@@ -149,17 +159,22 @@ void Cluster::set_up_restricted_identity() {
   json nopatch = lease_rules;
   nopatch.push_back(rule("", {"pods"}, {"get", "list"}));
   std::string tokens[2];
-  const std::pair<std::string, json> identities[] = {{"lease-elector-e2e", full}, {"lease-elector-e2e-nopatch", nopatch}};
+  const std::pair<std::string, json> identities[] = {{"lease-elector-e2e", full},
+                                                     {"lease-elector-e2e-nopatch", nopatch}};
   for (int i = 0; i < 2; ++i) {
     const auto& [name, rules] = identities[i];
-    auto r = call("POST", sa, json{{"apiVersion", "v1"}, {"kind", "ServiceAccount"}, {"metadata", {{"name", name}}}}.dump());
+    auto r =
+        call("POST", sa,
+             json{{"apiVersion", "v1"}, {"kind", "ServiceAccount"}, {"metadata", {{"name", name}}}}.dump());
     if (r.status != 201) {
       restricted_note_ = "no ServiceAccounts: " + std::to_string(r.status);
       return;
     }
     created_.push_back(sa + "/" + name);
     r = call("POST", roles,
-             json{{"apiVersion", "rbac.authorization.k8s.io/v1"}, {"kind", "Role"}, {"metadata", {{"name", name}}},
+             json{{"apiVersion", "rbac.authorization.k8s.io/v1"},
+                  {"kind", "Role"},
+                  {"metadata", {{"name", name}}},
                   {"rules", rules}}
                  .dump());
     if (r.status != 201) {
@@ -167,20 +182,22 @@ void Cluster::set_up_restricted_identity() {
       return;
     }
     created_.push_back(roles + "/" + name);
-    r = call("POST", bindings,
-             json{{"apiVersion", "rbac.authorization.k8s.io/v1"},
-                  {"kind", "RoleBinding"},
-                  {"metadata", {{"name", name}}},
-                  {"roleRef", {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "Role"}, {"name", name}}},
-                  {"subjects", json::array({{{"kind", "ServiceAccount"}, {"name", name}, {"namespace", ns_}}})}}
-                 .dump());
+    r = call(
+        "POST", bindings,
+        json{{"apiVersion", "rbac.authorization.k8s.io/v1"},
+             {"kind", "RoleBinding"},
+             {"metadata", {{"name", name}}},
+             {"roleRef", {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "Role"}, {"name", name}}},
+             {"subjects", json::array({{{"kind", "ServiceAccount"}, {"name", name}, {"namespace", ns_}}})}}
+            .dump());
     if (r.status != 201) {
       restricted_note_ = "cannot create a RoleBinding: " + std::to_string(r.status);
       return;
     }
     created_.push_back(bindings + "/" + name);
     r = call("POST", sa + "/" + name + "/token",
-             json{{"apiVersion", "authentication.k8s.io/v1"}, {"kind", "TokenRequest"},
+             json{{"apiVersion", "authentication.k8s.io/v1"},
+                  {"kind", "TokenRequest"},
                   {"spec", {{"expirationSeconds", 3600}}}}
                  .dump());
     if (r.status != 201) {
@@ -201,7 +218,8 @@ std::string Cluster::write_kubeconfig(const std::string& name, const std::string
   }
   const std::string path = work_dir_ + "/" + name + ".kubeconfig";
   std::ofstream out(path);
-  out << "apiVersion: v1\nkind: Config\nclusters:\n- name: e2e\n  cluster:\n    server: " << config_.server << "\n";
+  out << "apiVersion: v1\nkind: Config\nclusters:\n- name: e2e\n  cluster:\n    server: " << config_.server
+      << "\n";
   if (!ca.empty()) out << "    certificate-authority: " << ca << "\n";
   if (config_.insecure_skip_tls_verify) out << "    insecure-skip-tls-verify: true\n";
   out << "users:\n- name: e2e\n  user:\n    token: " << token << "\ncontexts:\n- name: e2e\n  context:\n"
@@ -213,10 +231,13 @@ void Cluster::reset_lease() {
   const std::string leases = "/apis/coordination.k8s.io/v1/namespaces/" + ns_ + "/leases";
   call("DELETE", leases + "/" + kLease);
   const auto r = call("POST", leases,
-                      json{{"apiVersion", "coordination.k8s.io/v1"}, {"kind", "Lease"},
-                           {"metadata", {{"name", kLease}}}, {"spec", json::object()}}
+                      json{{"apiVersion", "coordination.k8s.io/v1"},
+                           {"kind", "Lease"},
+                           {"metadata", {{"name", kLease}}},
+                           {"spec", json::object()}}
                           .dump());
-  if (r.status != 201) throw std::runtime_error("creating the Lease: " + std::to_string(r.status) + " " + r.body);
+  if (r.status != 201)
+    throw std::runtime_error("creating the Lease: " + std::to_string(r.status) + " " + r.body);
   if (std::find(created_.begin(), created_.end(), leases + "/" + kLease) == created_.end())
     created_.push_back(leases + "/" + kLease);
 }
@@ -226,17 +247,34 @@ void Cluster::start_sidecar(std::size_t i, const std::vector<std::string>& flags
   auto& sidecar = sidecars_[i];
   sidecar.process.reset();
   sidecar.port = testing::free_loopback_port();
-  const std::string kubeconfig =
-      without_patch_rights ? nopatch_kubeconfig_ : restricted() ? restricted_kubeconfig_ : kubeconfig_;
-  std::vector<std::string> argv{sidecar_binary_, "--lease-name", kLease, "--namespace", ns_, "--kubeconfig",
-                                kubeconfig, "--http", "127.0.0.1:" + std::to_string(sidecar.port),
-                                "--lease-duration", "4s", "--renew-deadline", "2s", "--retry-period", "500ms",
-                                "--release-delay", "0s", "--log-level", "debug"};
+  const std::string kubeconfig = without_patch_rights ? nopatch_kubeconfig_
+                                 : restricted()       ? restricted_kubeconfig_
+                                                      : kubeconfig_;
+  std::vector<std::string> argv{sidecar_binary_,
+                                "--lease-name",
+                                kLease,
+                                "--namespace",
+                                ns_,
+                                "--kubeconfig",
+                                kubeconfig,
+                                "--http",
+                                "127.0.0.1:" + std::to_string(sidecar.port),
+                                "--lease-duration",
+                                "4s",
+                                "--renew-deadline",
+                                "2s",
+                                "--retry-period",
+                                "500ms",
+                                "--release-delay",
+                                "0s",
+                                "--log-level",
+                                "debug"};
   argv.insert(argv.end(), flags.begin(), flags.end());
   static int started = 0;
   const std::string log = work_dir_ + "/" + std::to_string(++started) + "-" + pod_name(i) + ".log";
   sidecar.process = std::make_unique<testing::ChildProcess>(
-      argv, log, std::vector<std::string>{"POD_NAME=" + pod_name(i), "POD_IP=" + pod_ip(i), "POD_NAMESPACE=" + ns_});
+      argv, log,
+      std::vector<std::string>{"POD_NAME=" + pod_name(i), "POD_IP=" + pod_ip(i), "POD_NAMESPACE=" + ns_});
 }
 
 bool Cluster::leads(std::size_t i) {
@@ -278,7 +316,9 @@ int Cluster::wait_exit(std::size_t i) {
   return status.value_or(-1);
 }
 
-bool Cluster::sidecar_running(std::size_t i) { return sidecars_.at(i).process && sidecars_.at(i).process->running(); }
+bool Cluster::sidecar_running(std::size_t i) {
+  return sidecars_.at(i).process && sidecars_.at(i).process->running();
+}
 
 bool Cluster::wait_log(std::size_t i, const std::string& needle, milliseconds timeout) {
   const auto until = steady_clock::now() + timeout;

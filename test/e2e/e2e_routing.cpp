@@ -38,7 +38,9 @@ Cluster* cluster = nullptr;
 
 enum class Mode { label, gate, endpoints };
 
-const char* to_string(Mode m) { return m == Mode::label ? "label" : m == Mode::gate ? "readiness-gate" : "endpoints"; }
+const char* to_string(Mode m) {
+  return m == Mode::label ? "label" : m == Mode::gate ? "readiness-gate" : "endpoints";
+}
 
 std::vector<std::string> mode_flags(Mode m) {
   switch (m) {

@@ -94,10 +94,11 @@ void ApiServer::add_resource(std::unique_ptr<ResourceStrategy> strategy) {
   if (group.empty()) {
     // The core group's versions (discovery.APIVersionHandler).
     non_resource_routes_["/api"] = [](const RequestInfo&) {
-      return json_response(200, Json{{"kind", "APIVersions"},
-                                     {"versions", Json::array({"v1"})},
-                                     {"serverAddressByClientCIDRs",
-                                      Json::array({Json{{"clientCIDR", "0.0.0.0/0"}, {"serverAddress", "127.0.0.1"}}})}});
+      return json_response(
+          200, Json{{"kind", "APIVersions"},
+                    {"versions", Json::array({"v1"})},
+                    {"serverAddressByClientCIDRs",
+                     Json::array({Json{{"clientCIDR", "0.0.0.0/0"}, {"serverAddress", "127.0.0.1"}}})}});
     };
   } else {
     non_resource_routes_["/apis/" + group] = [this, group](const RequestInfo&) {

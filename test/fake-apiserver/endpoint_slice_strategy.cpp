@@ -33,22 +33,25 @@ EndpointSliceStrategy::EndpointSliceStrategy(std::string version) {
 std::variant<Json, ApiError> EndpointSliceStrategy::decode(const Json& body) const {
   const std::string version = info_.api_version();
   if (!body.is_object()) {
-    return bad_request("the object provided is unrecognized (must be of type EndpointSlice): couldn't get "
-                       "version/kind; json parse error: json: cannot unmarshal " +
-                       std::string(body.type_name()) + " into Go value of type struct");
+    return bad_request(
+        "the object provided is unrecognized (must be of type EndpointSlice): couldn't get "
+        "version/kind; json parse error: json: cannot unmarshal " +
+        std::string(body.type_name()) + " into Go value of type struct");
   }
   const std::string kind = body.value("kind", "");
   const std::string api_version = body.value("apiVersion", "");
   if ((!kind.empty() && kind != "EndpointSlice") || (!api_version.empty() && api_version != version)) {
-    return bad_request(kind + " in version \"" + api_version + "\" cannot be handled as a EndpointSlice: no kind \"" +
-                       kind + "\" is registered for version \"" + api_version + "\"");
+    return bad_request(kind + " in version \"" + api_version +
+                       "\" cannot be handled as a EndpointSlice: no kind \"" + kind +
+                       "\" is registered for version \"" + api_version + "\"");
   }
   Json slice = Json::object();
   slice["kind"] = "EndpointSlice";
   slice["apiVersion"] = version;
   std::string problem;
   auto meta = decode_object_meta(body.contains("metadata") ? body["metadata"] : Json(), problem);
-  if (!meta) return bad_request("EndpointSlice in version \"" + info_.version + "\" cannot be handled: " + problem);
+  if (!meta)
+    return bad_request("EndpointSlice in version \"" + info_.version + "\" cannot be handled: " + problem);
   slice["metadata"] = std::move(*meta);
   if (body.contains("addressType") && !body["addressType"].is_null()) {
     if (!body["addressType"].is_string())
@@ -61,7 +64,8 @@ std::variant<Json, ApiError> EndpointSliceStrategy::decode(const Json& body) con
     return bad_request("EndpointSlice: v1.EndpointSlice.Endpoints: decode slice: expect [ or n");
   slice["endpoints"] = endpoints;
   if (body.contains("ports") && !body["ports"].is_null()) {
-    if (!body["ports"].is_array()) return bad_request("EndpointSlice: v1.EndpointSlice.Ports: decode slice: expect [ or n");
+    if (!body["ports"].is_array())
+      return bad_request("EndpointSlice: v1.EndpointSlice.Ports: decode slice: expect [ or n");
     slice["ports"] = body["ports"];
   }
   return slice;
@@ -81,15 +85,16 @@ FieldErrors EndpointSliceStrategy::validate(const Json& object) const {
     for (std::size_t i = 0; i < endpoints.size(); ++i) {
       const std::string at = "endpoints[" + std::to_string(i) + "].addresses";
       const Json& e = endpoints[i];
-      if (!e.is_object() || !e.contains("addresses") || !e["addresses"].is_array() || e["addresses"].empty() ||
-          e["addresses"].size() > 100) {
+      if (!e.is_object() || !e.contains("addresses") || !e["addresses"].is_array() ||
+          e["addresses"].empty() || e["addresses"].size() > 100) {
         errors.push_back(FieldError::required(at, "must contain at least 1 address"));
         continue;
       }
       for (const auto& a : e["addresses"]) {
         const std::string address = a.is_string() ? a.get<std::string>() : "";
         if ((type == "IPv4" && !is_ipv4(address)) || (type == "IPv6" && !is_ipv6(address))) {
-          errors.push_back(FieldError::invalid(at + "[0]", go_quoted(address), "must be a valid " + type + " address"));
+          errors.push_back(
+              FieldError::invalid(at + "[0]", go_quoted(address), "must be a valid " + type + " address"));
         }
       }
     }
@@ -103,8 +108,10 @@ FieldErrors EndpointSliceStrategy::validate(const Json& object) const {
         errors.push_back(FieldError{"FieldValueNotSupported", at + ".protocol", go_quoted(protocol),
                                     "supported values: \"SCTP\", \"TCP\", \"UDP\""});
       }
-      if (p.contains("port") && (!p["port"].is_number_integer() || p["port"].get<long>() < 1 || p["port"].get<long>() > 65535)) {
-        errors.push_back(FieldError::invalid(at + ".port", p["port"].dump(), "must be between 1 and 65535, inclusive"));
+      if (p.contains("port") &&
+          (!p["port"].is_number_integer() || p["port"].get<long>() < 1 || p["port"].get<long>() > 65535)) {
+        errors.push_back(
+            FieldError::invalid(at + ".port", p["port"].dump(), "must be between 1 and 65535, inclusive"));
       }
     }
   }
@@ -117,7 +124,8 @@ FieldErrors EndpointSliceStrategy::validate_update(const Json& object, const Jso
     if (e.field.rfind("metadata.", 0) != 0) errors.push_back(std::move(e));
   }
   if (object.value("addressType", "") != old.value("addressType", "")) {
-    errors.push_back(FieldError::invalid("addressType", go_quoted(object.value("addressType", "")), "field is immutable"));
+    errors.push_back(
+        FieldError::invalid("addressType", go_quoted(object.value("addressType", "")), "field is immutable"));
   }
   return errors;
 }

@@ -13,12 +13,12 @@
 #include "admin_api.h"
 #include "api_front.h"
 #include "api_server.h"
+#include "endpoint_slice_strategy.h"
 #include "files.h"
 #include "kubeconfig.h"
-#include "endpoint_slice_strategy.h"
 #include "lease_strategy.h"
-#include "pod_strategy.h"
 #include "options.h"
+#include "pod_strategy.h"
 #include "tls_certs.h"
 
 namespace {

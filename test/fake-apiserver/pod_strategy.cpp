@@ -50,15 +50,16 @@ PodStrategy::PodStrategy() {
 
 std::variant<Json, ApiError> PodStrategy::decode(const Json& body) const {
   if (!body.is_object()) {
-    return bad_request("the object provided is unrecognized (must be of type Pod): couldn't get version/kind; "
-                       "json parse error: json: cannot unmarshal " +
-                       std::string(body.type_name()) + " into Go value of type struct");
+    return bad_request(
+        "the object provided is unrecognized (must be of type Pod): couldn't get version/kind; "
+        "json parse error: json: cannot unmarshal " +
+        std::string(body.type_name()) + " into Go value of type struct");
   }
   const std::string kind = body.value("kind", "");
   const std::string api_version = body.value("apiVersion", "");
   if ((!kind.empty() && kind != "Pod") || (!api_version.empty() && api_version != "v1")) {
-    return bad_request(kind + " in version \"" + api_version + "\" cannot be handled as a Pod: no kind \"" + kind +
-                       "\" is registered for version \"" + api_version + "\"");
+    return bad_request(kind + " in version \"" + api_version + "\" cannot be handled as a Pod: no kind \"" +
+                       kind + "\" is registered for version \"" + api_version + "\"");
   }
   Json pod = Json::object();
   pod["kind"] = "Pod";
@@ -116,8 +117,10 @@ FieldErrors PodStrategy::validate(const Json& object) const {
     for (std::size_t i = 0; i < spec["containers"].size(); ++i) {
       const Json& c = spec["containers"][i];
       const std::string at = "spec.containers[" + std::to_string(i) + "]";
-      if (!c.is_object() || c.value("name", "").empty()) errors.push_back(FieldError::required(at + ".name", ""));
-      if (!c.is_object() || c.value("image", "").empty()) errors.push_back(FieldError::required(at + ".image", ""));
+      if (!c.is_object() || c.value("name", "").empty())
+        errors.push_back(FieldError::required(at + ".name", ""));
+      if (!c.is_object() || c.value("image", "").empty())
+        errors.push_back(FieldError::required(at + ".image", ""));
     }
   }
   return errors;
@@ -133,8 +136,9 @@ FieldErrors PodStrategy::validate_update(const Json& object, const Json& old) co
       const std::string at = "status.conditions[" + std::to_string(i) + "]";
       const std::string type = conditions[i].value("type", "");
       if (!plausible_condition_type(type)) {
-        errors.push_back(FieldError::invalid(at + ".type", go_quoted(type),
-                                             "name part must consist of alphanumeric characters, '-', '_' or '.'"));
+        errors.push_back(
+            FieldError::invalid(at + ".type", go_quoted(type),
+                                "name part must consist of alphanumeric characters, '-', '_' or '.'"));
       }
       const std::string s = conditions[i].value("status", "");
       if (s != "True" && s != "False" && s != "Unknown") {
@@ -145,10 +149,11 @@ FieldErrors PodStrategy::validate_update(const Json& object, const Json& old) co
   }
   if (object["spec"] != old["spec"]) {
     // The fake does not model the few mutable spec fields (image, activeDeadlineSeconds, ...).
-    errors.push_back(FieldError::invalid("spec", "core.PodSpec{...}",
-                                         "Forbidden: pod updates may not change fields other than `spec.containers[*]"
-                                         ".image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds` or "
-                                         "`spec.tolerations` (only additions to existing tolerations)"));
+    errors.push_back(
+        FieldError::invalid("spec", "core.PodSpec{...}",
+                            "Forbidden: pod updates may not change fields other than `spec.containers[*]"
+                            ".image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds` or "
+                            "`spec.tolerations` (only additions to existing tolerations)"));
   }
   return errors;
 }

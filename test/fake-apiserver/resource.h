@@ -52,7 +52,8 @@ class ResourceStrategy {
   // strategy.PrepareForUpdate of the object (subresource "") or of a subresource ("status"): what
   // the write may not change is put back from `old` (a Pod's status through the object, its spec
   // through pods/status). metadata.resourceVersion is left as sent: it is the precondition.
-  virtual Json prepare_for_update(Json object, const Json& /*old*/, const std::string& /*subresource*/) const {
+  virtual Json prepare_for_update(Json object, const Json& /*old*/,
+                                  const std::string& /*subresource*/) const {
     return object;
   }
   // application/strategic-merge-patch+json. Without lists that have merge keys it is a JSON merge

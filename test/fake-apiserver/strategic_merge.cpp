@@ -65,7 +65,8 @@ Json merge_list(const Json& original, const Json& patch, const std::string& path
 Json merge_value(const Json& original, const Json& patch, const std::string& path, const MergeKeys& keys) {
   if (patch.is_object()) return merge_map(original, patch, path, keys);
   if (patch.is_array()) {
-    if (const auto it = keys.find(path); it != keys.end()) return merge_list(original, patch, path, it->second, keys);
+    if (const auto it = keys.find(path); it != keys.end())
+      return merge_list(original, patch, path, it->second, keys);
   }
   return patch;
 }

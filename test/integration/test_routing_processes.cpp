@@ -44,7 +44,8 @@ ClusterOptions options(Mode mode, const std::string& slice_version = "v1") {
       o.extra_sidecar_flags = {"--route", "readiness-gate", "--pod-selector", "app=demo"};
       break;
     case Mode::endpoints:
-      o.extra_sidecar_flags = {"--route", "endpoints", "--service", "web", "--endpoint-ports", "http:8080/TCP"};
+      o.extra_sidecar_flags = {"--route", "endpoints",        "--service",
+                               "web",     "--endpoint-ports", "http:8080/TCP"};
       o.extra_apiserver_flags = {"--endpointslice-version", slice_version};
       break;
   }
@@ -73,7 +74,8 @@ class RoutedState {
       for (const auto& pod : cluster_.list_pods("app=demo")) {
         const std::string name = pod["metadata"]["name"];
         if (mode_ == Mode::label) {
-          if (pod["metadata"].value("labels", json::object()).value(kLeaderLabel, "") == "true") out.insert(name);
+          if (pod["metadata"].value("labels", json::object()).value(kLeaderLabel, "") == "true")
+            out.insert(name);
         } else {
           for (const auto& c : pod["status"].value("conditions", json::array())) {
             if (c["type"] == kGate && c["status"] == "True") out.insert(name);
@@ -140,15 +142,17 @@ void handovers(Mode mode, const std::string& slice_version = "v1") {
     cluster.create_pod("crashed-0", {{"app", "demo"}});
     // The leftover of a leader that crashed before it could clean up.
     if (mode == Mode::label) {
-      REQUIRE(cluster.api_request("PATCH", "/api/v1/namespaces/default/pods/crashed-0",
-                                  json{{"metadata", {{"labels", {{kLeaderLabel, "true"}}}}}}.dump(),
-                                  "application/merge-patch+json")
+      REQUIRE(cluster
+                  .api_request("PATCH", "/api/v1/namespaces/default/pods/crashed-0",
+                               json{{"metadata", {{"labels", {{kLeaderLabel, "true"}}}}}}.dump(),
+                               "application/merge-patch+json")
                   .status == 200);
     } else {
       const json condition{{"type", kGate}, {"status", "True"}};
-      REQUIRE(cluster.api_request("PATCH", "/api/v1/namespaces/default/pods/crashed-0/status",
-                                  json{{"status", {{"conditions", json::array({condition})}}}}.dump(),
-                                  "application/strategic-merge-patch+json")
+      REQUIRE(cluster
+                  .api_request("PATCH", "/api/v1/namespaces/default/pods/crashed-0/status",
+                               json{{"status", {{"conditions", json::array({condition})}}}}.dump(),
+                               "application/strategic-merge-patch+json")
                   .status == 200);
     }
     CHECK(routed.now() == Names{"crashed-0"});
@@ -200,8 +204,9 @@ TEST_CASE("endpoints on a server with only discovery.k8s.io/v1beta1 (as 1.20): f
 }
 
 TEST_CASE("RBAC denial: the sidecar names the missing rule, keeps leading and keeps retrying") {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("lease-elector-rbac-" + std::to_string(::getpid()) + "-" + std::to_string(::time(nullptr)));
+  const auto dir =
+      std::filesystem::temp_directory_path() /
+      ("lease-elector-rbac-" + std::to_string(::getpid()) + "-" + std::to_string(::time(nullptr)));
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "tokens.csv") << "admin-token,admin,admin-uid,\"system:masters\"\n"
                                     << "elector-token,elector,elector-uid,\n";
@@ -209,7 +214,8 @@ TEST_CASE("RBAC denial: the sidecar names the missing rule, keeps leading and ke
   std::ofstream(dir / "rbac.json")
       << R"({"users":{"elector":{"namespaces":["default"],"resources":{"leases":["get","list","watch","create","update"],"pods":["get","list"]}}}})";
   auto o = options(Mode::label);
-  o.extra_apiserver_flags = {"--token-file", (dir / "tokens.csv").string(), "--rbac-file", (dir / "rbac.json").string(),
+  o.extra_apiserver_flags = {"--token-file",      (dir / "tokens.csv").string(),
+                             "--rbac-file",       (dir / "rbac.json").string(),
                              "--kubeconfig-user", "elector"};
   LocalCluster cluster(o);
   cluster.use_admin_token("admin-token");

@@ -210,8 +210,8 @@ void LocalCluster::post_tokens(const nlohmann::json& request) {
                              answer.error);
 }
 
-HttpAnswer LocalCluster::api_request(const std::string& method, const std::string& path, const std::string& body,
-                                     const std::string& content_type) {
+HttpAnswer LocalCluster::api_request(const std::string& method, const std::string& path,
+                                     const std::string& body, const std::string& content_type) {
   return api_http_.request(method, api_url_ + path, body, content_type);
 }
 
@@ -232,10 +232,14 @@ void LocalCluster::create_pod(const std::string& name, const nlohmann::json& lab
 nlohmann::json LocalCluster::list_pods(const std::string& selector) {
   std::string escaped;
   for (char c : selector) {
-    if (c == '=') escaped += "%3D";
-    else if (c == '/') escaped += "%2F";
-    else if (c == ',') escaped += "%2C";
-    else escaped += c;
+    if (c == '=')
+      escaped += "%3D";
+    else if (c == '/')
+      escaped += "%2F";
+    else if (c == ',')
+      escaped += "%2C";
+    else
+      escaped += c;
   }
   auto answer = api_request("GET", "/api/v1/namespaces/default/pods?labelSelector=" + escaped);
   if (answer.status != 200)

@@ -20,10 +20,11 @@ using route::milliseconds;
 using route::Result;
 
 inline ApiError conflict_error(const std::string& what) {
-  return ApiError{ApiErrorKind::conflict, 409,
-                  "Operation cannot be fulfilled on " + what +
-                      ": the object has been modified; please apply your changes to the latest version and try again",
-                  std::nullopt};
+  return ApiError{
+      ApiErrorKind::conflict, 409,
+      "Operation cannot be fulfilled on " + what +
+          ": the object has been modified; please apply your changes to the latest version and try again",
+      std::nullopt};
 }
 
 class Versions {
@@ -73,7 +74,8 @@ class MemoryPods final : public route::PodApi {
   Result<route::Pod> get(const std::string& name, milliseconds) override {
     if (auto e = deny("get", "pods", name)) return *e;
     const auto it = pods.find(name);
-    if (it == pods.end()) return ApiError{ApiErrorKind::not_found, 404, "pods \"" + name + "\" not found", std::nullopt};
+    if (it == pods.end())
+      return ApiError{ApiErrorKind::not_found, 404, "pods \"" + name + "\" not found", std::nullopt};
     return it->second;
   }
   Result<std::vector<route::Pod>> list(const std::string& selector, milliseconds) override {
@@ -88,7 +90,8 @@ class MemoryPods final : public route::PodApi {
                                     milliseconds timeout) override {
     return write(name, patch.resource_version, timeout, "pods", [&](route::Pod& pod) {
       for (const auto& [k, v] : patch.labels) v ? void(pod.labels[k] = *v) : void(pod.labels.erase(k));
-      for (const auto& [k, v] : patch.annotations) v ? void(pod.annotations[k] = *v) : void(pod.annotations.erase(k));
+      for (const auto& [k, v] : patch.annotations)
+        v ? void(pod.annotations[k] = *v) : void(pod.annotations.erase(k));
     });
   }
   Result<route::Pod> patch_condition(const std::string& name, const std::optional<std::string>& rv,
@@ -119,22 +122,24 @@ class MemoryPods final : public route::PodApi {
     }
     return true;
   }
-  std::optional<ApiError> deny(const std::string& verb, const std::string& resource, const std::string& name) const {
+  std::optional<ApiError> deny(const std::string& verb, const std::string& resource,
+                               const std::string& name) const {
     if (!denied.count(verb + " " + resource)) return std::nullopt;
     return ApiError{ApiErrorKind::forbidden, 403,
-                    "pods \"" + name + "\" is forbidden: User \"elector\" cannot " + verb + " resource \"" + resource +
-                        "\" in API group \"\" in the namespace \"default\"",
+                    "pods \"" + name + "\" is forbidden: User \"elector\" cannot " + verb + " resource \"" +
+                        resource + "\" in API group \"\" in the namespace \"default\"",
                     std::nullopt};
   }
   template <class Change>
-  Result<route::Pod> write(const std::string& name, const std::optional<std::string>& rv, milliseconds timeout,
-                           const std::string& resource, Change change) {
+  Result<route::Pod> write(const std::string& name, const std::optional<std::string>& rv,
+                           milliseconds timeout, const std::string& resource, Change change) {
     if (auto e = deny("patch", resource, name)) return *e;
     write_timeouts.push_back(timeout);
     ++writes;
     if (before_next_write) std::exchange(before_next_write, nullptr)();
     const auto it = pods.find(name);
-    if (it == pods.end()) return ApiError{ApiErrorKind::not_found, 404, "pods \"" + name + "\" not found", std::nullopt};
+    if (it == pods.end())
+      return ApiError{ApiErrorKind::not_found, 404, "pods \"" + name + "\" not found", std::nullopt};
     if (rv && *rv != it->second.resource_version) return conflict_error("pods \"" + name + "\"");
     route::Pod updated = it->second;
     change(updated);
@@ -171,7 +176,8 @@ class MemorySlices final : public route::EndpointSliceApi {
   Result<route::EndpointSlice> create(const route::EndpointSlice& slice, milliseconds) override {
     ++writes;
     if (before_next_write) std::exchange(before_next_write, nullptr)();
-    if (slices.count(slice.name)) return ApiError{ApiErrorKind::already_exists, 409, "already exists", std::nullopt};
+    if (slices.count(slice.name))
+      return ApiError{ApiErrorKind::already_exists, 409, "already exists", std::nullopt};
     auto stored = slice;
     stored.resource_version = versions_.next();
     return slices[slice.name] = stored;

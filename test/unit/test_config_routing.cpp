@@ -50,7 +50,9 @@ TEST_CASE("readiness is the default and needs nothing else") {
 }
 
 TEST_CASE("label mode: selector, label, POD_NAME; from flags or environment") {
-  auto c = run({"--route", "label", "--pod-selector", "app=demo,tier!=db", "--leader-label", "example.com/lead=yes"}, kPod);
+  auto c = run(
+      {"--route", "label", "--pod-selector", "app=demo,tier!=db", "--leader-label", "example.com/lead=yes"},
+      kPod);
   CHECK(c.route == RouteMode::label);
   CHECK(c.pod_selector == "app=demo,tier!=db");
   CHECK(c.leader_label_key == "example.com/lead");
@@ -65,21 +67,25 @@ TEST_CASE("label mode: selector, label, POD_NAME; from flags or environment") {
                  "--pod-selector \"app in (a,b)\" is not a label selector"));
   CHECK(contains(error({"--route", "label", "--pod-selector", "app=demo", "--leader-label", "lead"}, kPod),
                  "--leader-label \"lead\" is not KEY=VALUE"));
-  CHECK(contains(error({"--route", "label", "--pod-selector", "app=demo", "--leader-label", "bad key=x"}, kPod),
-                 "--leader-label"));
+  CHECK(
+      contains(error({"--route", "label", "--pod-selector", "app=demo", "--leader-label", "bad key=x"}, kPod),
+               "--leader-label"));
 }
 
 TEST_CASE("readiness-gate mode") {
-  const auto c = run({"--route", "readiness-gate", "--pod-selector", "app=demo", "--readiness-gate", "example.com/leader"},
-                     kPod);
+  const auto c = run(
+      {"--route", "readiness-gate", "--pod-selector", "app=demo", "--readiness-gate", "example.com/leader"},
+      kPod);
   CHECK(c.route == RouteMode::readiness_gate);
   CHECK(c.readiness_gate == "example.com/leader");
-  CHECK(contains(error({"--route", "readiness-gate", "--pod-selector", "app=demo", "--readiness-gate", "-x"}, kPod),
-                 "--readiness-gate \"-x\" is not a valid condition type"));
+  CHECK(contains(
+      error({"--route", "readiness-gate", "--pod-selector", "app=demo", "--readiness-gate", "-x"}, kPod),
+      "--readiness-gate \"-x\" is not a valid condition type"));
 }
 
 TEST_CASE("endpoints mode: service, ports, POD_IP") {
-  const auto c = run({"--route", "endpoints", "--service", "web", "--endpoint-ports", "http:8080/TCP, dns:53/UDP"}, kPod);
+  const auto c = run(
+      {"--route", "endpoints", "--service", "web", "--endpoint-ports", "http:8080/TCP, dns:53/UDP"}, kPod);
   CHECK(c.route == RouteMode::endpoints);
   CHECK(c.service == "web");
   REQUIRE(c.endpoint_ports.size() == 2);
@@ -90,8 +96,9 @@ TEST_CASE("endpoints mode: service, ports, POD_IP") {
   CHECK(c.pod_ip == "10.1.2.3");
   CHECK(contains(error({"--route", "endpoints", "--endpoint-ports", "http:80"}, kPod), "needs --service"));
   CHECK(contains(error({"--route", "endpoints", "--service", "web"}, kPod), "needs --endpoint-ports"));
-  CHECK(contains(error({"--route", "endpoints", "--service", "web", "--endpoint-ports", "http:80"}, {{"POD_NAME", "p"}}),
-                 "needs POD_IP"));
+  CHECK(contains(
+      error({"--route", "endpoints", "--service", "web", "--endpoint-ports", "http:80"}, {{"POD_NAME", "p"}}),
+      "needs POD_IP"));
   for (const char* bad : {"http", "http:0", "http:70000", "http:80/HTTP", "Http:80", "a:1,a:2"}) {
     CAPTURE(bad);
     CHECK(contains(error({"--route", "endpoints", "--service", "web", "--endpoint-ports", bad}, kPod),
@@ -102,8 +109,9 @@ TEST_CASE("endpoints mode: service, ports, POD_IP") {
 }
 
 TEST_CASE("an unknown mode names the choices; settings of another mode are a note, not an error") {
-  CHECK(contains(error({"--route", "proxy"}), "--route \"proxy\" is not a routing mode: use readiness, label, endpoints "
-                                                "or readiness-gate"));
+  CHECK(contains(error({"--route", "proxy"}),
+                 "--route \"proxy\" is not a routing mode: use readiness, label, endpoints "
+                 "or readiness-gate"));
   const auto outcome = parse({"--service", "web"});
   REQUIRE(outcome.action == Action::run);
   REQUIRE(outcome.notes.size() == 1);

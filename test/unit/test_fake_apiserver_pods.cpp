@@ -83,46 +83,56 @@ TEST_CASE("pods: create, get, list by label selector; a new pod is Pending with 
   auto list = Json::parse(s.call("GET", kPods + "?labelSelector=app%3Ddemo").body);
   CHECK(list["kind"] == "PodList");
   CHECK(list["items"].size() == 2);
-  list = Json::parse(s.call("GET", kPods + "?labelSelector=app%3Ddemo,lease-elector.io%2Fleader%3Dtrue").body);
+  list =
+      Json::parse(s.call("GET", kPods + "?labelSelector=app%3Ddemo,lease-elector.io%2Fleader%3Dtrue").body);
   REQUIRE(list["items"].size() == 1);
   CHECK(list["items"][0]["metadata"]["name"] == "app-0");
   const auto missing_containers = s.call("POST", kPods, R"({"metadata":{"name":"x"},"spec":{}})");
   CHECK(missing_containers.status == 422);
 }
 
-TEST_CASE("pods: label merge patches as sample 30/31, no-op keeps the resourceVersion, stale precondition 409") {
+TEST_CASE(
+    "pods: label merge patches as sample 30/31, no-op keeps the resourceVersion, stale precondition 409") {
   Server s;
   const Json created = s.create_pod("app-0", {{"app", "demo"}});
   const std::string rv0 = created["metadata"]["resourceVersion"];
-  auto r = s.call("PATCH", kPods + "/app-0", R"({"metadata":{"labels":{"lease-elector.io/leader":"true"}}})", kMerge);
+  auto r = s.call("PATCH", kPods + "/app-0", R"({"metadata":{"labels":{"lease-elector.io/leader":"true"}}})",
+                  kMerge);
   REQUIRE(r.status == 200);
   const Json labelled = Json::parse(r.body);
   CHECK(labelled["metadata"]["labels"] == fixture("30-pod-label-merge-patch")["metadata"]["labels"]);
   const std::string rv1 = labelled["metadata"]["resourceVersion"];
   CHECK(rv1 != rv0);
   // The same patch again changes nothing: same resourceVersion, as the real server skips it.
-  r = s.call("PATCH", kPods + "/app-0", R"({"metadata":{"labels":{"lease-elector.io/leader":"true"}}})", kMerge);
+  r = s.call("PATCH", kPods + "/app-0", R"({"metadata":{"labels":{"lease-elector.io/leader":"true"}}})",
+             kMerge);
   CHECK(rv_of(r) == rv1);
   // A precondition on the old version fails with the real server's Conflict.
   r = s.call("PATCH", kPods + "/app-0",
-             R"({"metadata":{"resourceVersion":")" + rv0 + R"(","labels":{"lease-elector.io/leader":null}}})", kMerge);
+             R"({"metadata":{"resourceVersion":")" + rv0 + R"(","labels":{"lease-elector.io/leader":null}}})",
+             kMerge);
   CHECK(r.status == 409);
   const Json status = Json::parse(r.body);
   CHECK(status["reason"] == "Conflict");
   CHECK(status["message"] ==
-        "Operation cannot be fulfilled on pods \"app-0\": the object has been modified; please apply your changes to "
+        "Operation cannot be fulfilled on pods \"app-0\": the object has been modified; please apply your "
+        "changes to "
         "the latest version and try again");
   // With the current version it applies, and removes the label as sample 31 shows.
   r = s.call("PATCH", kPods + "/app-0",
-             R"({"metadata":{"resourceVersion":")" + rv1 + R"(","labels":{"lease-elector.io/leader":null}}})", kMerge);
+             R"({"metadata":{"resourceVersion":")" + rv1 + R"(","labels":{"lease-elector.io/leader":null}}})",
+             kMerge);
   REQUIRE(r.status == 200);
   CHECK(Json::parse(r.body)["metadata"]["labels"] ==
         fixture("31-pod-label-remove-merge-patch")["metadata"]["labels"]);
   // A strategic merge patch of labels works the same (sample 32).
-  r = s.call("PATCH", kPods + "/app-0", R"({"metadata":{"labels":{"lease-elector.io/leader":"true"}}})", kStrategic);
-  CHECK(Json::parse(r.body)["metadata"]["labels"] == fixture("32-pod-label-strategic-patch")["metadata"]["labels"]);
+  r = s.call("PATCH", kPods + "/app-0", R"({"metadata":{"labels":{"lease-elector.io/leader":"true"}}})",
+             kStrategic);
+  CHECK(Json::parse(r.body)["metadata"]["labels"] ==
+        fixture("32-pod-label-strategic-patch")["metadata"]["labels"]);
   // JSON patch, too.
-  r = s.call("PATCH", kPods + "/app-0", R"([{"op":"remove","path":"/metadata/labels/lease-elector.io~1leader"}])",
+  r = s.call("PATCH", kPods + "/app-0",
+             R"([{"op":"remove","path":"/metadata/labels/lease-elector.io~1leader"}])",
              "application/json-patch+json");
   CHECK(r.status == 200);
   CHECK_FALSE(Json::parse(r.body)["metadata"]["labels"].contains("lease-elector.io/leader"));
@@ -134,33 +144,38 @@ TEST_CASE("pods/status: a strategic merge patch merges conditions by type; the k
   Server s;
   s.create_pod("app-0", {{"app", "demo"}});
   // The kubelet's conditions, as a status update would set them.
-  auto r = s.call("PATCH", kPods + "/app-0/status",
-                  R"({"status":{"conditions":[{"type":"Ready","status":"True","lastProbeTime":null,"lastTransitionTime":"2026-11-25T00:00:00Z"},
+  auto r = s.call(
+      "PATCH", kPods + "/app-0/status",
+      R"({"status":{"conditions":[{"type":"Ready","status":"True","lastProbeTime":null,"lastTransitionTime":"2026-11-25T00:00:00Z"},
                       {"type":"ContainersReady","status":"True","lastProbeTime":null,"lastTransitionTime":"2026-11-25T00:00:00Z"}]}})",
-                  kStrategic);
+      kStrategic);
   REQUIRE(r.status == 200);
   const std::string rv = rv_of(r);
-  r = s.call("PATCH", kPods + "/app-0/status",
-             R"({"metadata":{"resourceVersion":")" + rv +
-                 R"("},"status":{"conditions":[{"type":"lease-elector.io/leader","status":"True","lastProbeTime":null,"lastTransitionTime":"2026-11-25T00:02:00Z"}]}})",
-             kStrategic);
+  r = s.call(
+      "PATCH", kPods + "/app-0/status",
+      R"({"metadata":{"resourceVersion":")" + rv +
+          R"("},"status":{"conditions":[{"type":"lease-elector.io/leader","status":"True","lastProbeTime":null,"lastTransitionTime":"2026-11-25T00:02:00Z"}]}})",
+      kStrategic);
   REQUIRE(r.status == 200);
   Json pod = Json::parse(r.body);
   REQUIRE(pod["status"]["conditions"].size() == 3);
-  CHECK(pod["status"]["conditions"][2] == fixture("33-pod-status-condition-patch")["status"]["conditions"][0]);
+  CHECK(pod["status"]["conditions"][2] ==
+        fixture("33-pod-status-condition-patch")["status"]["conditions"][0]);
   // The same entry again, False now: merged in place.
   r = s.call("PATCH", kPods + "/app-0/status",
-             R"({"status":{"conditions":[{"type":"lease-elector.io/leader","status":"False"}]}})", kStrategic);
+             R"({"status":{"conditions":[{"type":"lease-elector.io/leader","status":"False"}]}})",
+             kStrategic);
   pod = Json::parse(r.body);
   REQUIRE(pod["status"]["conditions"].size() == 3);
   CHECK(pod["status"]["conditions"][2]["status"] == "False");
   CHECK(pod["status"]["conditions"][0]["type"] == "Ready");
   // A stale precondition on pods/status is a 409 too.
-  CHECK(s.call("PATCH", kPods + "/app-0/status", R"({"metadata":{"resourceVersion":")" + rv + R"("}})", kStrategic)
+  CHECK(s.call("PATCH", kPods + "/app-0/status", R"({"metadata":{"resourceVersion":")" + rv + R"("}})",
+               kStrategic)
             .status == 409);
   // A JSON merge patch replaces the whole list: why routing never uses one here.
-  r = s.call("PATCH", kPods + "/app-0/status", R"({"status":{"conditions":[{"type":"x.io/y","status":"True"}]}})",
-             kMerge);
+  r = s.call("PATCH", kPods + "/app-0/status",
+             R"({"status":{"conditions":[{"type":"x.io/y","status":"True"}]}})", kMerge);
   CHECK(Json::parse(r.body)["status"]["conditions"].size() == 1);
   // The object's own endpoint cannot change status; pods/status cannot change labels or spec.
   r = s.call("PATCH", kPods + "/app-0", R"({"status":{"phase":"Running"}})", kMerge);
@@ -168,8 +183,8 @@ TEST_CASE("pods/status: a strategic merge patch merges conditions by type; the k
   r = s.call("PATCH", kPods + "/app-0/status", R"({"metadata":{"labels":{"sneaky":"yes"}}})", kMerge);
   CHECK_FALSE(Json::parse(r.body)["metadata"]["labels"].contains("sneaky"));
   // A bad condition status is refused.
-  CHECK(s.call("PATCH", kPods + "/app-0/status", R"({"status":{"conditions":[{"type":"a.io/b","status":"Yes"}]}})",
-               kStrategic)
+  CHECK(s.call("PATCH", kPods + "/app-0/status",
+               R"({"status":{"conditions":[{"type":"a.io/b","status":"Yes"}]}})", kStrategic)
             .status == 422);
 }
 
@@ -195,7 +210,8 @@ TEST_CASE("pods: 404 and 403 Status bodies as the real server's (samples 34, 35)
   r = s.call("PATCH", kPods + "/app-0/status", R"({"status":{}})", kStrategic, "elector-token");
   CHECK(r.status == 403);
   CHECK(Json::parse(r.body)["message"] ==
-        "pods \"app-0\" is forbidden: User \"elector\" cannot patch resource \"pods/status\" in API group \"\" in the "
+        "pods \"app-0\" is forbidden: User \"elector\" cannot patch resource \"pods/status\" in API group "
+        "\"\" in the "
         "namespace \"default\"");
 }
 
@@ -207,15 +223,17 @@ TEST_CASE("endpointslices: discovery picks the served version; create, condition
     REQUIRE(group["versions"].size() == 1);
     CHECK(group["versions"][0]["version"] == version);
     const std::string other = version == "v1" ? "v1beta1" : "v1";
-    CHECK(s.call("GET", "/apis/discovery.k8s.io/" + other + "/namespaces/default/endpointslices/x").status == 404);
+    CHECK(s.call("GET", "/apis/discovery.k8s.io/" + other + "/namespaces/default/endpointslices/x").status ==
+          404);
 
     const std::string slices = "/apis/discovery.k8s.io/" + version + "/namespaces/default/endpointslices";
-    Json slice{{"apiVersion", "discovery.k8s.io/" + version},
-               {"kind", "EndpointSlice"},
-               {"metadata", {{"name", "web-lease-elector"}, {"labels", {{"kubernetes.io/service-name", "web"}}}}},
-               {"addressType", "IPv4"},
-               {"endpoints", Json::array({{{"addresses", {"10.0.0.1"}}, {"conditions", {{"ready", true}}}}})},
-               {"ports", Json::array({{{"name", "http"}, {"port", 8080}, {"protocol", "TCP"}}})}};
+    Json slice{
+        {"apiVersion", "discovery.k8s.io/" + version},
+        {"kind", "EndpointSlice"},
+        {"metadata", {{"name", "web-lease-elector"}, {"labels", {{"kubernetes.io/service-name", "web"}}}}},
+        {"addressType", "IPv4"},
+        {"endpoints", Json::array({{{"addresses", {"10.0.0.1"}}, {"conditions", {{"ready", true}}}}})},
+        {"ports", Json::array({{{"name", "http"}, {"port", 8080}, {"protocol", "TCP"}}})}};
     auto r = s.call("POST", slices, slice.dump());
     REQUIRE(r.status == 201);
     Json stored = Json::parse(r.body);

@@ -40,7 +40,9 @@ class ScriptedTransport final : public le::kube::HttpTransport {
   std::string server_ = "https://fake";
 };
 
-HttpResponse answer(int status, std::string body) { return HttpResponse{status, "application/json", std::nullopt, std::move(body)}; }
+HttpResponse answer(int status, std::string body) {
+  return HttpResponse{status, "application/json", std::nullopt, std::move(body)};
+}
 
 }  // namespace
 
@@ -70,8 +72,9 @@ TEST_CASE("pod client: condition patch is a strategic merge patch of pods/status
   auto* t = owned.get();
   le::kube::PodClient client(std::move(owned), "default");
   t->answers.push_back(answer(200, fixture("33-pod-status-condition-patch.json")));
-  const auto pod = client.patch_condition("app-0", std::string("210"),
-                                          {"lease-elector.io/leader", "True", "", "", "", "2026-11-25T00:02:00Z"}, 1s);
+  const auto pod =
+      client.patch_condition("app-0", std::string("210"),
+                             {"lease-elector.io/leader", "True", "", "", "", "2026-11-25T00:02:00Z"}, 1s);
   REQUIRE(pod.ok());
   REQUIRE(pod.value().condition("lease-elector.io/leader"));
   CHECK(pod.value().condition("lease-elector.io/leader")->status == "True");
@@ -104,12 +107,14 @@ TEST_CASE("pod client: list escapes the selector; 404 and 403 become typed error
 }
 
 TEST_CASE("endpointslice client: discovery picks v1, else v1beta1; create and conditional update") {
-  CHECK(le::kube::choose_endpoint_slice_version(
-            R"({"kind":"APIGroup","versions":[{"groupVersion":"discovery.k8s.io/v1","version":"v1"},{"groupVersion":"discovery.k8s.io/v1beta1","version":"v1beta1"}]})") ==
-        "v1");
-  CHECK(le::kube::choose_endpoint_slice_version(
-            R"({"kind":"APIGroup","versions":[{"groupVersion":"discovery.k8s.io/v1beta1","version":"v1beta1"}]})") ==
-        "v1beta1");
+  CHECK(
+      le::kube::choose_endpoint_slice_version(
+          R"({"kind":"APIGroup","versions":[{"groupVersion":"discovery.k8s.io/v1","version":"v1"},{"groupVersion":"discovery.k8s.io/v1beta1","version":"v1beta1"}]})") ==
+      "v1");
+  CHECK(
+      le::kube::choose_endpoint_slice_version(
+          R"({"kind":"APIGroup","versions":[{"groupVersion":"discovery.k8s.io/v1beta1","version":"v1beta1"}]})") ==
+      "v1beta1");
   CHECK(le::kube::choose_endpoint_slice_version(R"({"versions":[]})") == std::nullopt);
 
   auto owned = std::make_unique<ScriptedTransport>();
@@ -122,7 +127,8 @@ TEST_CASE("endpointslice client: discovery picks v1, else v1beta1; create and co
   const auto got = client.get("web-lease-elector", 1s);
   REQUIRE(got.ok());
   CHECK(client.api_version() == "discovery.k8s.io/v1beta1");
-  CHECK(t->sent[1].path == "/apis/discovery.k8s.io/v1beta1/namespaces/default/endpointslices/web-lease-elector");
+  CHECK(t->sent[1].path ==
+        "/apis/discovery.k8s.io/v1beta1/namespaces/default/endpointslices/web-lease-elector");
   CHECK(got.value().addresses == std::vector<std::string>{"10.0.0.1"});
   CHECK(got.value().target_pod == "app-0");
   CHECK(got.value().ports == std::vector<le::route::EndpointPort>{{"http", 8080, "TCP"}});

@@ -56,17 +56,20 @@ struct Replica {
 };
 
 std::unique_ptr<Replica> label_replica(MemoryPods& pods, const std::string& name) {
-  return std::make_unique<Replica>(name, le::route::make_label_route(pods, {name, "app=demo"}, kLabel, "true"));
+  return std::make_unique<Replica>(name,
+                                   le::route::make_label_route(pods, {name, "app=demo"}, kLabel, "true"));
 }
 
 int probe_counter = 0;
 std::unique_ptr<Replica> gate_replica(MemoryPods& pods, const std::string& name) {
   return std::make_unique<Replica>(name, le::route::make_gate_route(pods, {name, "app=demo"}, kGate, [] {
-                                     return "2026-11-25T10:00:" + std::to_string(10 + probe_counter++ % 50) + "Z";
+                                     return "2026-11-25T10:00:" + std::to_string(10 + probe_counter++ % 50) +
+                                            "Z";
                                    }));
 }
 
-std::unique_ptr<Replica> endpoints_replica(MemorySlices& slices, const std::string& name, const std::string& ip) {
+std::unique_ptr<Replica> endpoints_replica(MemorySlices& slices, const std::string& name,
+                                           const std::string& ip) {
   return std::make_unique<Replica>(
       name, le::route::make_endpoints_route(slices, {"web", name, ip, {{"http", 8080, "TCP"}}}));
 }
@@ -244,7 +247,8 @@ TEST_CASE("RBAC denial: a clear message naming the rule to add, backoff, no exce
   CHECK(a->router->routed());
 }
 
-TEST_CASE("readiness-gate: fence others False with a fresh probe time, then own True; kubelet conditions kept") {
+TEST_CASE(
+    "readiness-gate: fence others False with a fresh probe time, then own True; kubelet conditions kept") {
   Versions versions;
   MemoryPods pods(versions);
   pods.add("app-0", {{"app", "demo"}});
@@ -315,7 +319,8 @@ TEST_CASE("endpoints: create, take over with a conditional update, step down, an
     a->step();
     CHECK(slices.slices[name].addresses.empty());
   }
-  SUBCASE("a deposed leader's delayed update fails, even when the new leader's write equals the old content") {
+  SUBCASE(
+      "a deposed leader's delayed update fails, even when the new leader's write equals the old content") {
     // A leads again in a new term with the slice already pointing at it; B takes over in the
     // middle of A's write. A fresh term annotation makes B's write a change, so A's fails.
     a->follow();
