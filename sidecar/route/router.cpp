@@ -27,7 +27,8 @@ std::optional<milliseconds> Router::write_budget() const {
   return budget;
 }
 
-nanoseconds Router::step(bool stopping) {
+nanoseconds Router::step(bool stopping, milliseconds timeout_cap) {
+  const milliseconds request_timeout = std::min(config_.request_timeout, timeout_cap);
   const auto snapshot = board_.current();
   const auto boot_now = clock_.boot_now();
   const bool leading = !stopping && snapshot->is_leader(boot_now, clock_.wall_now());
@@ -53,7 +54,7 @@ nanoseconds Router::step(bool stopping) {
 
   if (leading) {
     const auto attempt = route_.lead(
-        *term_, [this] { return write_budget(); }, config_.request_timeout);
+        *term_, [this] { return write_budget(); }, request_timeout);
     switch (attempt.kind) {
       case Attempt::Kind::done:
         if (!routed_ || attempt.writes > 0) {
@@ -73,7 +74,7 @@ nanoseconds Router::step(bool stopping) {
         break;
     }
   } else {
-    const auto attempt = route_.follow(config_.request_timeout);
+    const auto attempt = route_.follow(request_timeout);
     if (attempt.kind == Attempt::Kind::failed) {
       failed(attempt, boot_now);
     } else {

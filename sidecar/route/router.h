@@ -36,7 +36,8 @@ class Router {
 
   // One step at the current snapshot; `stopping` forces follower behaviour (shutdown). Returns how
   // long it has nothing to do, unless the snapshot changes.
-  std::chrono::nanoseconds step(bool stopping = false);
+  // `timeout_cap` bounds every request of this step (the time left before exit, on shutdown).
+  std::chrono::nanoseconds step(bool stopping = false, milliseconds timeout_cap = milliseconds::max());
 
   // Leading, and Route::lead has succeeded in the current term.
   bool routed() const { return routed_; }

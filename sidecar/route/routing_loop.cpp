@@ -38,7 +38,11 @@ void RoutingLoop::run() {
     if (stopping && (router_.unrouted() || clock_.boot_now() >= deadline)) break;
     nanoseconds delay;
     try {
-      delay = router_.step(stopping);
+      // On shutdown no request may outlast the budget.
+      const auto cap =
+          stopping ? std::max(duration_cast<milliseconds>(deadline - clock_.boot_now()), milliseconds{1})
+                   : milliseconds::max();
+      delay = router_.step(stopping, cap);
     } catch (const std::exception& error) {
       // The clients turn failures into errors; anything else (memory) must not end routing.
       spdlog::error("routing step failed: {}", error.what());

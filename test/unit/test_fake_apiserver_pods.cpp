@@ -11,6 +11,7 @@
 #include "endpoint_slice_strategy.h"
 #include "lease_strategy.h"
 #include "pod_strategy.h"
+#include "strategic_merge.h"
 
 using fake::ApiResponse;
 using fake::Json;
@@ -261,4 +262,22 @@ TEST_CASE("discovery documents for the core group list pods and pods/status") {
   std::vector<std::string> names;
   for (const auto& r : resources) names.push_back(r["name"]);
   CHECK(names == std::vector<std::string>{"pods", "pods/status"});
+}
+
+TEST_CASE("strategic merge patch: merge keys, $patch delete, primitive sets, replaced lists, directives") {
+  const fake::MergeKeys keys{{"status.conditions", "type"}, {"metadata.finalizers", ""}};
+  const Json original = Json::parse(R"({"metadata":{"finalizers":["a"],"labels":{"x":"1","y":"2"}},
+    "spec":{"tolerations":[{"key":"k1"}]},
+    "status":{"conditions":[{"type":"Ready","status":"True"},{"type":"x.io/y","status":"True","reason":"R"}]}})");
+  const Json patch = Json::parse(R"({"metadata":{"finalizers":["b","a"],"labels":{"x":null,"z":"3"}},
+    "spec":{"tolerations":[{"key":"k2"}]},
+    "$setElementOrder/conditions":[{"type":"Ready"}],
+    "status":{"conditions":[{"type":"x.io/y","status":"False"},{"type":"Ready","$patch":"delete"},{"type":"n.io/m","status":"True"}]}})");
+  const Json merged = fake::strategic_merge_patch(original, patch, keys);
+  CHECK(merged["metadata"]["finalizers"] == Json::array({"a", "b"}));
+  CHECK(merged["metadata"]["labels"] == Json::parse(R"({"y":"2","z":"3"})"));
+  CHECK(merged["spec"]["tolerations"] == Json::parse(R"([{"key":"k2"}])"));  // no merge key: replaced
+  CHECK(merged["status"]["conditions"] ==
+        Json::parse(R"([{"type":"x.io/y","status":"False","reason":"R"},{"type":"n.io/m","status":"True"}])"));
+  CHECK_FALSE(merged.contains("$setElementOrder/conditions"));
 }
