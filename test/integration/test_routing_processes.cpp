@@ -187,15 +187,15 @@ void handovers(Mode mode, const std::string& slice_version = "v1") {
 
 }  // namespace
 
-TEST_CASE("label: stale label takeover, two quick handovers, step-down; never two labelled pods") {
+TEST_CASE("label: stale label takeover, two quick handovers, step-down - never two labelled pods") {
   handovers(Mode::label);
 }
 
-TEST_CASE("readiness-gate: stale condition takeover, two quick handovers, step-down; never two True") {
+TEST_CASE("readiness-gate: stale condition takeover, two quick handovers, step-down - never two True") {
   handovers(Mode::gate);
 }
 
-TEST_CASE("endpoints (discovery.k8s.io/v1): handovers move the one endpoint; step-down empties the slice") {
+TEST_CASE("endpoints (discovery.k8s.io/v1): handovers move the one endpoint - step-down empties the slice") {
   handovers(Mode::endpoints, "v1");
 }
 

@@ -49,7 +49,7 @@ TEST_CASE("readiness is the default and needs nothing else") {
   CHECK(c.readiness_gate == "lease-elector.io/leader");
 }
 
-TEST_CASE("label mode: selector, label, POD_NAME; from flags or environment") {
+TEST_CASE("label mode: selector, label, POD_NAME - from flags or environment") {
   auto c = run(
       {"--route", "label", "--pod-selector", "app=demo,tier!=db", "--leader-label", "example.com/lead=yes"},
       kPod);
@@ -108,7 +108,7 @@ TEST_CASE("endpoints mode: service, ports, POD_IP") {
                  "--service \"Web\" is not a valid Service name"));
 }
 
-TEST_CASE("an unknown mode names the choices; settings of another mode are a note, not an error") {
+TEST_CASE("an unknown mode names the choices - settings of another mode are a note, not an error") {
   CHECK(contains(error({"--route", "proxy"}),
                  "--route \"proxy\" is not a routing mode: use readiness, label, endpoints "
                  "or readiness-gate"));

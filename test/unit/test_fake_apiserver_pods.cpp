@@ -73,7 +73,7 @@ std::string rv_of(const ApiResponse& r) { return Json::parse(r.body)["metadata"]
 
 }  // namespace
 
-TEST_CASE("pods: create, get, list by label selector; a new pod is Pending with no node") {
+TEST_CASE("pods: create, get, list by label selector - a new pod is Pending with no node") {
   Server s;
   const Json created = s.create_pod("app-0", {{"app", "demo"}, {"lease-elector.io/leader", "true"}});
   CHECK(created["status"]["phase"] == "Pending");
@@ -141,7 +141,7 @@ TEST_CASE(
   CHECK(s.call("PATCH", kPods + "/app-0", "{}", "application/json").status == 415);
 }
 
-TEST_CASE("pods/status: a strategic merge patch merges conditions by type; the kubelet's stay") {
+TEST_CASE("pods/status: a strategic merge patch merges conditions by type - the kubelet's stay") {
   Server s;
   s.create_pod("app-0", {{"app", "demo"}});
   // The kubelet's conditions, as a status update would set them.
@@ -216,7 +216,7 @@ TEST_CASE("pods: 404 and 403 Status bodies as the real server's (samples 34, 35)
         "namespace \"default\"");
 }
 
-TEST_CASE("endpointslices: discovery picks the served version; create, conditional update, validation") {
+TEST_CASE("endpointslices: discovery picks the served version - create, conditional update, validation") {
   for (const std::string version : {"v1", "v1beta1"}) {
     CAPTURE(version);
     Server s(version);
@@ -277,7 +277,8 @@ TEST_CASE("strategic merge patch: merge keys, $patch delete, primitive sets, rep
   CHECK(merged["metadata"]["finalizers"] == Json::array({"a", "b"}));
   CHECK(merged["metadata"]["labels"] == Json::parse(R"({"y":"2","z":"3"})"));
   CHECK(merged["spec"]["tolerations"] == Json::parse(R"([{"key":"k2"}])"));  // no merge key: replaced
-  CHECK(merged["status"]["conditions"] ==
-        Json::parse(R"([{"type":"x.io/y","status":"False","reason":"R"},{"type":"n.io/m","status":"True"}])"));
+  CHECK(
+      merged["status"]["conditions"] ==
+      Json::parse(R"([{"type":"x.io/y","status":"False","reason":"R"},{"type":"n.io/m","status":"True"}])"));
   CHECK_FALSE(merged.contains("$setElementOrder/conditions"));
 }

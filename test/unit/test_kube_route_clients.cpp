@@ -86,7 +86,7 @@ TEST_CASE("pod client: condition patch is a strategic merge patch of pods/status
   CHECK(body["status"]["conditions"][0]["lastProbeTime"].is_null());
 }
 
-TEST_CASE("pod client: list escapes the selector; 404 and 403 become typed errors") {
+TEST_CASE("pod client: list escapes the selector - 404 and 403 become typed errors") {
   auto owned = std::make_unique<ScriptedTransport>();
   auto* t = owned.get();
   le::kube::PodClient client(std::move(owned), "ns1");
@@ -106,7 +106,7 @@ TEST_CASE("pod client: list escapes the selector; 404 and 403 become typed error
   CHECK(client.get("app-0", 1s).is(ApiErrorKind::malformed_response));
 }
 
-TEST_CASE("endpointslice client: discovery picks v1, else v1beta1; create and conditional update") {
+TEST_CASE("endpointslice client: discovery picks v1, else v1beta1 - create and conditional update") {
   CHECK(
       le::kube::choose_endpoint_slice_version(
           R"({"kind":"APIGroup","versions":[{"groupVersion":"discovery.k8s.io/v1","version":"v1"},{"groupVersion":"discovery.k8s.io/v1beta1","version":"v1beta1"}]})") ==
