@@ -5,7 +5,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
+#include <ctime>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -25,8 +27,14 @@
 #include "http/server.h"
 #include "kube/cluster_config.h"
 #include "kube/curl_transport.h"
+#include "kube/endpoint_slice_client.h"
 #include "kube/lease_client.h"
 #include "kube/lease_watcher.h"
+#include "kube/pod_client.h"
+#include "route/endpoints_route.h"
+#include "route/pod_route.h"
+#include "route/router.h"
+#include "route/routing_loop.h"
 
 namespace {
 
@@ -44,6 +52,53 @@ asio::ip::tcp::endpoint resolve_listen_address(asio::io_context& io, const le::c
                        asio::ip::resolver_base::passive | asio::ip::resolver_base::numeric_service);
   if (results.empty()) throw std::runtime_error("cannot resolve --http host " + config.http_host);
   return results.begin()->endpoint();
+}
+
+// The API clients and the Route of the chosen mode; empty in readiness mode (the HTTP side's
+// /readyz is that mode's route).
+struct RoutingParts {
+  std::unique_ptr<le::route::PodApi> pods;
+  std::unique_ptr<le::route::EndpointSliceApi> slices;
+  std::unique_ptr<le::route::Route> route;
+};
+
+std::string rfc3339_now() {
+  const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+// The routing thread gets its own connection (make_independent), so it never waits on the
+// election's requests, nor they on its.
+RoutingParts make_routing(const le::config::Config& config, const le::kube::CurlTransport& transport,
+                          const std::string& ns) {
+  using le::config::RouteMode;
+  RoutingParts parts;
+  const le::route::PodRouteConfig pod_config{config.pod_name, config.pod_selector};
+  switch (config.route) {
+    case RouteMode::readiness:
+      break;
+    case RouteMode::label:
+      parts.pods = std::make_unique<le::kube::PodClient>(transport.make_independent(), ns);
+      parts.route = le::route::make_label_route(*parts.pods, pod_config, config.leader_label_key,
+                                                config.leader_label_value);
+      break;
+    case RouteMode::readiness_gate:
+      parts.pods = std::make_unique<le::kube::PodClient>(transport.make_independent(), ns);
+      parts.route = le::route::make_gate_route(*parts.pods, pod_config, config.readiness_gate, rfc3339_now);
+      break;
+    case RouteMode::endpoints: {
+      parts.slices = std::make_unique<le::kube::EndpointSliceClient>(transport.make_independent(), ns);
+      le::route::EndpointsRouteConfig endpoints{config.service, config.pod_name, config.pod_ip, {}};
+      for (const auto& p : config.endpoint_ports) endpoints.ports.push_back({p.name, p.port, p.protocol});
+      parts.route = le::route::make_endpoints_route(*parts.slices, std::move(endpoints));
+      break;
+    }
+  }
+  return parts;
 }
 
 }  // namespace
@@ -99,6 +154,7 @@ int main(int argc, char** argv) {
     auto transport = std::make_unique<le::kube::CurlTransport>(std::move(cluster.value()));
     // The watch gets a connection of its own: a stream never delays a renewal.
     auto watch_transport = transport->make_independent();
+    auto routing = make_routing(config, *transport, ns);
     le::kube::LeaseClient lease_client(std::move(transport), ns, config.lease_name);
 
     le::election::ElectorConfig elector_config;
@@ -117,6 +173,19 @@ int main(int argc, char** argv) {
     std::mt19937_64 watch_random_engine{std::random_device{}()};
     le::kube::LeaseWatcher watcher(std::move(watch_transport), ns, config.lease_name, loop,
                                    [&] { return uniform01(watch_random_engine); });
+
+    std::optional<le::route::Router> router;
+    std::optional<le::route::RoutingLoop> routing_loop;
+    if (routing.route) {
+      le::route::RouterConfig router_config;
+      router_config.identity = identity;
+      router_config.namespace_name = ns;
+      router_config.request_timeout = duration_cast<milliseconds>(elector_config.request_timeout);
+      // The stray check runs once per renewal period.
+      router_config.check_period = config.retry_period;
+      router.emplace(*routing.route, board, clock, router_config);
+      routing_loop.emplace(*router, clock);
+    }
 
     asio::io_context io;
     le::http::Server http_server(io, resolve_listen_address(io, config),
@@ -157,15 +226,20 @@ int main(int argc, char** argv) {
     const auto endpoint = http_server.local_endpoint();
     spdlog::info(
         "{} starting: lease {}, identity {}, API server {} ({}), serving http on {}:{}; "
-        "lease duration {}s, renew deadline {}ms, retry period {}ms, release delay {}ms; takeover by {}",
+        "lease duration {}s, renew deadline {}ms, retry period {}ms, release delay {}ms; takeover by {}; "
+        "route {}",
         le::config::version_text(), lease, identity, server_url, source, endpoint.address().to_string(),
         endpoint.port(), config.lease_duration.count(),
         duration_cast<milliseconds>(config.renew_deadline).count(),
         duration_cast<milliseconds>(config.retry_period).count(),
         duration_cast<milliseconds>(config.release_delay).count(),
-        config.takeover == le::config::Takeover::watch ? "watch" : "poll");
+        config.takeover == le::config::Takeover::watch ? "watch" : "poll", le::config::to_string(config.route));
 
+    if (routing_loop) routing_loop->start();
     loop.run();  // returns after SIGTERM/SIGINT and the hand-over
+    // The router saw the stop in the snapshot at once (mark_stopping) and has been removing this
+    // Pod's route during the release delay; give it a little longer if it is not done yet.
+    if (routing_loop) routing_loop->stop(seconds{3});
     spdlog::info("stopped");
     return 0;
   } catch (const std::exception& error) {

@@ -6,6 +6,7 @@
 #include "config/arguments.h"
 #include "config/http_address.h"
 #include "config/kube_names.h"
+#include "config/routing.h"
 #include "config/sources.h"
 #include "config/timing.h"
 
@@ -115,6 +116,7 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args, const util
   ParseOutcome outcome;
   if (auto error = resolve_fields(raw, outcome.config)) return error_outcome(*error);
   if (auto error = resolve_timing(raw, outcome.config)) return error_outcome(*error);
+  if (auto error = resolve_routing(raw, env, outcome.config, raw.notes)) return error_outcome(*error);
   outcome.action = ParseOutcome::Action::run;
   outcome.notes = std::move(raw.notes);
   return outcome;

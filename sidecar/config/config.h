@@ -16,6 +16,14 @@ enum class LogLevel { trace, debug, info, warn, error, off };
 // How followers learn that the Lease is free. poll reproduces client-go v0.20 exactly (for the
 // benchmarks): followers read every 1-2.2 retry periods and the leader reads before each renewal.
 enum class Takeover { watch, poll };
+// How Service traffic reaches only the leader (see README "Routing modes").
+enum class RouteMode { readiness, label, endpoints, readiness_gate };
+
+struct EndpointPortSpec {
+  std::string name;
+  std::uint16_t port = 0;
+  std::string protocol = "TCP";
+};
 
 struct Config {
   std::string lease_name;
@@ -35,6 +43,17 @@ struct Config {
   std::chrono::nanoseconds retry_period{std::chrono::seconds{2}};
   std::chrono::nanoseconds release_delay{std::chrono::seconds{1}};
   Takeover takeover = Takeover::watch;
+
+  RouteMode route = RouteMode::readiness;
+  std::string pod_selector;  // required in label and readiness-gate modes
+  std::string leader_label_key = "lease-elector.io/leader";
+  std::string leader_label_value = "true";
+  std::string readiness_gate = "lease-elector.io/leader";
+  std::string service;                           // endpoints mode
+  std::vector<EndpointPortSpec> endpoint_ports;  // endpoints mode
+  // From the Downward API: POD_NAME (label, readiness-gate, endpoints) and POD_IP (endpoints).
+  std::string pod_name;
+  std::string pod_ip;
 
   LogLevel log_level = LogLevel::info;
   LogFormat log_format = LogFormat::text;
@@ -61,5 +80,6 @@ std::string version_text();
 // Added: the spellings the flags accept ("info", "warn", "json", ...), for logs and messages.
 std::string_view to_string(LogLevel level);
 std::string_view to_string(LogFormat format);
+std::string_view to_string(RouteMode mode);
 
 }  // namespace le::config

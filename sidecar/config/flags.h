@@ -22,6 +22,12 @@ enum class Setting {
   log_level,
   log_format,
   takeover,
+  route,
+  pod_selector,
+  leader_label,
+  readiness_gate,
+  service,
+  endpoint_ports,
   ttl,                      // classic: derives the three timing settings
   use_cluster_credentials,  // classic: accepted, no effect
   help,

@@ -1,5 +1,6 @@
 #include "api_server.h"
 
+#include <algorithm>
 #include <set>
 
 namespace fake {
@@ -90,7 +91,16 @@ void ApiServer::add_resource(std::unique_ptr<ResourceStrategy> strategy) {
   non_resource_routes_[gv_path] = [this, group, version](const RequestInfo&) {
     return discovery_group_version(group, version);
   };
-  if (!group.empty()) {
+  if (group.empty()) {
+    // The core group's versions (discovery.APIVersionHandler).
+    non_resource_routes_["/api"] = [](const RequestInfo&) {
+      return json_response(
+          200, Json{{"kind", "APIVersions"},
+                    {"versions", Json::array({"v1"})},
+                    {"serverAddressByClientCIDRs",
+                     Json::array({Json{{"clientCIDR", "0.0.0.0/0"}, {"serverAddress", "127.0.0.1"}}})}});
+    };
+  } else {
     non_resource_routes_["/apis/" + group] = [this, group](const RequestInfo&) {
       return discovery_group(group);
     };
@@ -157,9 +167,19 @@ ApiResponse ApiServer::handle_resource(const ApiRequest& request, const RequestI
     return to_response(forbidden({info.group, info.resource}, info.name, denial(user, info)));
   }
   const auto it = resources_.find({info.group, info.version, info.resource});
-  if (it == resources_.end() || !info.subresource.empty()) return to_response(path_not_found());
+  if (it == resources_.end()) return to_response(path_not_found());
   ResourceHandler& handler = *it->second.handler;
   const ResourceInfo& resource = handler.info();
+  if (!info.subresource.empty()) {
+    const auto& served = resource.subresources;
+    // A subresource takes get, update and patch of one named object only.
+    if (std::find(served.begin(), served.end(), info.subresource) == served.end() || info.name.empty()) {
+      return to_response(path_not_found());
+    }
+    if (info.verb != "get" && info.verb != "update" && info.verb != "patch") {
+      return to_response(method_not_allowed());
+    }
+  }
   if (resource.namespaced && info.ns.empty() && info.verb != "list" && info.verb != "watch") {
     return to_response(path_not_found());
   }
@@ -175,6 +195,7 @@ ApiResponse ApiServer::handle_resource(const ApiRequest& request, const RequestI
   RestContext ctx;
   ctx.ns = info.ns;
   ctx.name = info.name;
+  ctx.subresource = info.subresource;
   ctx.body = request.body;
   ctx.content_type = media_type(request.content_type);
   ctx.query = info.query;
@@ -249,6 +270,13 @@ ApiResponse ApiServer::discovery_group_version(const std::string& group, const s
     r["verbs"] = info.verbs;
     if (!info.short_names.empty()) r["shortNames"] = info.short_names;
     resources.push_back(std::move(r));
+    for (const auto& sub : info.subresources) {
+      resources.push_back(Json{{"name", info.resource + "/" + sub},
+                               {"singularName", ""},
+                               {"namespaced", info.namespaced},
+                               {"kind", info.kind},
+                               {"verbs", Json::array({"get", "patch", "update"})}});
+    }
   }
   Json list = Json::object();
   list["kind"] = "APIResourceList";

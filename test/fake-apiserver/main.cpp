@@ -13,10 +13,12 @@
 #include "admin_api.h"
 #include "api_front.h"
 #include "api_server.h"
+#include "endpoint_slice_strategy.h"
 #include "files.h"
 #include "kubeconfig.h"
 #include "lease_strategy.h"
 #include "options.h"
+#include "pod_strategy.h"
 #include "tls_certs.h"
 
 namespace {
@@ -116,6 +118,8 @@ int main(int argc, char** argv) {
   Stats stats;
   ApiServer api(tokens, authorizer, store, ids, [] { return std::chrono::system_clock::now(); });
   api.add_resource(std::make_unique<LeaseStrategy>());
+  api.add_resource(std::make_unique<PodStrategy>());
+  api.add_resource(std::make_unique<EndpointSliceStrategy>(options.endpointslice_version));
   AdminApi admin(faults, stats, tokens, store);
 
   boost::asio::io_context ioc{1};

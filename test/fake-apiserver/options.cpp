@@ -8,7 +8,8 @@ namespace fake {
 const char* usage() {
   return R"(Usage: fake-apiserver [flags]
 
-A local Kubernetes API server for coordination.k8s.io/v1 Leases (a test double of kube-apiserver 1.20).
+A local Kubernetes API server (a test double of kube-apiserver) for coordination.k8s.io/v1 Leases,
+v1 Pods (with pods/status) and discovery.k8s.io EndpointSlices.
 Prints one JSON line to stdout once listening: {"url":...,"admin":...,...}.
 
   --listen ADDR:PORT         API listener (default 127.0.0.1:0, an ephemeral port)
@@ -27,6 +28,7 @@ Prints one JSON line to stdout once listening: {"url":...,"admin":...,...}.
   --start-resource-version N the first resourceVersion (default 0). A real API server's watch window
                              begins at the revision it started at, so a watch from before it gets
                              410 Expired; with N > 1, a watch from resourceVersion 1 does here too
+  --endpointslice-version V  serve EndpointSlices as discovery.k8s.io/V: v1 (default) or v1beta1 (as 1.20)
   --verbose                  log every request to stderr
   --help                     this text
 )";
@@ -59,6 +61,12 @@ std::variant<Options, std::string> parse_options(const std::vector<std::string>&
       {"--rbac-file", optional_text(o.rbac_file)},
       {"--data-file", optional_text(o.data_file)},
       {"--faults", optional_text(o.faults)},
+      {"--endpointslice-version",
+       [&o](const std::string& v) -> std::optional<std::string> {
+         if (v != "v1" && v != "v1beta1") return std::string("must be v1 or v1beta1");
+         o.endpointslice_version = v;
+         return std::nullopt;
+       }},
       {"--watch-window",
        [&o](const std::string& v) -> std::optional<std::string> {
          if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 9 ||

@@ -22,6 +22,9 @@ struct Options {
   std::optional<std::string> faults;  // initial faults, JSON as PUT /faults takes
   std::size_t watch_window = 1000;
   std::uint64_t start_resource_version = 0;
+  // The one discovery.k8s.io version EndpointSlices are served in: v1 (1.21+), or v1beta1 to
+  // look like a 1.20 server.
+  std::string endpointslice_version = "v1";
   bool verbose = false;
   bool help = false;
 };

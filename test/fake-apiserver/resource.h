@@ -22,6 +22,11 @@ struct ResourceInfo {
   bool namespaced = true;
   // PUT to a missing name creates it (strategy.AllowCreateOnUpdate; true for Leases upstream).
   bool allow_create_on_update = false;
+  // A PUT without metadata.resourceVersion overwrites (strategy.AllowUnconditionalUpdate; false
+  // for Leases, true for Pods and EndpointSlices).
+  bool allow_unconditional_update = false;
+  // Subresources served besides the object itself, e.g. {"status"} for Pods.
+  std::vector<std::string> subresources;
   std::vector<std::string> verbs;
   std::vector<std::string> short_names;
 
@@ -41,6 +46,23 @@ class ResourceStrategy {
   // strategy.Validate / ValidateUpdate: metadata and spec rules, each failure a 422 cause.
   virtual FieldErrors validate(const Json& object) const = 0;
   virtual FieldErrors validate_update(const Json& object, const Json& old) const = 0;
+
+  // strategy.PrepareForCreate: fields the server sets itself (a new Pod's status).
+  virtual Json prepare_for_create(Json object) const { return object; }
+  // strategy.PrepareForUpdate of the object (subresource "") or of a subresource ("status"): what
+  // the write may not change is put back from `old` (a Pod's status through the object, its spec
+  // through pods/status). metadata.resourceVersion is left as sent: it is the precondition.
+  virtual Json prepare_for_update(Json object, const Json& /*old*/,
+                                  const std::string& /*subresource*/) const {
+    return object;
+  }
+  // application/strategic-merge-patch+json. Without lists that have merge keys it is a JSON merge
+  // patch, which is the default; resources with such lists (Pods) override it.
+  virtual Json strategic_merge(const Json& original, const Json& patch) const {
+    Json merged = original;
+    merged.merge_patch(patch);
+    return merged;
+  }
 };
 
 }  // namespace fake

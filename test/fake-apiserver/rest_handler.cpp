@@ -148,6 +148,7 @@ RestOutcome ResourceHandler::create_decoded(const RestContext& ctx, Json object,
   if (store_.find(info().resource, meta_string(object, "namespace"), name)) {
     return already_exists(info().group_resource(), name);
   }
+  object = strategy_.prepare_for_create(std::move(object));
   Json stored = stored_for_write(ctx, std::move(object), nullptr);
   return RestResult{201, store_.write(info().resource, std::move(stored), EventType::Added)};
 }
@@ -202,7 +203,9 @@ RestOutcome ResourceHandler::update_existing(const RestContext& ctx, Json object
   if (!rv) return bad_rv(body_rv);
   // Leases have no unconditional update (AllowUnconditionalUpdate false): the check and its
   // message come from the generic store, which names the resource, not the kind (sample 07).
-  if (*rv == 0) {
+  if (*rv == 0 && info().allow_unconditional_update) {
+    object["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"];
+  } else if (*rv == 0) {
     return invalid(
         info().group, info().resource, ctx.name,
         {FieldError::invalid("metadata.resourceVersion", "0x0", "must be specified for an update")});
@@ -210,6 +213,7 @@ RestOutcome ResourceHandler::update_existing(const RestContext& ctx, Json object
   if (meta_string(object, "resourceVersion") != meta_string(existing, "resourceVersion")) {
     return conflict_modified(info().group_resource(), ctx.name);
   }
+  object = strategy_.prepare_for_update(std::move(object), existing, ctx.subresource);
   auto& meta = object["metadata"];
   // rest.BeforeUpdate: a missing uid is the stored one; creationTimestamp cannot change.
   if (!meta.contains("uid")) meta["uid"] = existing["metadata"]["uid"];
@@ -244,12 +248,15 @@ RestOutcome ResourceHandler::patch(const RestContext& ctx) {
   Json patched = *existing;
   try {
     if (merge) {
-      // A strategic merge patch of a Lease behaves as a JSON merge patch: LeaseSpec has no lists
-      // with merge keys.
       if (!patch_doc.is_object())
         return bad_request("json: cannot unmarshal " + std::string(patch_doc.type_name()) +
                            " into Go value of type map[string]interface {}");
-      patched.merge_patch(patch_doc);
+      // The strategy knows the lists with merge keys (a Lease has none: a plain merge patch).
+      if (type == "application/strategic-merge-patch+json") {
+        patched = strategy_.strategic_merge(patched, patch_doc);
+      } else {
+        patched.merge_patch(patch_doc);
+      }
     } else {
       if (!patch_doc.is_array())
         return bad_request("json: cannot unmarshal object into Go value of type jsonpatch.Patch");

@@ -20,6 +20,7 @@ namespace fake {
 struct RestContext {
   std::string ns;
   std::string name;
+  std::string subresource;  // "" or one of ResourceInfo::subresources
   std::string body;
   std::string content_type;  // media type only, parameters stripped
   std::map<std::string, std::string> query;

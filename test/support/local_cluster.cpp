@@ -127,6 +127,10 @@ void LocalCluster::start_sidecar(std::size_t index, std::vector<std::string> ext
   } else {
     argv.insert(argv.end(), {"--kubeconfig", kubeconfig_});
   }
+  if (options_.pod_env) {
+    env.push_back("POD_NAME=" + identity(index));
+    env.push_back("POD_IP=" + pod_ip(index));
+  }
   for (auto& flag : options_.extra_sidecar_flags) argv.push_back(flag);
   for (auto& flag : extra_flags) argv.push_back(flag);
   const std::string log = (fs::path(work_dir_) / (identity(index) + ".log")).string();
@@ -227,6 +231,44 @@ void LocalCluster::post_tokens(const nlohmann::json& request) {
   if (answer.status != 200)
     throw std::runtime_error("changing tokens failed: " + std::to_string(answer.status) + " " + answer.body +
                              answer.error);
+}
+
+HttpAnswer LocalCluster::api_request(const std::string& method, const std::string& path,
+                                     const std::string& body, const std::string& content_type) {
+  return api_http_.request(method, api_url_ + path, body, content_type);
+}
+
+void LocalCluster::create_pod(const std::string& name, const nlohmann::json& labels) {
+  const nlohmann::json pod{
+      {"apiVersion", "v1"},
+      {"kind", "Pod"},
+      {"metadata", {{"name", name}, {"namespace", "default"}, {"labels", labels}}},
+      {"spec",
+       {{"containers", nlohmann::json::array({{{"name", "app"}, {"image", "example/app:1"}}})},
+        {"readinessGates", nlohmann::json::array({{{"conditionType", "lease-elector.io/leader"}}})}}}};
+  auto answer = api_request("POST", "/api/v1/namespaces/default/pods", pod.dump());
+  if (answer.status != 201)
+    throw std::runtime_error("creating pod " + name + " failed: " + std::to_string(answer.status) + " " +
+                             answer.body + answer.error);
+}
+
+nlohmann::json LocalCluster::list_pods(const std::string& selector) {
+  std::string escaped;
+  for (char c : selector) {
+    if (c == '=')
+      escaped += "%3D";
+    else if (c == '/')
+      escaped += "%2F";
+    else if (c == ',')
+      escaped += "%2C";
+    else
+      escaped += c;
+  }
+  auto answer = api_request("GET", "/api/v1/namespaces/default/pods?labelSelector=" + escaped);
+  if (answer.status != 200)
+    throw std::runtime_error("listing pods failed: " + std::to_string(answer.status) + " " + answer.body +
+                             answer.error);
+  return nlohmann::json::parse(answer.body).at("items");
 }
 
 }  // namespace le::testing

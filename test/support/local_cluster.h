@@ -31,6 +31,9 @@ struct ClusterOptions {
   // Each replica authenticates as its own user ("replica-i", with its own token), so the local API
   // server's stats count every replica's requests apart.
   bool user_per_replica = false;
+  // Give each sidecar the Downward API's POD_NAME (its identity, "replica-i") and POD_IP
+  // (pod_ip(i)), as routing modes need.
+  bool pod_env = false;
 };
 
 struct LeaderView {
@@ -57,6 +60,8 @@ class LocalCluster {
   int http_port(std::size_t index) const { return sidecars_.at(index).port; }
   std::size_t size() const { return sidecars_.size(); }
   std::string identity(std::size_t index) const { return "replica-" + std::to_string(index); }
+  // The POD_IP sidecar i gets with pod_env (documentation range, never routed anywhere).
+  static std::string pod_ip(std::size_t index) { return "192.0.2." + std::to_string(index + 1); }
 
   LeaderView leader_view(std::size_t index);
   // Indexes of the replicas whose /leader says isLeader=true right now.
@@ -83,6 +88,15 @@ class LocalCluster {
   void post_tokens(const nlohmann::json& request);
   // The token this harness itself uses to read and write the Lease.
   void use_admin_token(const std::string& token) { api_http_.set_bearer_token(token); }
+
+  // Any request to the API server as the administrator; path starts with /api or /apis.
+  HttpAnswer api_request(const std::string& method, const std::string& path, const std::string& body = "",
+                         const std::string& content_type = "application/json");
+  // Creates a Pod in "default" with these labels (and the readiness gate lease-elector.io/leader),
+  // as a Deployment would; nothing runs it.
+  void create_pod(const std::string& name, const nlohmann::json& labels);
+  // The Pods of "default" with these labels (a label selector), as the API server has them.
+  nlohmann::json list_pods(const std::string& selector);
 
  private:
   struct Sidecar {

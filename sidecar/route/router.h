@@ -1,0 +1,70 @@
+#pragma once
+// The routing state machine: follows the election's published snapshot and drives a Route.
+// Leading: a new term (a string unique to it), then Route::lead until it succeeds, then again
+// every check period (the stray check). Not leading, or stopping: Route::follow until it
+// succeeds once, so a Pod this replica marked (in this process or a previous container of the
+// same Pod) is unmarked. Failures are logged, a 403 with the Role rule to add, and retried with
+// backoff. Pure: no thread, no sleep; routing_loop.h runs it.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "election/clock.h"
+#include "election/snapshot.h"
+#include "route/route.h"
+
+namespace le::route {
+
+struct RouterConfig {
+  std::string identity;
+  std::string namespace_name;  // for messages
+  // Reads, and the cap of every write (a write is further capped to end before the leadership).
+  milliseconds request_timeout{5000};
+  // While leading and routed: how often to re-check for strays.
+  std::chrono::nanoseconds check_period{std::chrono::seconds{2}};
+  std::chrono::nanoseconds min_backoff{std::chrono::milliseconds{200}};
+  std::chrono::nanoseconds max_backoff{std::chrono::seconds{5}};
+  // A write is not started with less leadership left than this.
+  milliseconds min_write_time{20};
+};
+
+class Router {
+ public:
+  Router(Route& route, const election::SnapshotBoard& board, const election::Clock& clock,
+         RouterConfig config);
+
+  // One step at the current snapshot; `stopping` forces follower behaviour (shutdown). Returns how
+  // long it has nothing to do, unless the snapshot changes.
+  // `timeout_cap` bounds every request of this step (the time left before exit, on shutdown).
+  std::chrono::nanoseconds step(bool stopping = false, milliseconds timeout_cap = milliseconds::max());
+
+  // Leading, and Route::lead has succeeded in the current term.
+  bool routed() const { return routed_; }
+  // Not leading, and Route::follow has succeeded since.
+  bool unrouted() const { return unrouted_; }
+  const std::optional<std::string>& term() const { return term_; }
+  // The last failure's log line, for tests.
+  const std::string& last_error() const { return last_error_; }
+
+  // What the log says for a failed attempt (a 403 names the rule to add to the Role).
+  std::string describe(const Failure& failure) const;
+
+ private:
+  std::optional<milliseconds> write_budget() const;
+  void failed(const Attempt& attempt, election::BootTime now);
+
+  Route& route_;
+  const election::SnapshotBoard& board_;
+  const election::Clock& clock_;
+  RouterConfig config_;
+  std::optional<std::string> term_;
+  std::uint64_t terms_started_ = 0;
+  bool routed_ = false;
+  bool unrouted_ = false;
+  election::BootTime next_attempt_{};
+  std::chrono::nanoseconds backoff_{0};
+  std::string last_error_;
+};
+
+}  // namespace le::route

@@ -1,0 +1,60 @@
+#include "route/routing_loop.h"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+namespace le::route {
+
+using namespace std::chrono;
+
+RoutingLoop::~RoutingLoop() { stop(seconds{0}); }
+
+void RoutingLoop::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void RoutingLoop::stop(nanoseconds budget) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!stop_requested_) {
+      stop_requested_ = true;
+      stop_deadline_ = clock_.boot_now() + budget;
+    }
+  }
+  wakeup_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void RoutingLoop::run() {
+  for (;;) {
+    bool stopping;
+    election::BootTime deadline;
+    {
+      std::lock_guard lock(mutex_);
+      stopping = stop_requested_;
+      deadline = stop_deadline_;
+    }
+    if (stopping && (router_.unrouted() || clock_.boot_now() >= deadline)) break;
+    nanoseconds delay;
+    try {
+      // On shutdown no request may outlast the budget.
+      const auto cap =
+          stopping ? std::max(duration_cast<milliseconds>(deadline - clock_.boot_now()), milliseconds{1})
+                   : milliseconds::max();
+      delay = router_.step(stopping, cap);
+    } catch (const std::exception& error) {
+      // The clients turn failures into errors; anything else (memory) must not end routing.
+      spdlog::error("routing step failed: {}", error.what());
+      delay = seconds{1};
+    }
+    delay = std::min<nanoseconds>(delay, kPollInterval);
+    if (stopping) delay = std::min<nanoseconds>(delay, deadline - clock_.boot_now());
+    std::unique_lock lock(mutex_);
+    wakeup_.wait_for(lock, std::max<nanoseconds>(delay, nanoseconds::zero()),
+                     [&] { return stop_requested_ != stopping; });
+  }
+  if (!router_.unrouted()) spdlog::warn("routing stopped before this pod's route could be removed");
+}
+
+}  // namespace le::route

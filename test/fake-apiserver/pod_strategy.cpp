@@ -1,0 +1,185 @@
+#include "pod_strategy.h"
+
+#include "object_meta.h"
+#include "strategic_merge.h"
+
+namespace fake {
+namespace {
+
+ApiError cannot_handle(const std::string& problem) {
+  return bad_request("Pod in version \"v1\" cannot be handled as a Pod: " + problem);
+}
+
+// The patchMergeKey tags of core/v1 that a routing test may touch.
+const MergeKeys& pod_merge_keys() {
+  static const MergeKeys keys{{"metadata.finalizers", ""},
+                              {"metadata.ownerReferences", "uid"},
+                              {"spec.containers", "name"},
+                              {"spec.initContainers", "name"},
+                              {"spec.ephemeralContainers", "name"},
+                              {"spec.volumes", "name"},
+                              {"spec.containers[].env", "name"},
+                              {"spec.containers[].ports", "containerPort"},
+                              {"spec.containers[].volumeMounts", "mountPath"},
+                              {"spec.initContainers[].env", "name"},
+                              {"status.conditions", "type"}};
+  return keys;
+}
+
+// IsQualifiedName, loosely: [prefix/]name with no spaces; the message of the real check.
+bool plausible_condition_type(const std::string& type) {
+  if (type.empty() || type.size() > 316) return false;
+  return type.find_first_of(" \t\n\"'") == std::string::npos && type.front() != '/' && type.back() != '/';
+}
+
+}  // namespace
+
+PodStrategy::PodStrategy() {
+  info_.group = "";
+  info_.version = "v1";
+  info_.resource = "pods";
+  info_.kind = "Pod";
+  info_.list_kind = "PodList";
+  info_.singular = "";
+  info_.namespaced = true;
+  info_.allow_unconditional_update = true;
+  info_.subresources = {"status"};
+  info_.verbs = {"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"};
+  info_.short_names = {"po"};
+}
+
+std::variant<Json, ApiError> PodStrategy::decode(const Json& body) const {
+  if (!body.is_object()) {
+    return bad_request(
+        "the object provided is unrecognized (must be of type Pod): couldn't get version/kind; "
+        "json parse error: json: cannot unmarshal " +
+        std::string(body.type_name()) + " into Go value of type struct");
+  }
+  const std::string kind = body.value("kind", "");
+  const std::string api_version = body.value("apiVersion", "");
+  if ((!kind.empty() && kind != "Pod") || (!api_version.empty() && api_version != "v1")) {
+    return bad_request(kind + " in version \"" + api_version + "\" cannot be handled as a Pod: no kind \"" +
+                       kind + "\" is registered for version \"" + api_version + "\"");
+  }
+  Json pod = Json::object();
+  pod["kind"] = "Pod";
+  pod["apiVersion"] = "v1";
+  std::string problem;
+  auto meta = decode_object_meta(body.contains("metadata") ? body["metadata"] : Json(), problem);
+  if (!meta) return cannot_handle("v1.Pod.ObjectMeta: " + problem);
+  pod["metadata"] = std::move(*meta);
+  for (const char* section : {"spec", "status"}) {
+    const Json in = body.contains(section) ? body[section] : Json();
+    if (!in.is_null() && !in.is_object()) {
+      return cannot_handle(std::string("v1.Pod.") + (section[1] == 'p' ? "Spec" : "Status") +
+                           ": readObjectStart: expect { or n, but found " + in.dump().substr(0, 1));
+    }
+    pod[section] = in.is_object() ? in : Json::object();
+  }
+  if (pod["status"].contains("conditions")) {
+    const Json& conditions = pod["status"]["conditions"];
+    if (!conditions.is_array() && !conditions.is_null())
+      return cannot_handle("v1.Pod.Status: v1.PodStatus.Conditions: decode slice: expect [ or n");
+    if (conditions.is_array()) {
+      Json normalized = Json::array();
+      for (const auto& c : conditions) {
+        if (!c.is_object()) return cannot_handle("v1.Pod.Status: v1.PodStatus.Conditions: readObjectStart");
+        for (const auto& [k, v] : c.items()) {
+          if (!v.is_string() && !v.is_null())
+            return cannot_handle("v1.Pod.Status: v1.PodStatus.Conditions: v1.PodCondition." + k +
+                                 ": ReadString: expects \" or n, but found " + v.dump().substr(0, 1));
+        }
+        // As Go writes a PodCondition back: field order, the two times always (null when zero),
+        // reason and message only when set; unknown fields dropped.
+        Json out = Json::object();
+        out["type"] = c.value("type", Json(""));
+        out["status"] = c.value("status", Json(""));
+        out["lastProbeTime"] = c.value("lastProbeTime", Json());
+        out["lastTransitionTime"] = c.value("lastTransitionTime", Json());
+        for (const char* optional : {"reason", "message"}) {
+          if (c.contains(optional) && c[optional].is_string() && !c[optional].get<std::string>().empty())
+            out[optional] = c[optional];
+        }
+        normalized.push_back(std::move(out));
+      }
+      pod["status"]["conditions"] = std::move(normalized);
+    }
+  }
+  return pod;
+}
+
+FieldErrors PodStrategy::validate(const Json& object) const {
+  auto errors = validate_object_meta(object["metadata"], true);
+  const Json& spec = object["spec"];
+  if (!spec.contains("containers") || !spec["containers"].is_array() || spec["containers"].empty()) {
+    errors.push_back(FieldError::required("spec.containers", ""));
+  } else {
+    for (std::size_t i = 0; i < spec["containers"].size(); ++i) {
+      const Json& c = spec["containers"][i];
+      const std::string at = "spec.containers[" + std::to_string(i) + "]";
+      if (!c.is_object() || c.value("name", "").empty())
+        errors.push_back(FieldError::required(at + ".name", ""));
+      if (!c.is_object() || c.value("image", "").empty())
+        errors.push_back(FieldError::required(at + ".image", ""));
+    }
+  }
+  return errors;
+}
+
+FieldErrors PodStrategy::validate_update(const Json& object, const Json& old) const {
+  auto errors = validate_object_meta_update(object["metadata"], old["metadata"]);
+  // ValidatePodStatusUpdate: each condition has a qualified-name type and a known status.
+  const Json& status = object["status"];
+  if (status.contains("conditions") && status["conditions"].is_array()) {
+    const Json& conditions = status["conditions"];
+    for (std::size_t i = 0; i < conditions.size(); ++i) {
+      const std::string at = "status.conditions[" + std::to_string(i) + "]";
+      const std::string type = conditions[i].value("type", "");
+      if (!plausible_condition_type(type)) {
+        errors.push_back(
+            FieldError::invalid(at + ".type", go_quoted(type),
+                                "name part must consist of alphanumeric characters, '-', '_' or '.'"));
+      }
+      const std::string s = conditions[i].value("status", "");
+      if (s != "True" && s != "False" && s != "Unknown") {
+        errors.push_back(FieldError{"FieldValueNotSupported", at + ".status", go_quoted(s),
+                                    "supported values: \"False\", \"True\", \"Unknown\""});
+      }
+    }
+  }
+  if (object["spec"] != old["spec"]) {
+    // The fake does not model the few mutable spec fields (image, activeDeadlineSeconds, ...).
+    errors.push_back(
+        FieldError::invalid("spec", "core.PodSpec{...}",
+                            "Forbidden: pod updates may not change fields other than `spec.containers[*]"
+                            ".image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds` or "
+                            "`spec.tolerations` (only additions to existing tolerations)"));
+  }
+  return errors;
+}
+
+Json PodStrategy::prepare_for_create(Json object) const {
+  // podStrategy.PrepareForCreate: the status is the server's (no node: Pending).
+  object["status"] = Json{{"phase", "Pending"}, {"qosClass", "BestEffort"}};
+  return object;
+}
+
+Json PodStrategy::prepare_for_update(Json object, const Json& old, const std::string& subresource) const {
+  if (subresource == "status") {
+    // podStatusStrategy: only status changes; metadata is the stored one but for the
+    // resourceVersion, which stays as the precondition the client sent.
+    const Json rv = object["metadata"].value("resourceVersion", Json(""));
+    object["spec"] = old["spec"];
+    object["metadata"] = old["metadata"];
+    object["metadata"]["resourceVersion"] = rv;
+  } else {
+    object["status"] = old.contains("status") ? old["status"] : Json::object();
+  }
+  return object;
+}
+
+Json PodStrategy::strategic_merge(const Json& original, const Json& patch) const {
+  return strategic_merge_patch(original, patch, pod_merge_keys());
+}
+
+}  // namespace fake

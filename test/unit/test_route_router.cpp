@@ -1,0 +1,337 @@
+// The routing state machine against in-memory Pods and EndpointSlices: every mode's protocol,
+// the fencing that makes a deposed leader's delayed write fail, step-down, RBAC denial.
+#include <doctest/doctest.h>
+
+#include <memory>
+
+#include "fake_clock.h"
+#include "memory_route_api.h"
+#include "route/endpoints_route.h"
+#include "route/pod_route.h"
+#include "route/router.h"
+
+using namespace std::chrono_literals;
+using le::election::ElectionSnapshot;
+using le::election::SnapshotBoard;
+using le::route::Router;
+using le::route::RouterConfig;
+using le::testing::FakeClock;
+using le::testing::MemoryPods;
+using le::testing::MemorySlices;
+using le::testing::Versions;
+
+namespace {
+
+constexpr const char* kLabel = "lease-elector.io/leader";
+constexpr const char* kGate = "lease-elector.io/leader";
+
+// One replica: its clock, its published election state and its router.
+struct Replica {
+  std::string name;
+  FakeClock clock;
+  SnapshotBoard board;
+  std::unique_ptr<le::route::Route> route;
+  std::unique_ptr<Router> router;
+
+  Replica(std::string pod, std::unique_ptr<le::route::Route> r) : name(std::move(pod)), route(std::move(r)) {
+    RouterConfig config;
+    config.identity = name;
+    config.namespace_name = "default";
+    config.request_timeout = 5000ms;
+    config.check_period = 2s;
+    router = std::make_unique<Router>(*route, board, clock, config);
+  }
+  // Leads for `left` from now.
+  void lead(std::chrono::nanoseconds left = 10s) {
+    auto s = std::make_shared<ElectionSnapshot>();
+    s->identity = name;
+    s->record_is_ours = true;
+    s->renew_sent_boot = clock.boot_now();
+    s->renew_sent_wall = clock.wall_now();
+    s->renew_deadline = left;
+    board.publish(s);
+  }
+  void follow() { board.publish(std::make_shared<ElectionSnapshot>()); }
+  void step() { router->step(); }
+};
+
+std::unique_ptr<Replica> label_replica(MemoryPods& pods, const std::string& name) {
+  return std::make_unique<Replica>(name,
+                                   le::route::make_label_route(pods, {name, "app=demo"}, kLabel, "true"));
+}
+
+int probe_counter = 0;
+std::unique_ptr<Replica> gate_replica(MemoryPods& pods, const std::string& name) {
+  return std::make_unique<Replica>(name, le::route::make_gate_route(pods, {name, "app=demo"}, kGate, [] {
+                                     return "2026-11-25T10:00:" + std::to_string(10 + probe_counter++ % 50) +
+                                            "Z";
+                                   }));
+}
+
+std::unique_ptr<Replica> endpoints_replica(MemorySlices& slices, const std::string& name,
+                                           const std::string& ip) {
+  return std::make_unique<Replica>(
+      name, le::route::make_endpoints_route(slices, {"web", name, ip, {{"http", 8080, "TCP"}}}));
+}
+
+using Names = std::vector<std::string>;
+
+}  // namespace
+
+TEST_CASE("label: a new leader fences a stale labelled pod from a crashed leader, then labels itself") {
+  Versions versions;
+  MemoryPods pods(versions);
+  pods.add("app-0", {{"app", "demo"}, {kLabel, "true"}});  // the crashed leader's leftover
+  pods.add("app-1", {{"app", "demo"}});
+  pods.add("app-2", {{"app", "demo"}});
+  pods.add("other", {{"app", "else"}, {kLabel, "true"}});  // another workload: never touched
+  auto b = label_replica(pods, "app-1");
+  b->lead();
+  b->step();
+  CHECK(b->router->routed());
+  CHECK(pods.labelled(kLabel) == Names{"app-1", "other"});
+  // Every other pod of the workload carries this term's fence, labelled or not.
+  for (const char* name : {"app-0", "app-2"}) {
+    CAPTURE(name);
+    CHECK(pods.pods[name].annotations.at(le::route::kFencedByAnnotation) == *b->router->term());
+  }
+  CHECK(pods.pods["other"].annotations.empty());
+  CHECK(pods.writes == 3);
+
+  SUBCASE("the stray check writes nothing while all is well, and fixes a stray label") {
+    b->clock.advance(2s);
+    b->lead();
+    b->step();
+    CHECK(pods.writes == 3);
+    pods.pods["app-2"].labels[kLabel] = "true";
+    pods.pods["app-2"].resource_version = versions.next();
+    b->step();  // before the check period: nothing
+    CHECK(pods.labelled(kLabel) == Names{"app-1", "app-2", "other"});
+    b->clock.advance(2s);
+    b->lead();
+    b->step();
+    CHECK(pods.labelled(kLabel) == Names{"app-1", "other"});
+  }
+  SUBCASE("stepping down removes the label") {
+    b->follow();
+    b->step();
+    CHECK_FALSE(b->router->routed());
+    CHECK(b->router->unrouted());
+    CHECK(pods.labelled(kLabel) == Names{"other"});
+  }
+}
+
+TEST_CASE("label: a deposed leader's delayed label write fails against the new leader's fence") {
+  Versions versions;
+  MemoryPods pods(versions);
+  pods.add("app-0", {{"app", "demo"}});
+  pods.add("app-1", {{"app", "demo"}});
+  auto a = label_replica(pods, "app-0");
+  auto b = label_replica(pods, "app-1");
+  a->lead();
+  // A's first write (the fence of app-1) goes through. While its second, "label app-0", is in
+  // flight (read and checked, not yet applied), A's leadership ends and B takes over: B fences
+  // app-0 and labels app-1. Then A's write lands.
+  pods.before_next_write = [&] {
+    pods.before_next_write = [&] {
+      a->follow();
+      b->lead();
+      b->step();
+      REQUIRE(b->router->routed());
+    };
+  };
+  a->step();
+  CHECK(pods.writes == 4);  // A: fence, label (fails); B: fence, label
+  CHECK(pods.labelled(kLabel) == Names{"app-1"});
+  CHECK(a->router->last_error().find("mark pod app-0") != std::string::npos);
+  CHECK(a->router->last_error().find("409") != std::string::npos);
+  // A, no longer leading, does not try again; and its own pod is clean.
+  a->step();
+  CHECK(pods.labelled(kLabel) == Names{"app-1"});
+}
+
+TEST_CASE("label: a deposed leader's delayed fence cannot unlabel the new leader") {
+  Versions versions;
+  MemoryPods pods(versions);
+  pods.add("app-0", {{"app", "demo"}});
+  pods.add("app-1", {{"app", "demo"}});
+  auto a = label_replica(pods, "app-0");
+  auto b = label_replica(pods, "app-1");
+  a->lead();
+  // A's fence of app-1 is in flight when B takes over and labels app-1.
+  pods.before_next_write = [&] {
+    a->follow();
+    b->lead();
+    b->step();
+  };
+  a->step();
+  CHECK(pods.labelled(kLabel) == Names{"app-1"});
+  CHECK(a->router->last_error().find("fence pod app-1") != std::string::npos);
+}
+
+TEST_CASE("label: two quick handovers leave exactly one labelled pod") {
+  Versions versions;
+  MemoryPods pods(versions);
+  for (const char* n : {"app-0", "app-1", "app-2"}) pods.add(n, {{"app", "demo"}});
+  auto a = label_replica(pods, "app-0");
+  auto b = label_replica(pods, "app-1");
+  auto c = label_replica(pods, "app-2");
+  a->lead();
+  a->step();
+  CHECK(pods.labelled(kLabel) == Names{"app-0"});
+  // A loses leadership without a chance to clean up (it is partitioned); B leads, then C.
+  b->lead();
+  b->step();
+  CHECK(pods.labelled(kLabel) == Names{"app-1"});
+  b->follow();
+  c->lead();
+  c->step();
+  CHECK(pods.labelled(kLabel) == Names{"app-2"});
+  a->follow();
+  a->step();
+  b->step();
+  CHECK(pods.labelled(kLabel) == Names{"app-2"});
+}
+
+TEST_CASE("label: a restarted container whose pod still carries the label removes it as a follower") {
+  Versions versions;
+  MemoryPods pods(versions);
+  pods.add("app-0", {{"app", "demo"}, {kLabel, "true"}});
+  auto a = label_replica(pods, "app-0");
+  a->follow();
+  a->step();
+  CHECK(pods.labelled(kLabel).empty());
+  CHECK(a->router->unrouted());
+}
+
+TEST_CASE("every routing write is bounded by the leadership left, and none starts too close to its end") {
+  Versions versions;
+  MemoryPods pods(versions);
+  pods.add("app-0", {{"app", "demo"}});
+  pods.add("app-1", {{"app", "demo"}});
+  auto a = label_replica(pods, "app-0");
+  a->lead(300ms);
+  a->step();
+  REQUIRE(pods.write_timeouts.size() == 2);
+  for (auto t : pods.write_timeouts) CHECK(t <= 300ms);
+
+  Versions v2;
+  MemoryPods late(v2);
+  late.add("app-0", {{"app", "demo"}});
+  auto b = label_replica(late, "app-0");
+  b->lead(10ms);  // less than the minimum a write needs
+  b->step();
+  CHECK(late.writes == 0);
+  CHECK(late.labelled(kLabel).empty());
+}
+
+TEST_CASE("RBAC denial: a clear message naming the rule to add, backoff, no exception") {
+  Versions versions;
+  MemoryPods pods(versions);
+  pods.add("app-0", {{"app", "demo"}});
+  pods.denied = {"patch pods"};
+  auto a = label_replica(pods, "app-0");
+  a->lead();
+  const auto wait = a->router->step();
+  CHECK_FALSE(a->router->routed());
+  const auto& message = a->router->last_error();
+  CAPTURE(message);
+  CHECK(message.find("cannot patch pods in namespace default: add this rule to the Role: {apiGroups: [\"\"], "
+                     "resources: [\"pods\"], verbs: [\"patch\"]}") != std::string::npos);
+  CHECK(wait > 0ms);
+  // Granted later: the next attempt after the backoff succeeds.
+  pods.denied.clear();
+  a->clock.advance(wait);
+  a->lead();
+  a->step();
+  CHECK(a->router->routed());
+}
+
+TEST_CASE(
+    "readiness-gate: fence others False with a fresh probe time, then own True; kubelet conditions kept") {
+  Versions versions;
+  MemoryPods pods(versions);
+  pods.add("app-0", {{"app", "demo"}});
+  pods.add("app-1", {{"app", "demo"}});
+  pods.pods["app-0"].conditions.push_back({kGate, "True", "", "", "", "2026-01-01T00:00:00Z"});  // stale
+  auto b = gate_replica(pods, "app-1");
+  b->lead();
+  b->step();
+  CHECK(pods.with_condition_true(kGate) == Names{"app-1"});
+  const auto* fenced = pods.pods["app-0"].condition(kGate);
+  REQUIRE(fenced);
+  CHECK(fenced->status == "False");
+  CHECK(fenced->message.find(*b->router->term()) != std::string::npos);
+  CHECK_FALSE(fenced->last_probe_time.empty());
+  for (const char* n : {"app-0", "app-1"}) {
+    CAPTURE(n);
+    REQUIRE(pods.pods[n].condition("Ready"));
+    CHECK(pods.pods[n].condition("Ready")->status == "True");
+  }
+
+  SUBCASE("a deposed leader's delayed True fails") {
+    auto a = gate_replica(pods, "app-0");
+    b->follow();
+    b->step();
+    CHECK(pods.with_condition_true(kGate).empty());
+    a->lead();
+    pods.before_next_write = [&] {};  // the fence of app-1 goes through
+    a->step();
+    CHECK(pods.with_condition_true(kGate) == Names{"app-0"});
+    // Now B leads again while A's re-mark (after a stray check found it unmarked) is delayed.
+    pods.pods["app-0"].conditions.back().status = "False";
+    pods.pods["app-0"].resource_version = versions.next();
+    a->clock.advance(2s);
+    a->lead();
+    pods.before_next_write = [&] {
+      a->follow();
+      b->lead();
+      b->step();
+    };
+    a->step();
+    CHECK(pods.with_condition_true(kGate) == Names{"app-1"});
+  }
+}
+
+TEST_CASE("endpoints: create, take over with a conditional update, step down, and fence a delayed write") {
+  Versions versions;
+  MemorySlices slices(versions);
+  auto a = endpoints_replica(slices, "app-0", "10.0.0.1");
+  auto b = endpoints_replica(slices, "app-1", "10.0.0.2");
+  const std::string name = le::route::slice_name_for("web");
+  a->lead();
+  a->step();
+  REQUIRE(slices.slices.count(name));
+  CHECK(slices.slices[name].addresses == Names{"10.0.0.1"});
+  CHECK(slices.slices[name].labels.at("kubernetes.io/service-name") == "web");
+  CHECK(slices.slices[name].labels.at("endpointslice.kubernetes.io/managed-by") == "lease-elector.io");
+
+  SUBCASE("handover without a release") {
+    b->lead();
+    b->step();
+    CHECK(slices.slices[name].addresses == Names{"10.0.0.2"});
+    a->follow();
+    a->step();  // its address is gone already: nothing to write
+    CHECK(slices.slices[name].addresses == Names{"10.0.0.2"});
+  }
+  SUBCASE("step down empties the slice") {
+    a->follow();
+    a->step();
+    CHECK(slices.slices[name].addresses.empty());
+  }
+  SUBCASE(
+      "a deposed leader's delayed update fails, even when the new leader's write equals the old content") {
+    // A leads again in a new term with the slice already pointing at it; B takes over in the
+    // middle of A's write. A fresh term annotation makes B's write a change, so A's fails.
+    a->follow();
+    a->step();
+    a->lead();
+    slices.before_next_write = [&] {
+      a->follow();
+      b->lead();
+      b->step();
+    };
+    a->step();
+    CHECK(slices.slices[name].addresses == Names{"10.0.0.2"});
+  }
+}
