@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
     if (!first) throw std::runtime_error("no leader was elected within 60 s");
     std::printf("  %s leads after %.0f ms\n\n", cluster.identity(first->first).c_str(), ms(first->second));
     show_replicas(cluster);
-    std::this_thread::sleep_for(seconds{2});  // let the followers settle into their polling
+    std::this_thread::sleep_for(seconds{2});  // let the followers open their watches
     show_footprint(cluster, options.sidecar_binary);
 
     std::vector<double> sigterm_ms, sigkill_ms;
@@ -137,7 +137,7 @@ int main(int argc, char** argv) {
         (sig == SIGTERM ? sigterm_ms : sigkill_ms).push_back(took);
         std::printf("  %s leads %.0f ms after the %s%s\n", cluster.identity(next->first).c_str(), took,
                     sig == SIGTERM ? "SIGTERM" : "SIGKILL",
-                    sig == SIGTERM ? " (release delay, then release, then the next follower poll)"
+                    sig == SIGTERM ? " (the release delay, then the release, which the followers see through their watch)"
                                    : " (the lease expires, judged by each follower's own clock)");
         auto status = cluster.sidecar(old).wait_for(seconds{30});
         std::printf("  %s exited with status %d\n", cluster.identity(old).c_str(), status.value_or(-1));
