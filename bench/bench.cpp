@@ -5,14 +5,14 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <iterator>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <regex>
@@ -34,7 +34,7 @@ namespace {
 
 struct Settings {
   std::string bin_dir;
-  std::string sidecar;  // the lease-elector binary to measure; default: bin_dir/lease-elector
+  std::string sidecar;    // the lease-elector binary to measure; default: bin_dir/lease-elector
   std::string go_server;  // path to the built Go baseline; empty: skip the throughput comparison
   int handovers = 50;
   int crashes = 10;
@@ -139,7 +139,8 @@ std::vector<double> handovers(const Settings& s, const std::string& takeover, in
   return samples;
 }
 
-void bench_handover(const Settings& s, const std::string& name, int signal, int count, const std::string& target) {
+void bench_handover(const Settings& s, const std::string& name, int signal, int count,
+                    const std::string& target) {
   std::cout << name << " (" << count << " each, default timings 15s/10s/2s, release delay 0, 3 replicas)\n";
   const auto watch = handovers(s, "watch", signal, count, 3);
   const auto poll = handovers(s, "poll", signal, count, 3);
@@ -222,8 +223,8 @@ std::string find_in_path(const std::string& program) {
 }
 
 WrkResult run_wrk(const std::string& url) {
-  const auto result = le::testing::run_command(
-      {find_in_path("wrk"), "--latency", "-t2", "-c50", "-d10s", url}, seconds{60});
+  const auto result =
+      le::testing::run_command({find_in_path("wrk"), "--latency", "-t2", "-c50", "-d10s", url}, seconds{60});
   if (result.status != 0) throw std::runtime_error("wrk failed: " + result.output);
   WrkResult parsed;
   std::smatch match;
@@ -233,7 +234,8 @@ WrkResult run_wrk(const std::string& url) {
   if (std::regex_search(result.output, match, std::regex(R"(\s99%\s+([0-9.]+)(us|ms|s))"))) {
     parsed.p99_ms = to_ms(std::stod(match[1]), match[2]);
   }
-  if (result.output.find("Non-2xx") != std::string::npos) throw std::runtime_error("wrk saw errors: " + result.output);
+  if (result.output.find("Non-2xx") != std::string::npos)
+    throw std::runtime_error("wrk saw errors: " + result.output);
   return parsed;
 }
 
@@ -359,7 +361,8 @@ void bench_scale(const Settings& s) {
   std::cout << "Scale: " << s.scale_replicas << " sidecars on one Lease (default timings)\n";
   const auto watch = scale_run(s, "watch");
   const auto poll = scale_run(s, "poll");
-  report("scale: API requests/min, all replicas", fixed(watch.requests_per_minute), fixed(poll.requests_per_minute),
+  report("scale: API requests/min, all replicas", fixed(watch.requests_per_minute),
+         fixed(poll.requests_per_minute),
          fixed(poll.requests_per_minute / std::max(watch.requests_per_minute, 0.01)) + "x fewer", "");
   const double ours = percentile(watch.handovers, 50);
   const double theirs = percentile(poll.handovers, 50);
@@ -368,9 +371,11 @@ void bench_scale(const Settings& s) {
 }
 
 int usage() {
-  std::cerr << "usage: lease-elector-bench --bin-dir DIR [--sidecar PATH] [--go-server PATH] [--handovers N]\n"
-               "         [--crashes N] [--request-window SECONDS] [--idle-window SECONDS] [--startups N]\n         [--scale N]"
-               " [--only handover,crash,requests,throughput,idle,startup,scale]\n";
+  std::cerr
+      << "usage: lease-elector-bench --bin-dir DIR [--sidecar PATH] [--go-server PATH] [--handovers N]\n"
+         "         [--crashes N] [--request-window SECONDS] [--idle-window SECONDS] [--startups N]\n         "
+         "[--scale N]"
+         " [--only handover,crash,requests,throughput,idle,startup,scale]\n";
   return 2;
 }
 
@@ -382,15 +387,24 @@ int main(int argc, char** argv) {
     const std::string flag = argv[i];
     if (i + 1 >= argc) return usage();
     const std::string value = argv[++i];
-    if (flag == "--bin-dir") s.bin_dir = value;
-    else if (flag == "--sidecar") s.sidecar = value;
-    else if (flag == "--go-server") s.go_server = value;
-    else if (flag == "--handovers") s.handovers = std::stoi(value);
-    else if (flag == "--crashes") s.crashes = std::stoi(value);
-    else if (flag == "--request-window") s.request_window = seconds{std::stoi(value)};
-    else if (flag == "--idle-window") s.idle_window = seconds{std::stoi(value)};
-    else if (flag == "--startups") s.startups = std::stoi(value);
-    else if (flag == "--scale") s.scale_replicas = std::stoi(value);
+    if (flag == "--bin-dir")
+      s.bin_dir = value;
+    else if (flag == "--sidecar")
+      s.sidecar = value;
+    else if (flag == "--go-server")
+      s.go_server = value;
+    else if (flag == "--handovers")
+      s.handovers = std::stoi(value);
+    else if (flag == "--crashes")
+      s.crashes = std::stoi(value);
+    else if (flag == "--request-window")
+      s.request_window = seconds{std::stoi(value)};
+    else if (flag == "--idle-window")
+      s.idle_window = seconds{std::stoi(value)};
+    else if (flag == "--startups")
+      s.startups = std::stoi(value);
+    else if (flag == "--scale")
+      s.scale_replicas = std::stoi(value);
     else if (flag == "--only") {
       std::stringstream list(value);
       for (std::string name; std::getline(list, name, ',');) s.only.insert(name);
@@ -402,8 +416,7 @@ int main(int argc, char** argv) {
   if (s.sidecar.empty()) s.sidecar = s.bin_dir + "/lease-elector";
   std::srand(static_cast<unsigned>(::getpid()));
   try {
-    if (wanted(s, "handover"))
-      bench_handover(s, "SIGTERM handover", SIGTERM, s.handovers, "< 20 ms");
+    if (wanted(s, "handover")) bench_handover(s, "SIGTERM handover", SIGTERM, s.handovers, "< 20 ms");
     if (wanted(s, "crash")) bench_handover(s, "SIGKILL failover", SIGKILL, s.crashes, "~ lease duration");
     if (wanted(s, "requests")) bench_requests(s);
     if (wanted(s, "throughput")) bench_throughput(s);
@@ -416,8 +429,8 @@ int main(int argc, char** argv) {
   }
   std::cout << "\n| figure | lease-elector | baseline | ratio | target |\n|---|---|---|---|---|\n";
   for (const auto& row : table) {
-    std::cout << "| " << row.figure << " | " << row.lease_elector << " | " << row.baseline << " | " << row.ratio
-              << " | " << row.target << " |\n";
+    std::cout << "| " << row.figure << " | " << row.lease_elector << " | " << row.baseline << " | "
+              << row.ratio << " | " << row.target << " |\n";
   }
   return 0;
 }

@@ -135,10 +135,12 @@ int main(int argc, char** argv) {
         if (!next) throw std::runtime_error("no new leader within 60 s");
         const double took = ms(next->second);
         (sig == SIGTERM ? sigterm_ms : sigkill_ms).push_back(took);
-        std::printf("  %s leads %.0f ms after the %s%s\n", cluster.identity(next->first).c_str(), took,
-                    sig == SIGTERM ? "SIGTERM" : "SIGKILL",
-                    sig == SIGTERM ? " (the release delay, then the release, which the followers see through their watch)"
-                                   : " (the lease expires, judged by each follower's own clock)");
+        std::printf(
+            "  %s leads %.0f ms after the %s%s\n", cluster.identity(next->first).c_str(), took,
+            sig == SIGTERM ? "SIGTERM" : "SIGKILL",
+            sig == SIGTERM
+                ? " (the release delay, then the release, which the followers see through their watch)"
+                : " (the lease expires, judged by each follower's own clock)");
         auto status = cluster.sidecar(old).wait_for(seconds{30});
         std::printf("  %s exited with status %d\n", cluster.identity(old).c_str(), status.value_or(-1));
         show_replicas(cluster);
