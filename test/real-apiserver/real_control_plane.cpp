@@ -82,6 +82,17 @@ void LeaseAdmin::remove(const std::string& name) {
     throw std::runtime_error("deleting Lease " + name + ": " + std::to_string(answer.status) + " " + answer.body);
 }
 
+void LeaseAdmin::recreate_free(const std::string& name) {
+  remove(name);
+  const nlohmann::json lease{{"apiVersion", "coordination.k8s.io/v1"},
+                             {"kind", "Lease"},
+                             {"metadata", {{"name", name}, {"namespace", plane_.ns}}},
+                             {"spec", nlohmann::json::object()}};
+  auto answer = request("POST", "/apis/coordination.k8s.io/v1/namespaces/" + plane_.ns + "/leases", lease.dump());
+  if (answer.status != 201)
+    throw std::runtime_error("creating Lease " + name + ": " + std::to_string(answer.status) + " " + answer.body);
+}
+
 std::unique_ptr<Elector> Elector::sidecar(const std::string& binary, const std::string& identity,
                                           const std::string& kubeconfig, const std::string& ns,
                                           const std::string& lease, const ElectorTimings& timings,

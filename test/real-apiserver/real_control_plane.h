@@ -39,6 +39,9 @@ class LeaseAdmin {
   explicit LeaseAdmin(const RealControlPlane& plane);
   nlohmann::json read(const std::string& name);  // null when missing
   void remove(const std::string& name);          // no error when missing
+  // Deletes the Lease and creates it free (an empty spec), as the Helm chart renders it: the Role
+  // the chart renders then needs no create.
+  void recreate_free(const std::string& name);
   HttpAnswer request(const std::string& method, const std::string& path, const std::string& body = "",
                      const std::string& content_type = "application/json");
 

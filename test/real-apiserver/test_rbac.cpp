@@ -105,7 +105,7 @@ TEST_CASE("RBAC: with the restricted user's Role the sidecar leads and releases"
   const auto& plane = le::testing::real_control_plane_or_skip();
   REQUIRE_MESSAGE(!plane.restricted_lease.empty(), "the Role of the role source names no Lease");
   LeaseAdmin admin(plane);
-  admin.remove(plane.restricted_lease);
+  admin.recreate_free(plane.restricted_lease);
   LogDir logs;
   auto first = Elector::sidecar(LEASE_ELECTOR_BINARY, "restricted-0", plane.kubeconfig_restricted, plane.ns,
                                 plane.restricted_lease, kTimings, logs.path);

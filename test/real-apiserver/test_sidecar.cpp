@@ -97,7 +97,7 @@ TEST_CASE("sidecar on kube-apiserver: a client-certificate user from the kubecon
   LeaseAdmin admin(plane);
   // cert-user is bound to the same Role as the restricted user, which names this Lease.
   const std::string lease = plane.restricted_lease;
-  admin.remove(lease);
+  admin.recreate_free(lease);
   LogDir logs;
   auto sidecar = Elector::sidecar(LEASE_ELECTOR_BINARY, "cert-user-replica", plane.kubeconfig_cert, plane.ns, lease,
                                   kTimings, logs.path);
