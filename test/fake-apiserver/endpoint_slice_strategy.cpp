@@ -130,4 +130,25 @@ FieldErrors EndpointSliceStrategy::validate_update(const Json& object, const Jso
   return errors;
 }
 
+// endpointSliceStrategy (1.20): metadata.generation is 1 on create and goes up by one on an update
+// that changes anything but metadata, as the real server's answers show.
+Json EndpointSliceStrategy::prepare_for_create(Json object) const {
+  object["metadata"]["generation"] = 1;
+  return object;
+}
+
+Json EndpointSliceStrategy::prepare_for_update(Json object, const Json& old, const std::string&) const {
+  Json without_meta = object;
+  Json old_without_meta = old;
+  without_meta.erase("metadata");
+  old_without_meta.erase("metadata");
+  const std::int64_t generation =
+      old.contains("metadata") ? old["metadata"].value("generation", std::int64_t{0}) : 0;
+  object["metadata"]["generation"] =
+      nlohmann::json::parse(without_meta.dump()) == nlohmann::json::parse(old_without_meta.dump())
+          ? generation
+          : generation + 1;
+  return object;
+}
+
 }  // namespace fake

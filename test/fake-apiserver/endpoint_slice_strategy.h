@@ -14,6 +14,8 @@ class EndpointSliceStrategy final : public ResourceStrategy {
   std::variant<Json, ApiError> decode(const Json& body) const override;
   FieldErrors validate(const Json& object) const override;
   FieldErrors validate_update(const Json& object, const Json& old) const override;
+  Json prepare_for_create(Json object) const override;
+  Json prepare_for_update(Json object, const Json& old, const std::string& subresource) const override;
 
  private:
   ResourceInfo info_;

@@ -158,7 +158,64 @@ FieldErrors PodStrategy::validate_update(const Json& object, const Json& old) co
   return errors;
 }
 
+namespace {
+
+// The defaults kube-apiserver 1.20 gives a Pod on create (SetDefaults_PodSpec, SetDefaults_Container)
+// and those its default admission plugins add (DefaultTolerationSeconds, Priority), as the real
+// answers in test/fixtures/k8s-api-samples/30-*.json show. Fields the client sent are kept.
+void default_container(Json& c) {
+  if (!c.is_object()) return;
+  if (!c.contains("resources")) c["resources"] = Json::object();
+  if (!c.contains("terminationMessagePath")) c["terminationMessagePath"] = "/dev/termination-log";
+  if (!c.contains("terminationMessagePolicy")) c["terminationMessagePolicy"] = "File";
+  if (!c.contains("imagePullPolicy")) {
+    // "Always" for an untagged image or the tag "latest", else "IfNotPresent".
+    std::string image = c.value("image", "");
+    if (auto at = image.find('@'); at != std::string::npos) image.erase(at);
+    const auto slash = image.rfind('/');
+    const auto colon = image.rfind(':');
+    const bool tagged = colon != std::string::npos && (slash == std::string::npos || colon > slash);
+    const bool latest = !tagged || image.substr(colon + 1) == "latest";
+    c["imagePullPolicy"] = latest ? "Always" : "IfNotPresent";
+  }
+}
+
+void default_pod_spec(Json& spec) {
+  if (!spec.is_object()) return;
+  for (const char* list : {"containers", "initContainers"}) {
+    if (spec.contains(list) && spec[list].is_array())
+      for (auto& c : spec[list]) default_container(c);
+  }
+  if (!spec.contains("restartPolicy")) spec["restartPolicy"] = "Always";
+  if (!spec.contains("terminationGracePeriodSeconds")) spec["terminationGracePeriodSeconds"] = 30;
+  if (!spec.contains("dnsPolicy")) spec["dnsPolicy"] = "ClusterFirst";
+  if (!spec.contains("securityContext")) spec["securityContext"] = Json::object();
+  if (!spec.contains("schedulerName")) spec["schedulerName"] = "default-scheduler";
+  if (!spec.contains("enableServiceLinks")) spec["enableServiceLinks"] = true;
+  // Priority admission: no PriorityClass named, none is the default.
+  if (!spec.contains("priority")) spec["priority"] = 0;
+  if (!spec.contains("preemptionPolicy")) spec["preemptionPolicy"] = "PreemptLowerPriority";
+  // DefaultTolerationSeconds admission: 300 s on not-ready and unreachable nodes unless tolerated.
+  if (!spec.contains("tolerations") || !spec["tolerations"].is_array()) spec["tolerations"] = Json::array();
+  for (const char* key : {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"}) {
+    bool tolerated = false;
+    for (const auto& t : spec["tolerations"]) {
+      if (!t.is_object()) continue;
+      const std::string effect = t.value("effect", "");
+      const bool matches_key =
+          t.value("key", "") == key || (t.value("key", "").empty() && t.value("operator", "") == "Exists");
+      if (matches_key && (effect.empty() || effect == "NoExecute")) tolerated = true;
+    }
+    if (!tolerated)
+      spec["tolerations"].push_back(
+          Json{{"key", key}, {"operator", "Exists"}, {"effect", "NoExecute"}, {"tolerationSeconds", 300}});
+  }
+}
+
+}  // namespace
+
 Json PodStrategy::prepare_for_create(Json object) const {
+  default_pod_spec(object["spec"]);
   // podStrategy.PrepareForCreate: the status is the server's (no node: Pending).
   object["status"] = Json{{"phase", "Pending"}, {"qosClass", "BestEffort"}};
   return object;

@@ -92,6 +92,30 @@ TEST_CASE("pods: create, get, list by label selector - a new pod is Pending with
   CHECK(missing_containers.status == 422);
 }
 
+TEST_CASE("pods: a created pod gets the real server's defaults - sample 30's spec, as sent plus defaulted") {
+  Server s;
+  const Json created = s.create_pod("app-0", {{"app", "demo"}});
+  const Json real = fixture("30-pod-label-merge-patch");
+  // Field order aside (clients do not depend on it).
+  const auto unordered = [](const Json& j) { return nlohmann::json::parse(j.dump()); };
+  CHECK(unordered(created["spec"]) == unordered(real["spec"]));
+  CHECK(unordered(created["status"]) == unordered(real["status"]));
+  // What the client sets is kept; "latest" or no tag pulls Always.
+  const auto r =
+      s.call("POST", kPods,
+             R"({"metadata":{"name":"app-1"},"spec":{"schedulerName":"other","restartPolicy":"Never",)"
+             R"("containers":[{"name":"a","image":"x/app"},{"name":"b","image":"reg:5000/app:latest"},)"
+             R"({"name":"c","image":"app:1","imagePullPolicy":"Never"}]}})");
+  REQUIRE(r.status == 201);
+  const Json spec = Json::parse(r.body)["spec"];
+  CHECK(spec["schedulerName"] == "other");
+  CHECK(spec["restartPolicy"] == "Never");
+  CHECK(spec["containers"][0]["imagePullPolicy"] == "Always");
+  CHECK(spec["containers"][1]["imagePullPolicy"] == "Always");
+  CHECK(spec["containers"][2]["imagePullPolicy"] == "Never");
+  CHECK(spec["tolerations"].size() == 2);
+}
+
 TEST_CASE(
     "pods: label merge patches as sample 30/31, no-op keeps the resourceVersion, stale precondition 409") {
   Server s;
@@ -238,11 +262,13 @@ TEST_CASE("endpointslices: discovery picks the served version - create, conditio
     auto r = s.call("POST", slices, slice.dump());
     REQUIRE(r.status == 201);
     Json stored = Json::parse(r.body);
+    CHECK(stored["metadata"]["generation"] == 1);  // as the real server's
     const std::string rv = stored["metadata"]["resourceVersion"];
     stored["endpoints"][0]["addresses"][0] = "10.0.0.2";
     r = s.call("PUT", slices + "/web-lease-elector", stored.dump());
     CHECK(r.status == 200);
     CHECK(rv_of(r) != rv);
+    CHECK(Json::parse(r.body)["metadata"]["generation"] == 2);  // the endpoints changed
     // The old version again: 409.
     CHECK(s.call("PUT", slices + "/web-lease-elector", stored.dump()).status == 409);
     // An address that is not IPv4, and a changed addressType, are 422.
