@@ -3,8 +3,8 @@
 // kube-apiserver. Status codes, Status reason/code/message and the bodies must match, ignoring what
 // differs between any two servers (uid, timestamps, resourceVersion values, managedFields).
 //
-// To extend it (Pods, EndpointSlices...), add rows to conformance_script(): a row is a request
-// template; "{name}" and "{saved-key}" placeholders are filled per server, and `save` keeps a
+// To extend it, add rows to conformance_script(): a row is a request template; "{name}",
+// "{slice-version}" and "{saved-key}" placeholders are filled per server, and `save` keeps a
 // resourceVersion from the answer for later rows.
 #include <doctest/doctest.h>
 
@@ -73,6 +73,39 @@ json held(const std::string& renew_time, int duration = 15) {
           {"leaseTransitions", 0}};
 }
 
+const std::string kPods = "/api/v1/namespaces/default/pods";
+const std::string kSlices = "/apis/discovery.k8s.io/{slice-version}/namespaces/default/endpointslices";
+
+// The e2e suite's Pod (test/e2e/e2e_cluster.cpp): no scheduler serves its schedulerName, so it stays
+// Pending; no token volume, as the control plane runs no ServiceAccount admission.
+json pod_object() {
+  return {{"apiVersion", "v1"},
+          {"kind", "Pod"},
+          {"metadata", {{"name", "{name}"}, {"namespace", "default"}, {"labels", {{"app", "conformance"}}}}},
+          {"spec",
+           {{"schedulerName", "lease-elector-e2e-unscheduled"},
+            {"automountServiceAccountToken", false},
+            {"containers", json::array({{{"name", "app"}, {"image", "registry.invalid/app:1"}}})},
+            {"readinessGates", json::array({{{"conditionType", "lease-elector.io/leader"}}})}}}};
+}
+
+// The Service-routing mode's EndpointSlice: one endpoint, the leader's address.
+std::string slice_body(const std::string& resource_version, const std::string& address) {
+  json slice{{"apiVersion", "discovery.k8s.io/{slice-version}"},
+             {"kind", "EndpointSlice"},
+             {"metadata",
+              {{"name", "{name}"},
+               {"namespace", "default"},
+               {"labels",
+                {{"kubernetes.io/service-name", "conformance"},
+                 {"endpointslice.kubernetes.io/managed-by", "lease-elector.io"}}}}},
+             {"addressType", "IPv4"},
+             {"endpoints", json::array({{{"addresses", {address}}, {"conditions", {{"ready", true}}}}})},
+             {"ports", json::array({{{"name", "http"}, {"port", 8080}, {"protocol", "TCP"}}})}};
+  if (!resource_version.empty()) slice["metadata"]["resourceVersion"] = resource_version;
+  return slice.dump();
+}
+
 std::vector<Step> conformance_script() {
   json created = json::parse(lease_body("", held("2026-11-24T23:59:00.123456Z")));
   created["metadata"]["labels"] = {{"team", "a"}};
@@ -83,6 +116,8 @@ std::vector<Step> conformance_script() {
                 {"renewTime", "2026-11-24T23:59:09.000001Z"},
                 {"leaseTransitions", 0}};
   const std::string one = kLeases + "/{name}";
+  const std::string pod = kPods + "/{name}";
+  const std::string slice = kSlices + "/{name}";
   return {
       {"GET a missing Lease", "GET", one, ""},
       {"create", "POST", kLeases, created.dump(), "application/json", Auth::admin, false, "created"},
@@ -122,6 +157,34 @@ std::vector<Step> conformance_script() {
       {"update of a missing Lease without resourceVersion (creates it)", "PUT", one,
        lease_body("", held("2026-11-24T23:59:04.000000Z"))},
       {"DELETE again", "DELETE", one, ""},
+      // Pods: what the label and readiness-gate routing modes send.
+      {"create a Pod", "POST", kPods, pod_object().dump(), "application/json", Auth::admin, false, "pod"},
+      {"GET the Pod", "GET", pod, ""},
+      {"list Pods by label selector", "GET", kPods + "?labelSelector=app%3Dconformance", ""},
+      {"merge patch adding a label, resourceVersion precondition", "PATCH", pod,
+       R"({"metadata":{"resourceVersion":"{pod}","labels":{"lease-elector.io/leader":"true"}}})",
+       "application/merge-patch+json", Auth::admin, false, "labelled"},
+      {"merge patch with a stale resourceVersion", "PATCH", pod,
+       R"({"metadata":{"resourceVersion":"{pod}","labels":{"lease-elector.io/leader":"false"}}})",
+       "application/merge-patch+json"},
+      {"merge patch removing the label", "PATCH", pod, R"({"metadata":{"labels":{"lease-elector.io/leader":null}}})",
+       "application/merge-patch+json"},
+      {"strategic merge patch of pods/status adding a condition", "PATCH", pod + "/status",
+       R"({"status":{"conditions":[{"type":"lease-elector.io/leader","status":"True","lastProbeTime":null,)"
+       R"("lastTransitionTime":"2026-11-25T00:00:00Z"}]}})",
+       "application/strategic-merge-patch+json"},
+      {"PATCH a Pod with Content-Type application/json", "PATCH", pod, R"({"metadata":{"labels":{"x":"y"}}})"},
+      {"patch of a missing Pod", "PATCH", pod + "-missing", R"({"metadata":{"labels":{"x":"y"}}})",
+       "application/merge-patch+json"},
+      {"patch of a Pod as a user without a Role", "PATCH", pod, R"({"metadata":{"labels":{"x":"y"}}})",
+       "application/merge-patch+json", Auth::no_role},
+      // EndpointSlices: what the Service routing mode sends.
+      {"create an EndpointSlice", "POST", kSlices, slice_body("", "10.0.0.1"), "application/json", Auth::admin, false,
+       "slice"},
+      {"GET the EndpointSlice", "GET", slice, ""},
+      {"update the EndpointSlice with the resourceVersion read", "PUT", slice, slice_body("{slice}", "10.0.0.2")},
+      {"update the EndpointSlice with a stale resourceVersion", "PUT", slice, slice_body("{slice}", "10.0.0.3")},
+      {"create the EndpointSlice again", "POST", kSlices, slice_body("", "10.0.0.1")},
   };
 }
 
@@ -216,9 +279,10 @@ std::string show(const Answer& answer) {
   return std::to_string(answer.status) + " " + answer.body.dump(1);
 }
 
-std::vector<Answer> run_script(const Server& server, const std::vector<Step>& script, const std::string& name) {
+std::vector<Answer> run_script(const Server& server, const std::vector<Step>& script, const std::string& name,
+                               const std::string& slice_version) {
   HttpClient http;
-  std::map<std::string, std::string> vars{{"name", name}};
+  std::map<std::string, std::string> vars{{"name", name}, {"slice-version", slice_version}};
   std::vector<Answer> answers;
   for (const auto& step : script) answers.push_back(ask(http, server, step, vars));
   return answers;
@@ -239,7 +303,7 @@ struct LocalServer {
   std::unique_ptr<ChildProcess> process;
   Server server;
 
-  LocalServer() {
+  explicit LocalServer(const std::string& slice_version) {
     std::ofstream(dir + "/tokens.csv") << "admin-token,admin,uid-admin,\"system:masters\"\n"
                                           "norole-token,norole,uid-norole\n";
     std::ofstream(dir + "/rbac.json") << R"({"users": {}})";
@@ -247,7 +311,8 @@ struct LocalServer {
     process = std::make_unique<ChildProcess>(
         std::vector<std::string>{FAKE_APISERVER_BINARY, "--listen", "127.0.0.1:0", "--tls", "--state-dir", dir,
                                  "--port-file", port_file, "--token-file", dir + "/tokens.csv", "--rbac-file",
-                                 dir + "/rbac.json", "--start-resource-version", "50"},
+                                 dir + "/rbac.json", "--start-resource-version", "50",
+                                 "--endpointslice-version", slice_version},
         dir + "/apiserver.log");
     for (int i = 0; i < 2000 && !fs::exists(port_file); ++i) std::this_thread::sleep_for(10ms);
     REQUIRE_MESSAGE(fs::exists(port_file), process->log());
@@ -263,16 +328,24 @@ struct LocalServer {
 
 }  // namespace
 
-TEST_CASE("conformance: the local API server answers the Lease requests as kube-apiserver does") {
+TEST_CASE("conformance: the local API server answers the Lease, Pod and EndpointSlice requests as kube-apiserver does") {
   const auto& plane = le::testing::real_control_plane_or_skip();
   const Server real{"kube-apiserver", plane.url, plane.ca, plane.token_admin, plane.token_norole};
-  LocalServer local;
+  // kube-apiserver 1.20 serves EndpointSlices as discovery.k8s.io/v1beta1 only (v1 came with 1.21): the
+  // local API server serves the one version the real one does.
+  HttpClient probe;
+  probe.set_ca_file(real.ca);
+  probe.set_bearer_token(real.admin_token);
+  const std::string slice_version =
+      probe.request("GET", real.url + "/apis/discovery.k8s.io/v1", "", "", 5000ms).status == 200 ? "v1" : "v1beta1";
+  MESSAGE("EndpointSlices as discovery.k8s.io/" << slice_version);
+  LocalServer local(slice_version);
   const std::string name = "conformance-" + std::to_string(::getpid());
   le::testing::LeaseAdmin(plane).remove(name);
 
   const auto script = conformance_script();
-  const auto real_answers = run_script(real, script, name);
-  const auto local_answers = run_script(local.server, script, name);
+  const auto real_answers = run_script(real, script, name, slice_version);
+  const auto local_answers = run_script(local.server, script, name, slice_version);
   int differences = 0;
   for (std::size_t i = 0; i < script.size(); ++i) {
     const auto& r = real_answers[i];
