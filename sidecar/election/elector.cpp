@@ -88,18 +88,23 @@ nanoseconds Elector::decide(BootTime now) {
   }
   if (stopping_ || stop_requested_) return config_.retry_period;  // never start a term while shutting down
 
+  if (const auto wait = follow_live_holder(now)) return *wait;
   if (record.has_holder()) {
-    const seconds promised = record.lease_duration.value_or(seconds{0});
-    const BootTime expires = observed_at_ + promised;
-    if (now < expires) {
-      set_status("following " + record.holder_identity);
-      return follow(expires, now);
-    }
     spdlog::info(
         "lease {} held by {} has expired ({}s after this replica last saw it change); trying to take over",
-        lease_, describe_holder(record), promised.count());
+        lease_, describe_holder(record), record.lease_duration.value_or(seconds{0}).count());
   }
   return write(new_term_record(record.lease_transitions + 1), true, false);
+}
+
+// While someone else's lease is live (by our own observation), how long to wait before looking again.
+std::optional<nanoseconds> Elector::follow_live_holder(BootTime now) {
+  const LeaderRecord& record = observed_->record;
+  if (!record.has_holder()) return std::nullopt;
+  const BootTime expires = observed_at_ + record.lease_duration.value_or(seconds{0});
+  if (now >= expires) return std::nullopt;
+  set_status("following " + record.holder_identity);
+  return follow(expires, now);
 }
 
 // A follower waits for its next chance: with the watch up, until the holder's lease runs out (any
@@ -179,14 +184,7 @@ std::optional<nanoseconds> Elector::on_lease_event(const LeaseEvent& event) {
 
 std::optional<nanoseconds> Elector::plan_after_event(BootTime now) {
   if (observed_is_ours_ || stopping_ || stop_requested_) return std::nullopt;
-  const LeaderRecord& record = observed_->record;
-  if (record.has_holder()) {
-    const BootTime expires = observed_at_ + record.lease_duration.value_or(seconds{0});
-    if (now < expires) {
-      set_status("following " + record.holder_identity);
-      return follow(expires, now);
-    }
-  }
+  if (const auto wait = follow_live_holder(now)) return wait;
   // Free (released, or expired): try at once, spread a little so the followers do not all collide.
   return duration_cast<nanoseconds>(config_.acquire_spread * uniform01_());
 }

@@ -113,6 +113,7 @@ class Elector {
   // after a short random spread.
   std::optional<std::chrono::nanoseconds> plan_after_event(BootTime now);
   std::chrono::nanoseconds follow(BootTime expires, BootTime now);
+  std::optional<std::chrono::nanoseconds> follow_live_holder(BootTime now);
   bool watch_in_use() const { return watch_up_ && !config_.read_before_renew; }
   std::chrono::nanoseconds on_lease_missing(BootTime now);
   std::chrono::nanoseconds create();
