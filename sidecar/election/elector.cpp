@@ -432,7 +432,7 @@ LeaderRecord Elector::new_term_record(std::int32_t transitions) {
   // Remembered before sending: if the answer is lost but the write applied, the record we read
   // next is still recognised as ours. A few recent terms are enough: the record can only carry
   // one of our last attempts, and forgetting an old one only makes us wait it out.
-  sent_terms_.push_back(SentTerm{*record.acquire_time, std::nullopt});
+  sent_terms_.push_back(SentTerm{*record.acquire_time, std::nullopt, ++terms_sent_});
   if (sent_terms_.size() > kRememberedTerms) sent_terms_.pop_front();
   return record;
 }
@@ -506,6 +506,9 @@ void Elector::publish() {
   snapshot->lease = lease_;
   if (observed_) snapshot->observed = observed_->record;
   snapshot->record_is_ours = observed_is_ours_;
+  if (observed_is_ours_) {
+    if (const SentTerm* term = find_sent_term(observed_->record)) snapshot->term = term->number;
+  }
   if (renewed_) {
     snapshot->renew_sent_boot = renewed_->boot;
     snapshot->renew_sent_wall = renewed_->wall;

@@ -128,6 +128,7 @@ class Elector {
   struct SentTerm {
     WallTime acquire_time;
     std::optional<BootTime> leading_not_before;
+    std::uint64_t number = 0;  // ElectionSnapshot::term
   };
   const SentTerm* find_sent_term(const LeaderRecord& record) const;
   SentTerm* find_sent_term(const LeaderRecord& record) {
@@ -174,6 +175,7 @@ class Elector {
   // its acquireTime is one of these: a previous incarnation under the same name (a restarted
   // container) is treated like any other holder.
   std::deque<SentTerm> sent_terms_;
+  std::uint64_t terms_sent_ = 0;
   // When this process last sent a write (create, update or release): a write found to have
   // created the Lease was sent no later than this.
   std::optional<BootTime> last_write_sent_;

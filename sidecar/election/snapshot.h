@@ -4,6 +4,7 @@
 // stored here as a flag; it is computed from the deadlines at the moment someone asks, so a
 // paused or stuck election loop cannot leave a stale "true" behind.
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -29,6 +30,11 @@ struct ElectionSnapshot {
   std::optional<BootTime> renew_sent_boot;
   std::optional<WallClockTime> renew_sent_wall;
   std::chrono::nanoseconds renew_deadline{0};
+  // Which of this process's terms the record is: a number this process gave the acquire it sent
+  // (1 for its first, never reused), 0 while the record is not ours. A consumer that acts for a term
+  // (the router's marks) must check, before each write, that the term it acts for is still this
+  // one: a whole other leader's term can pass between two snapshots it reads.
+  std::uint64_t term = 0;
   // After creating the Lease, leadership starts only at this instant (see Elector::create).
   std::optional<BootTime> leading_not_before;
   // Set once shutdown begins: from then on this replica never reports leadership.
