@@ -2,7 +2,8 @@
 #   local_cluster_start DIR   starts it with TLS in DIR; sets API_URL, ADMIN_URL, ADMIN_TOKEN,
 #                             CA_FILE, KUBECONFIG_FILE (a kubeconfig with the admin token)
 #   local_cluster_stop        stops it (call it from the caller's EXIT trap)
-#   lease_holder NS NAME      prints the Lease's spec.holderIdentity ("" when released or missing)
+#   lease_holder NS NAME      prints the Lease's spec.holderIdentity ("" when released); fails,
+#                             printing nothing, when it cannot tell (see below)
 # Only processes this file started are ever signalled, by their process id.
 
 LOCAL_CLUSTER_PID=""
@@ -11,6 +12,8 @@ local_cluster_start() {
   local dir=$1 binary=${FAKE_APISERVER:-build/fake-apiserver}
   [ -x "$binary" ] || { echo "local-cluster: $binary is missing (build it: cmake --build build --target fake-apiserver)" >&2; return 1; }
   mkdir -p "$dir"
+  # What an earlier start in DIR wrote would pass the wait below before this server answered.
+  rm -f "$dir/apiserver.json" "$dir/kubeconfig"
   "$binary" --listen 127.0.0.1:0 --tls --state-dir "$dir" --port-file "$dir/apiserver.json" \
     --kubeconfig-out "$dir/kubeconfig" >"$dir/apiserver.log" 2>&1 &
   LOCAL_CLUSTER_PID=$!
@@ -36,10 +39,27 @@ local_cluster_stop() {
   fi
 }
 
+# lease_holder NS NAME: prints the Lease's spec.holderIdentity and a newline, an empty line when the
+# Lease exists without a holder (released), and returns 0. On any failure (no answer, a missing
+# Lease, an error status, a body that is not that Lease) it prints nothing on stdout, the reason
+# on stderr, and returns 1. Take its output into a variable first (holder=$(lease_holder NS NAME),
+# under set -e or with `|| ...`): inside [ "$(lease_holder NS NAME)" = ... ] its status is lost.
 lease_holder() {
-  curl -sS --cacert "$CA_FILE" -H "Authorization: Bearer $ADMIN_TOKEN" \
-    "$API_URL/apis/coordination.k8s.io/v1/namespaces/$1/leases/$2" |
-    python3 -c 'import json,sys; print(json.load(sys.stdin).get("spec",{}).get("holderIdentity") or "")'
+  python3 - "$API_URL/apis/coordination.k8s.io/v1/namespaces/$1/leases/$2" "$2" "$CA_FILE" "$ADMIN_TOKEN" <<'PY'
+import http.client, json, ssl, sys, urllib.error, urllib.request
+url, name, ca, token = sys.argv[1:5]
+request = urllib.request.Request(url, headers={"Authorization": "Bearer " + token})
+try:
+    with urllib.request.urlopen(request, context=ssl.create_default_context(cafile=ca), timeout=10) as r:
+        lease = json.load(r)
+except urllib.error.HTTPError as error:
+    sys.exit("lease_holder: GET %s: %d %s" % (url, error.code, error.read(300).decode(errors="replace")))
+except (OSError, ValueError, http.client.HTTPException) as error:
+    sys.exit("lease_holder: GET %s: %s" % (url, error))
+if not isinstance(lease, dict) or (lease.get("metadata") or {}).get("name") != name:
+    sys.exit("lease_holder: GET %s: not the Lease %s: %.300s" % (url, name, json.dumps(lease)))
+print((lease.get("spec") or {}).get("holderIdentity") or "")
+PY
 }
 
 # lease_set_holder NS NAME HOLDER: writes the Lease as another process would (HOLDER "" releases
