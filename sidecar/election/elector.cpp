@@ -1,6 +1,7 @@
 #include "election/elector.h"
 
 #include <algorithm>
+#include <limits>
 
 #include <spdlog/spdlog.h>
 
@@ -18,6 +19,15 @@ constexpr std::size_t kRememberedTerms = 32;
 constexpr nanoseconds kLivenessMargin = seconds{5};
 
 milliseconds ceil_ms(nanoseconds d) { return std::max(milliseconds{1}, ceil<milliseconds>(d)); }
+
+// leaseTransitions is an int32 in the API: it stops at the largest value rather than overflow (which
+// would be undefined behaviour here and a record the server refuses).
+std::int32_t next_transitions(std::int32_t transitions) {
+  return transitions == std::numeric_limits<std::int32_t>::max() ? transitions : transitions + 1;
+}
+
+// A record that no holder ever wrote: no renewTime. client-go's and our release write one.
+bool never_held(const LeaderRecord& record) { return !record.has_holder() && !record.renew_time; }
 
 std::string describe_holder(const LeaderRecord& record) {
   return record.has_holder() ? "\"" + record.holder_identity + "\"" : "nobody";
@@ -69,7 +79,6 @@ nanoseconds Elector::read_and_decide() {
     return failure_delay(result.error(), "read");
   }
   contacted_ = true;
-  missing_until_.reset();
   logged_missing_ = false;
   observe(result.value(), now);
   need_read_ = false;
@@ -89,12 +98,42 @@ nanoseconds Elector::decide(BootTime now) {
   if (stopping_ || stop_requested_) return config_.retry_period;  // never start a term while shutting down
 
   if (const auto wait = follow_live_holder(now)) return *wait;
+  if (const auto wait = wait_out_hold_off(now)) return *wait;
   if (record.has_holder()) {
     spdlog::info(
         "lease {} held by {} has expired ({}s after this replica last saw it change); trying to take over",
         lease_, describe_holder(record), record.lease_duration.value_or(seconds{0}).count());
   }
-  return write(new_term_record(record.lease_transitions + 1), true, false);
+  return write(new_term_record(next_transitions(record.lease_transitions)), true, false);
+}
+
+std::optional<nanoseconds> Elector::wait_out_hold_off(BootTime now) {
+  if (!hold_off_until_ || now >= *hold_off_until_) return std::nullopt;
+  const nanoseconds left = *hold_off_until_ - now;
+  if (!logged_hold_off_) {
+    spdlog::info(
+        "lease {} is free but was not released by a holder (missing, created again or never held); taking it "
+        "in {}ms, once a leader it was taken from must have stepped down",
+        lease_, duration_cast<milliseconds>(left).count());
+    logged_hold_off_ = true;
+  }
+  set_status("lease free, waiting out a possible leader");
+  if (!watch_in_use()) return std::min(jittered_retry(), left);
+  // With the watch, any change before then arrives as an event; the spread keeps the followers
+  // from all writing at the same instant.
+  return left + duration_cast<nanoseconds>(config_.acquire_spread * uniform01_());
+}
+
+// The Lease was deleted, created again or reset, under whoever held it: from now on a free record is
+// taken only after the longer of our lease duration and the last holder's, counted from now, the
+// first moment this replica knew. A holder with a longer lease than ours is waited out by its own.
+void Elector::note_lease_changed_under_us(BootTime now, const char* what) {
+  const seconds longest = std::max(config_.lease_duration, last_lease_duration_.value_or(seconds{0}));
+  const BootTime until = now + longest;
+  if (!hold_off_until_ || *hold_off_until_ < until) hold_off_until_ = until;
+  logged_hold_off_ = false;
+  spdlog::info("lease {} {}; a free record is taken no sooner than {}ms from now", lease_, what,
+               duration_cast<milliseconds>(*hold_off_until_ - now).count());
 }
 
 // While someone else's lease is live (by our own observation), how long to wait before looking again.
@@ -142,20 +181,25 @@ std::optional<nanoseconds> Elector::on_lease_event(const LeaseEvent& event) {
       if (!holds()) plan = nanoseconds{0};
       break;
     case LeaseEvent::Kind::deleted:
-      if (event.lease && observed_) {
-        const auto order =
-            compare_resource_versions(event.lease->resource_version, observed_->resource_version);
+      if (event.lease && !last_version_.empty()) {
+        const auto order = compare_resource_versions(event.lease->resource_version, last_version_);
         if (order && *order <= 0) break;  // older news than what we know
       }
       if (observed_is_ours_ || renewed_) lose_leadership("lease " + lease_ + " was deleted");
-      need_read_ = true;  // the read's 404 starts the wait for a missing Lease
+      if (event.lease) last_version_ = event.lease->resource_version;
+      if (!lease_gone_) {
+        lease_gone_ = true;
+        note_lease_changed_under_us(now, "was deleted");
+      }
+      need_read_ = true;
       plan = nanoseconds{0};
       break;
     case LeaseEvent::Kind::changed: {
       if (!event.lease) break;
-      if (observed_) {
-        const auto order =
-            compare_resource_versions(event.lease->resource_version, observed_->resource_version);
+      // Compared with the newest version seen, kept across a 404: a replayed event from before the
+      // Lease was deleted must not bring the deleted record back.
+      if (!last_version_.empty()) {
+        const auto order = compare_resource_versions(event.lease->resource_version, last_version_);
         if (!order) {
           // Versions that cannot be ordered: the event may be older than what we know. The leader
           // ignores it (its conditional renewal finds any newer write); a follower reads.
@@ -168,7 +212,6 @@ std::optional<nanoseconds> Elector::on_lease_event(const LeaseEvent& event) {
         if (*order <= 0) break;  // our own write's echo, or older news
       }
       contacted_ = true;
-      missing_until_.reset();
       logged_missing_ = false;
       // A newer record: if it is not ours, leadership ends here, before anything else.
       observe(*event.lease, now);
@@ -185,28 +228,27 @@ std::optional<nanoseconds> Elector::on_lease_event(const LeaseEvent& event) {
 std::optional<nanoseconds> Elector::plan_after_event(BootTime now) {
   if (observed_is_ours_ || stopping_ || stop_requested_) return std::nullopt;
   if (const auto wait = follow_live_holder(now)) return wait;
+  if (const auto wait = wait_out_hold_off(now)) return wait;
   // Free (released, or expired): try at once, spread a little so the followers do not all collide.
   return duration_cast<nanoseconds>(config_.acquire_spread * uniform01_());
 }
 
 // A missing Lease is not a free one: someone may have deleted it under a live leader, who will go
-// on leading until its deadline. Wait a whole lease duration from the 404 (or until a holder we saw
-// expires by our own observation, if later) before creating it.
+// on leading until its deadline. Wait (see hold_off_until_) from the first 404 before creating it.
 nanoseconds Elector::on_lease_missing(BootTime now) {
   contacted_ = true;
   if (observed_is_ours_ || renewed_) lose_leadership("lease " + lease_ + " was deleted");
-  if (!missing_until_) {
-    BootTime until = now + config_.lease_duration;
-    if (observed_ && observed_->record.has_holder()) {
-      until = std::max(until, observed_at_ + observed_->record.lease_duration.value_or(seconds{0}));
-    }
-    missing_until_ = until;
+  if (!lease_gone_) {
+    lease_gone_ = true;
+    note_lease_changed_under_us(now, "does not exist");
   }
+  // A create of ours that never answered either did not apply or was deleted since.
+  unanswered_create_.reset();
   observed_.reset();
   observed_is_ours_ = false;
   need_read_ = true;
-  if (now >= *missing_until_) return stopping_ || stop_requested_ ? config_.retry_period : create();
-  const auto wait = *missing_until_ - now;
+  if (now >= *hold_off_until_) return stopping_ || stop_requested_ ? config_.retry_period : create();
+  const auto wait = *hold_off_until_ - now;
   if (!logged_missing_) {
     spdlog::info(
         "lease {} does not exist; creating it in {}ms unless it appears (a deleted Lease may still have a "
@@ -218,25 +260,25 @@ nanoseconds Elector::on_lease_missing(BootTime now) {
   return std::min(jittered_retry(), duration_cast<nanoseconds>(wait));
 }
 
-// Creating the Lease proves only that it did not exist at that moment, not that nobody leads: polling
-// cannot see a Lease that was created and deleted again between two of our reads, and whoever
-// created it may still count itself leader until its renew deadline, which ends before
-// (our latest 404) + renew deadline. So a process that created the Lease holds it at once (it
-// renews, others follow its record) but starts to lead only one renew deadline after the create was
-// sent. The wait belongs to the term, not to this answer: a create whose answer was lost, or a
-// conflict during the wait, must not shorten it. The randomized election test finds the split
-// brain without this.
+// Creating the Lease proves only that it did not exist at the moment the server applied the create,
+// not that nobody leads: polling cannot see a Lease that was created and deleted again between two
+// of our reads, and whoever held it may still count itself leader until its renew deadline, which
+// ends before (the delete) + renew deadline. The create applied after the delete and before its
+// answer came, but perhaps long after it was sent. So a process that created the Lease holds it at
+// once (it renews, others follow its record) but starts to lead only one renew deadline after the
+// answer came (or, answer lost, after it first saw its record). The wait belongs to the term: a
+// conflict during the wait must not shorten it. The randomized election test finds the split brain
+// without this.
 nanoseconds Elector::create() {
   // client-go creates with leaseTransitions 0: the first holder of a new Lease.
   const LeaderRecord desired = new_term_record(0);
   const SendTime sent = send_time();
-  last_write_sent_ = sent.boot;
-  sent_terms_.back().leading_not_before = sent.boot + config_.renew_deadline;
   auto result = store_.create(desired, timeout_for_request());
   if (result.ok()) {
-    missing_until_.reset();
+    sent_terms_.back().leading_not_before = clock_.boot_now() + config_.renew_deadline;
+    sent_terms_.back().uid = result.value().uid;
     logged_missing_ = false;
-    accept_own_write(result.value(), sent, true);
+    accept_own_write(result.value(), sent, true, Origin::own_create);
     if (leading_not_before_) {
       spdlog::info(
           "created lease {}; leading {}ms from now, once any leader of a deleted Lease must have stepped "
@@ -247,9 +289,9 @@ nanoseconds Elector::create() {
   }
   if (result.is(ApiErrorKind::already_exists)) {
     spdlog::info("lease {} was created by another replica first", lease_);
-    missing_until_.reset();
     return jittered_retry();
   }
+  if (result.error().outcome_unknown()) unanswered_create_ = desired.acquire_time;
   return failure_delay(result.error(), "create");
 }
 
@@ -257,15 +299,25 @@ nanoseconds Elector::create() {
 // the term (acquireTime, leaseTransitions) and refreshes renewTime; a new term was built whole.
 nanoseconds Elector::write(const LeaderRecord& base_record, bool new_term, bool reread_on_conflict) {
   LeaderRecord desired = base_record;
-  if (!new_term) {
+  if (new_term) {
+    sent_terms_.back().uid = observed_->uid;  // the update's UID precondition: only this object
+  } else {
     desired.renew_time = to_micro(clock_.wall_now());
     desired.lease_duration = config_.lease_duration;
   }
   const SendTime sent = send_time();
-  last_write_sent_ = sent.boot;
   auto result = store_.update(*observed_, desired, timeout_for_request());
+  if (result.ok() && result.value().resource_version == observed_->resource_version) {
+    // The body equalled the stored record (a wall clock that did not move gives the same renewTime):
+    // the server changed nothing, so no new version and no event, and no follower's expiry clock
+    // restarted. That is no renewal; our deadline stays where it was.
+    spdlog::warn(
+        "update of {} changed nothing on the server (is the wall clock stuck?); not counted as a renewal",
+        lease_);
+    return jittered_retry();
+  }
   if (result.ok()) {
-    accept_own_write(result.value(), sent, new_term);
+    accept_own_write(result.value(), sent, new_term, Origin::own_update);
     return config_.retry_period;
   }
   need_read_ = true;
@@ -351,23 +403,47 @@ bool Elector::release() {
 // ---------------------------------------------------------------------------------------------
 // Bookkeeping
 
-void Elector::observe(const StoredLease& lease, BootTime now) {
+void Elector::observe(const StoredLease& lease, BootTime now, Origin origin) {
   // Like client-go, the expiry clock restarts only when the leader record itself changes, not on
   // an edit of labels or annotations that merely bumps the resourceVersion.
-  if (!observed_ || observed_->record != lease.record) observed_at_ = now;
+  // A record copied into a new object (a restored export) is a change too.
+  if (!observed_ || observed_->record != lease.record || observed_->uid != lease.uid) observed_at_ = now;
+  // An object this process has not seen before ("" : the server sent no uid, nothing to compare).
+  const bool unseen_object = !lease.uid.empty() && lease.uid != known_uid_;
+  if (unseen_object && !known_uid_.empty() && !lease_gone_ && origin != Origin::own_create) {
+    // We missed the deletion: the object was replaced (kubectl replace --force, Argo CD's
+    // Replace=true,Force=true) under whoever held it.
+    note_lease_changed_under_us(now, "was deleted and created again");
+  } else if (never_held(lease.record) &&
+             !(observed_ && never_held(observed_->record) && observed_->uid == lease.uid &&
+               observed_->resource_version == lease.resource_version)) {
+    // Reset in place (`kubectl replace` or `helm upgrade --force` of the chart's `spec: {}`), created
+    // empty, or seen so at start-up: the holder it was taken from, if any, may still lead. Any new
+    // version counts: between two reads of an empty record someone may have held it and had it
+    // reset again (a label edit on an empty Lease costs a wait, never a second leader).
+    note_lease_changed_under_us(now, "has a record that no holder wrote or released");
+  }
+
   SentTerm* term = find_sent_term(lease.record);
-  if (term && observed_ && !observed_->uid.empty() && !lease.uid.empty() && observed_->uid != lease.uid &&
-      last_write_sent_) {
-    // The Lease was deleted and created again since we last saw it, and it holds our record: one of
-    // our updates created it (the API server creates a Lease on a PUT to a missing one). That is a
-    // create, with a create's wait: a leader of the deleted Lease may lead until its deadline.
-    const BootTime not_before = *last_write_sent_ + config_.renew_deadline;
-    if (!term->leading_not_before || *term->leading_not_before < not_before) {
-      term->leading_not_before = not_before;
-      spdlog::info("lease {} was deleted and created again by this replica's update; leading {}ms from now",
-                   lease_, duration_cast<milliseconds>(not_before - now).count());
+  if (term && !lease.uid.empty() && term->uid != lease.uid) {
+    // Our record in an object our term was not written into (a restored or exported-and-replaced
+    // Lease) is not a term we hold, whatever its acquireTime: a copy of a record is not a renewal
+    // of it. Only the create this process sent and never heard back from may have made an object
+    // we have not seen; then we lead only a renew deadline after now, as after a create.
+    if (term->uid.empty() && unanswered_create_ && lease.record.acquire_time == unanswered_create_) {
+      term->uid = lease.uid;
+      term->leading_not_before = now + config_.renew_deadline;
+      spdlog::info("lease {} was created by this replica's unanswered create; leading {}ms from now", lease_,
+                   duration_cast<milliseconds>(config_.renew_deadline).count());
+    } else {
+      term = nullptr;
     }
   }
+  unanswered_create_.reset();
+  if (!lease.uid.empty()) known_uid_ = lease.uid;
+  lease_gone_ = false;
+  last_version_ = lease.resource_version;
+  last_lease_duration_ = lease.record.lease_duration;
   observed_ = lease;
   const bool ours = term != nullptr;
   if (!ours && (observed_is_ours_ || renewed_)) {
@@ -375,7 +451,7 @@ void Elector::observe(const StoredLease& lease, BootTime now) {
   }
   observed_is_ours_ = ours;
   if (ours) {
-    leading_not_before_ = find_sent_term(lease.record)->leading_not_before;
+    leading_not_before_ = term->leading_not_before;
   } else {
     renewed_.reset();
     leading_not_before_.reset();
@@ -386,9 +462,10 @@ void Elector::observe(const StoredLease& lease, BootTime now) {
   }
 }
 
-void Elector::accept_own_write(const StoredLease& written, const SendTime& sent, bool new_term) {
+void Elector::accept_own_write(const StoredLease& written, const SendTime& sent, bool new_term,
+                               Origin origin) {
   const bool was_leading = holds();
-  observe(written, clock_.boot_now());
+  observe(written, clock_.boot_now(), origin);
   need_read_ = false;
   if (!observed_is_ours_) {
     // The server answered with a record that is not the one we wrote; trust the server.
@@ -432,7 +509,7 @@ LeaderRecord Elector::new_term_record(std::int32_t transitions) {
   // Remembered before sending: if the answer is lost but the write applied, the record we read
   // next is still recognised as ours. A few recent terms are enough: the record can only carry
   // one of our last attempts, and forgetting an old one only makes us wait it out.
-  sent_terms_.push_back(SentTerm{*record.acquire_time, std::nullopt, ++terms_sent_});
+  sent_terms_.push_back(SentTerm{*record.acquire_time, std::nullopt, ++terms_sent_, {}});
   if (sent_terms_.size() > kRememberedTerms) sent_terms_.pop_front();
   return record;
 }
@@ -452,11 +529,10 @@ bool Elector::is_leader() const {
 }
 
 milliseconds Elector::timeout_for_request() const {
+  // Not shortened near the deadline: a renewal answered late still counts from its own send time
+  // (and request_timeout <= renew_deadline, so its answer comes while that counts), so waiting for it
+  // can only shorten a gap. Leadership itself is judged from the snapshot at every question.
   nanoseconds limit = config_.request_timeout;
-  if (holds()) {
-    // A renewal that lands after the deadline is of no use, and must not keep us waiting.
-    limit = std::min<nanoseconds>(limit, renewed_->boot + config_.renew_deadline - clock_.boot_now());
-  }
   if (stopping_ || stop_requested_) limit = std::min(limit, config_.stopping_request_timeout);
   if (shutdown_deadline_) limit = std::min<nanoseconds>(limit, *shutdown_deadline_ - clock_.boot_now());
   if (const auto stop_deadline = stop_deadline_ns_.load(); stop_deadline != 0) {

@@ -87,8 +87,8 @@ class Elector {
   // record written by anyone else ends it at once.
   std::optional<std::chrono::nanoseconds> on_lease_event(const LeaseEvent& event);
 
-  // The resourceVersion of the last record observed, "" if none: where a watch resumes.
-  std::string observed_version() const { return observed_ ? observed_->resource_version : std::string{}; }
+  // The newest resourceVersion seen (a record, or a deletion), "" if none: where a watch resumes.
+  std::string observed_version() const { return last_version_; }
 
   // When the current term began with a create: the instant from which this process may lead.
   std::optional<BootTime> leads_from() const { return leading_not_before_; }
@@ -114,14 +114,19 @@ class Elector {
   std::optional<std::chrono::nanoseconds> plan_after_event(BootTime now);
   std::chrono::nanoseconds follow(BootTime expires, BootTime now);
   std::optional<std::chrono::nanoseconds> follow_live_holder(BootTime now);
+  // While a free record may not be taken yet (see hold_off_until_), how long to wait.
+  std::optional<std::chrono::nanoseconds> wait_out_hold_off(BootTime now);
+  void note_lease_changed_under_us(BootTime now, const char* what);
   bool watch_in_use() const { return watch_up_ && !config_.read_before_renew; }
   std::chrono::nanoseconds on_lease_missing(BootTime now);
   std::chrono::nanoseconds create();
   std::chrono::nanoseconds write(const LeaderRecord& base_record, bool new_term, bool reread_on_conflict);
 
-  // Bookkeeping of what we saw and wrote.
-  void observe(const StoredLease& lease, BootTime now);
-  void accept_own_write(const StoredLease& written, const SendTime& sent, bool new_term);
+  // Bookkeeping of what we saw and wrote. `origin` tells an answer to our own create (the one way
+  // a Lease object this process has not seen before can hold its record) from everything else.
+  enum class Origin { seen, own_update, own_create };
+  void observe(const StoredLease& lease, BootTime now, Origin origin = Origin::seen);
+  void accept_own_write(const StoredLease& written, const SendTime& sent, bool new_term, Origin origin);
   void lose_leadership(const std::string& reason);
   // A term this process started: the acquireTime it sent, answered or not, and for a term started by
   // creating the Lease, when it may start to lead (see create()).
@@ -129,6 +134,10 @@ class Elector {
     WallTime acquire_time;
     std::optional<BootTime> leading_not_before;
     std::uint64_t number = 0;  // ElectionSnapshot::term
+    // The metadata.uid of the object the term was written into: the base's for an update (its UID
+    // precondition allows no other), the answer's for a create. A copy of the record in any other
+    // object (a restored export) is not this term.
+    std::string uid;
   };
   const SentTerm* find_sent_term(const LeaderRecord& record) const;
   SentTerm* find_sent_term(const LeaderRecord& record) {
@@ -168,17 +177,27 @@ class Elector {
   bool need_read_ = true;
   // The watch stream is open: every change of the Lease reaches on_lease_event.
   bool watch_up_ = false;
-  // After a 404: a missing Lease is treated as held until then (someone may have deleted it under a
-  // live leader), and only then created.
-  std::optional<BootTime> missing_until_;
+  // A free Lease that no holder released is not taken before this instant: one that is missing
+  // (a 404, a DELETED event), was created again (a new metadata.uid) or was never held (no
+  // renewTime: the chart's `spec: {}`, `kubectl replace` of it). Someone may have deleted or reset
+  // it under a live leader, who goes on leading until its own renew deadline, so the wait is the
+  // longer of our lease duration and the last record's, from when this replica first saw the change.
+  std::optional<BootTime> hold_off_until_;
+  // What this process knows of the Lease object, kept across a 404: its metadata.uid, whether it
+  // was last seen deleted, the newest resourceVersion seen (so a late event from before the 404 is
+  // known as old) and the last record's leaseDurationSeconds (the wait above).
+  std::string known_uid_;
+  bool lease_gone_ = false;
+  std::string last_version_;
+  std::optional<std::chrono::seconds> last_lease_duration_;
+  // The acquireTime of a create whose answer never came: if the first record seen after it is that
+  // one, in an object we have not seen, our create made it.
+  std::optional<WallTime> unanswered_create_;
   // Terms this process has started, answered or not. A record naming our identity is ours only if
   // its acquireTime is one of these: a previous incarnation under the same name (a restarted
   // container) is treated like any other holder.
   std::deque<SentTerm> sent_terms_;
   std::uint64_t terms_sent_ = 0;
-  // When this process last sent a write (create, update or release): a write found to have
-  // created the Lease was sent no later than this.
-  std::optional<BootTime> last_write_sent_;
 
   std::atomic<bool> stop_requested_{false};
   std::atomic<BootTime::rep> stop_deadline_ns_{0};
@@ -194,6 +213,7 @@ class Elector {
   bool announced_leading_ = false;
   std::string last_logged_holder_;
   bool logged_missing_ = false;
+  bool logged_hold_off_ = false;
 };
 
 }  // namespace le::election

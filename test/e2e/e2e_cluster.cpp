@@ -234,7 +234,12 @@ void Cluster::reset_lease() {
                       json{{"apiVersion", "coordination.k8s.io/v1"},
                            {"kind", "Lease"},
                            {"metadata", {{"name", kLease}}},
-                           {"spec", json::object()}}
+                           // client-go's release record: free and taken at once. An empty spec is
+                           // taken only a lease duration after it is first seen (README, Safety).
+                           {"spec", json{{"holderIdentity", ""},
+                                         {"leaseDurationSeconds", 1},
+                                         {"acquireTime", "2024-01-01T00:00:00.000000Z"},
+                                         {"renewTime", "2024-01-01T00:00:00.000000Z"}}}}
                           .dump());
   if (r.status != 201)
     throw std::runtime_error("creating the Lease: " + std::to_string(r.status) + " " + r.body);

@@ -289,7 +289,7 @@ TEST_CASE("shutdown stays inside the grace period when the API server stops answ
   o.retry_period = "5s";
   o.release_delay = "1s";
   LocalCluster cluster(o);
-  cluster.create_lease({{"holderIdentity", ""}, {"leaseDurationSeconds", 1}});
+  cluster.create_lease(LocalCluster::released_lease_spec());
   cluster.start_sidecar(0);
   auto leader = cluster.wait_for_leader(10s);
   REQUIRE(leader);

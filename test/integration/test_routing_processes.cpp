@@ -135,7 +135,7 @@ bool log_contains(LocalCluster& cluster, std::size_t index, const std::string& n
 // SIGTERM. At every sample at most one Pod is routed, and in the end exactly the leader's.
 void handovers(Mode mode, const std::string& slice_version = "v1") {
   LocalCluster cluster(options(mode, slice_version));
-  cluster.create_lease(json::object());  // as the chart does: the first leader leads at once
+  cluster.create_lease(LocalCluster::released_lease_spec());  // free, released: taken at once
   RoutedState routed(cluster, mode, slice_version);
   if (mode != Mode::endpoints) {
     for (std::size_t i = 0; i < 3; ++i) cluster.create_pod(cluster.identity(i), {{"app", "demo"}});
@@ -219,7 +219,7 @@ TEST_CASE("RBAC denial: the sidecar names the missing rule, keeps leading and ke
                              "--kubeconfig-user", "elector"};
   LocalCluster cluster(o);
   cluster.use_admin_token("admin-token");
-  cluster.create_lease(json::object());
+  cluster.create_lease(LocalCluster::released_lease_spec());
   cluster.create_pod(cluster.identity(0), {{"app", "demo"}});
   cluster.start_sidecar(0);
   CHECK(wait_leader(cluster) == 0);

@@ -29,7 +29,7 @@ std::uint64_t count(const nlohmann::json& stats, const std::string& verb) {
 }
 
 std::size_t start_and_elect(LocalCluster& cluster, std::size_t replicas) {
-  cluster.create_lease(nlohmann::json::object());  // a free Lease, as the chart creates it
+  cluster.create_lease(LocalCluster::released_lease_spec());  // free, released: taken at once
   for (std::size_t i = 0; i < replicas; ++i) cluster.start_sidecar(i);
   auto first = cluster.wait_for_leader(20s);
   REQUIRE(first);

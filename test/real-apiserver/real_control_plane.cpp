@@ -50,7 +50,8 @@ const RealControlPlane& real_control_plane_or_skip() {
     p.client_go_peer = env("CLIENT_GO_PEER");
     for (const auto* required : {&p.ca, &p.kubeconfig_admin, &p.token_admin, &p.client_go_peer}) {
       if (required->empty())
-        throw std::runtime_error("REAL_APISERVER_URL is set but the control plane's environment is incomplete");
+        throw std::runtime_error(
+            "REAL_APISERVER_URL is set but the control plane's environment is incomplete");
     }
     return p;
   }();
@@ -71,15 +72,16 @@ nlohmann::json LeaseAdmin::read(const std::string& name) {
   auto answer = request("GET", "/apis/coordination.k8s.io/v1/namespaces/" + plane_.ns + "/leases/" + name);
   if (answer.status == 404) return nullptr;
   if (answer.status != 200)
-    throw std::runtime_error("reading Lease " + name + ": " + std::to_string(answer.status) + " " + answer.body +
-                             answer.error);
+    throw std::runtime_error("reading Lease " + name + ": " + std::to_string(answer.status) + " " +
+                             answer.body + answer.error);
   return nlohmann::json::parse(answer.body);
 }
 
 void LeaseAdmin::remove(const std::string& name) {
   auto answer = request("DELETE", "/apis/coordination.k8s.io/v1/namespaces/" + plane_.ns + "/leases/" + name);
   if (answer.status != 200 && answer.status != 404)
-    throw std::runtime_error("deleting Lease " + name + ": " + std::to_string(answer.status) + " " + answer.body);
+    throw std::runtime_error("deleting Lease " + name + ": " + std::to_string(answer.status) + " " +
+                             answer.body);
 }
 
 void LeaseAdmin::recreate_free(const std::string& name) {
@@ -87,10 +89,17 @@ void LeaseAdmin::recreate_free(const std::string& name) {
   const nlohmann::json lease{{"apiVersion", "coordination.k8s.io/v1"},
                              {"kind", "Lease"},
                              {"metadata", {{"name", name}, {"namespace", plane_.ns}}},
-                             {"spec", nlohmann::json::object()}};
-  auto answer = request("POST", "/apis/coordination.k8s.io/v1/namespaces/" + plane_.ns + "/leases", lease.dump());
+                             // client-go's release record: free and taken at once. An empty spec
+                             // is taken only a lease duration after it is first seen (README, Safety).
+                             {"spec", nlohmann::json{{"holderIdentity", ""},
+                                                     {"leaseDurationSeconds", 1},
+                                                     {"acquireTime", "2024-01-01T00:00:00.000000Z"},
+                                                     {"renewTime", "2024-01-01T00:00:00.000000Z"}}}};
+  auto answer =
+      request("POST", "/apis/coordination.k8s.io/v1/namespaces/" + plane_.ns + "/leases", lease.dump());
   if (answer.status != 201)
-    throw std::runtime_error("creating Lease " + name + ": " + std::to_string(answer.status) + " " + answer.body);
+    throw std::runtime_error("creating Lease " + name + ": " + std::to_string(answer.status) + " " +
+                             answer.body);
 }
 
 std::unique_ptr<Elector> Elector::sidecar(const std::string& binary, const std::string& identity,
@@ -188,7 +197,8 @@ void LeaderSampler::record(const Sample& sample) {
   window_.push_back(sample);
   if (window_.size() > 3) window_.erase(window_.begin());
   const auto n = window_.size();
-  if (n >= 2 && window_[n - 1].leading && window_[n - 2].leading && window_[n - 1].index != window_[n - 2].index)
+  if (n >= 2 && window_[n - 1].leading && window_[n - 2].leading &&
+      window_[n - 1].index != window_[n - 2].index)
     ++adjacent_true_pairs_;
   if (n == 3 && window_[0].leading && window_[1].leading && window_[2].leading &&
       window_[0].index == window_[2].index && window_[0].index != window_[1].index) {

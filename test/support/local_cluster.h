@@ -77,6 +77,15 @@ class LocalCluster {
   nlohmann::json read_lease();
   // Creates the Lease with this spec, as an administrator or a chart would, up front.
   void create_lease(const nlohmann::json& spec);
+  // A Lease with client-go's release record (no holder, renewTime set): taken over at once. An
+  // empty spec (as the Helm chart creates it) is taken only one lease duration after a replica
+  // first sees it, since it may be a Lease reset under a live leader.
+  static nlohmann::json released_lease_spec() {
+    return {{"holderIdentity", ""},
+            {"leaseDurationSeconds", 1},
+            {"acquireTime", "2024-01-01T00:00:00.000000Z"},
+            {"renewTime", "2024-01-01T00:00:00.000000Z"}};
+  }
   // A JSON merge patch of the Lease, as an administrator (kubectl label/annotate) would send it.
   void patch_lease(const nlohmann::json& patch);
   // Fault injection on the local API server (its admin endpoint).

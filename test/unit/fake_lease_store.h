@@ -26,9 +26,6 @@ struct FakeLeaseServer {
   long resource_version = 0;
   long uid = 0;                  // a new one at every creation, as the server's metadata.uid
   std::vector<std::string> log;  // "identity verb" per request, for assertions
-  // The real API server creates a Lease on a PUT to a missing one, ignoring the resourceVersion
-  // (the Lease strategy's AllowCreateOnUpdate); false answers 404 instead.
-  bool create_on_update = true;
 
   // Every change, in order, as a watch would deliver it.
   struct Change {
@@ -66,11 +63,86 @@ struct FakeLeaseServer {
     record.reset();
     changed();
   }
+
+  // The server's side of a create and an update, as kube-apiserver answers them.
+  Result<StoredLease> apply_create(const LeaderRecord& r) {
+    if (record) return error(ApiErrorKind::already_exists, "already exists");
+    record = r;
+    ++uid;
+    changed();
+    return stored();
+  }
+  Result<StoredLease> apply_update(const StoredLease& base, const LeaderRecord& r) {
+    // kube-apiserver turns a uid in the body into a UID precondition (rest.DefaultUpdatedObjectInfo):
+    // against a missing object, or one created again since, the update fails with 409 Conflict
+    // ("StorageError: invalid object ... Precondition failed: UID in precondition"). Only a PUT
+    // without a uid creates a missing Lease (AllowCreateOnUpdate); the elector always sends one.
+    if (!base.uid.empty() && (!record || base.uid != stored().uid))
+      return error(ApiErrorKind::conflict, "StorageError: invalid object, Precondition failed: UID");
+    if (record && base.resource_version != std::to_string(resource_version))
+      return error(ApiErrorKind::conflict, "the object has been modified");
+    // Like the real server, an update that changes nothing does not bump the version.
+    if (!record || *record != r) {
+      if (!record) ++uid;  // created by the update (no uid in the body)
+      record = r;
+      changed();
+    }
+    return stored();
+  }
+  // Writes whose answer was lost and that the server applies later (a request queued behind a slow
+  // etcd, a proxy that retries): the test decides when to run them, or drops them.
+  std::vector<std::function<void()>> deferred;
+  void run_deferred() {
+    auto pending = std::move(deferred);
+    deferred.clear();
+    for (auto& write : pending) write();
+  }
+
+  static ApiError error(ApiErrorKind kind, std::string message) {
+    ApiError e;
+    e.kind = kind;
+    e.message = std::move(message);
+    switch (kind) {
+      case ApiErrorKind::not_found:
+        e.http_status = 404;
+        break;
+      case ApiErrorKind::conflict:
+      case ApiErrorKind::already_exists:
+        e.http_status = 409;
+        break;
+      case ApiErrorKind::server_error:
+        e.http_status = 500;
+        break;
+      case ApiErrorKind::too_many_requests:
+        e.http_status = 429;
+        break;
+      default:
+        break;
+    }
+    return e;
+  }
+  // `kubectl replace` / `helm upgrade --force` of the chart's `spec: {}` with the current
+  // resourceVersion: the same object, its holder blanked, no renewTime.
+  void reset_in_place() {
+    if (!record) ++uid;
+    record = LeaderRecord{};
+    changed();
+  }
+  // `kubectl replace --force`, or delete + apply: a new object (new uid) with the chart's `spec: {}`.
+  void recreate_empty() {
+    if (record) remove();
+    ++uid;
+    record = LeaderRecord{};
+    changed();
+  }
 };
 
 enum class Fault {
   fail,             // answered with an error, nothing applied
   apply_then_lose,  // applied, but the answer is lost (timeout)
+  lose_then_apply,  // the answer is lost (timeout); the server applies it later, or never (deferred)
+  apply_twice,      // applied, then sent again (libcurl resends a request whose reused connection
+                    // died before any answer): the answer is the duplicate's
 };
 
 struct ScriptedFault {
@@ -101,39 +173,32 @@ class FakeLeaseStore final : public election::LeaseStore {
 
   Result<StoredLease> create(const LeaderRecord& record, std::chrono::milliseconds timeout) override {
     timeouts.push_back(timeout);
-    auto fault = take_fault("create");
-    if (fault && fault->fault == Fault::fail) return error(fault->kind, "scripted");
-    if (server_.record) return error(ApiErrorKind::already_exists, "already exists");
-    server_.record = record;
-    ++server_.uid;
-    server_.changed();
-    if (after_apply) after_apply("create");
-    if (fault) return error(fault->kind, "answer lost");
-    return server_.stored();
+    return serve("create", [&server = server_, record] { return server.apply_create(record); });
   }
 
   Result<StoredLease> update(const StoredLease& base, const LeaderRecord& record,
                              std::chrono::milliseconds timeout) override {
     timeouts.push_back(timeout);
-    auto fault = take_fault("update");
-    if (fault && fault->fault == Fault::fail) return error(fault->kind, "scripted");
-    if (!server_.record && !server_.create_on_update) return error(ApiErrorKind::not_found, "not found");
-    if (server_.record && base.resource_version != std::to_string(server_.resource_version))
-      return error(ApiErrorKind::conflict, "the object has been modified");
-    // Like the real server, an update that changes nothing does not bump the version.
-    if (!server_.record || *server_.record != record) {
-      if (!server_.record) ++server_.uid;  // created by the update
-      server_.record = record;
-      server_.changed();
-    }
-    if (after_apply) after_apply("update");
-    if (fault) return error(fault->kind, "answer lost");
-    return server_.stored();
+    return serve("update", [&server = server_, base, record] { return server.apply_update(base, record); });
   }
 
   std::string describe() const override { return "default/demo"; }
+  void clear_faults() { faults_.clear(); }
 
  private:
+  Result<StoredLease> serve(const std::string& verb, std::function<Result<StoredLease>()> apply) {
+    auto fault = take_fault(verb);
+    if (fault && fault->fault == Fault::fail) return error(fault->kind, "scripted");
+    if (fault && fault->fault == Fault::lose_then_apply) {
+      server_.deferred.push_back([apply] { apply(); });
+      return error(fault->kind, "answer lost");
+    }
+    auto result = apply();
+    if (after_apply) after_apply(verb);
+    if (fault && fault->fault == Fault::apply_twice) return apply();
+    if (fault) return error(fault->kind, "answer lost");
+    return result;
+  }
   std::optional<ScriptedFault> take_fault(const std::string& verb) {
     ++requests;
     server_.log.push_back(client_ + " " + verb);
@@ -148,27 +213,7 @@ class FakeLeaseStore final : public election::LeaseStore {
     return std::nullopt;
   }
   static ApiError error(ApiErrorKind kind, std::string message) {
-    ApiError e;
-    e.kind = kind;
-    e.message = std::move(message);
-    switch (kind) {
-      case ApiErrorKind::not_found:
-        e.http_status = 404;
-        break;
-      case ApiErrorKind::conflict:
-      case ApiErrorKind::already_exists:
-        e.http_status = 409;
-        break;
-      case ApiErrorKind::server_error:
-        e.http_status = 500;
-        break;
-      case ApiErrorKind::too_many_requests:
-        e.http_status = 429;
-        break;
-      default:
-        break;
-    }
-    return e;
+    return FakeLeaseServer::error(kind, std::move(message));
   }
 
   FakeLeaseServer& server_;

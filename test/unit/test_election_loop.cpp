@@ -43,9 +43,11 @@ bool eventually(Predicate predicate) {
   return true;
 }
 
+// client-go's release record: free, and taken at once (a record without renewTime is not).
 LeaderRecord free_record() {
   LeaderRecord r;
   r.lease_duration = 1s;
+  r.acquire_time = r.renew_time = le::util::WallTime{std::chrono::seconds{1'699'999'000}};
   return r;
 }
 
