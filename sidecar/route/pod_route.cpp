@@ -36,7 +36,10 @@ class PodRoute : public Route {
     }
     Pod read;
     if (!own) {
-      // This Pod does not carry the selector's labels (or the list lagged): read it by name.
+      // This Pod does not carry the selector's labels (or the list lagged): read it by name, unless
+      // the term is over already: no write could follow, and the read would only delay the next
+      // term, or the exit.
+      if (!guard()) return Attempt::abandoned(writes);
       auto got = api_.get(config_.pod_name, read_timeout);
       if (!got.ok())
         return Attempt::failed({"get pod " + config_.pod_name, {"", "pods", "get"}, got.error()}, writes);

@@ -1,10 +1,18 @@
 #pragma once
 // The routing state machine: follows the election's published snapshot and drives a Route.
-// Leading: a new term (a string unique to it), then Route::lead until it succeeds, then again
-// every check period (the stray check). Not leading, or stopping: Route::follow until it
-// succeeds once, so a Pod this replica marked (in this process or a previous container of the
-// same Pod) is unmarked. Failures are logged, a 403 with the Role rule to add, and retried with
-// backoff. Pure: no thread, no sleep; routing_loop.h runs it.
+// Leading: the routing term of the snapshot's election term (a string unique to it), then
+// Route::lead until it succeeds, then again every check period (the stray check). Not leading, or
+// stopping: Route::follow until it succeeds once, so a Pod this replica marked (in this process or
+// a previous container of the same Pod) is unmarked. Failures are logged, a 403 with the Role rule
+// to add, and retried with backoff. Pure: no thread, no sleep; routing_loop.h runs it.
+//
+// The routing term is tied to the election term, not to "no snapshot without leadership seen
+// since": a read inside Route::lead lasts as long as the request timeout, and the routing thread
+// may not run for a while, so a whole term of another leader can pass unseen between two looks at
+// the snapshot. A write sent in that other term may still be in a queue, built on a Pod this
+// replica fenced in its previous term; only a fence written in the new term makes it fail. So a new
+// election term always gets a new routing term, and every write checks, right before it is sent,
+// that the snapshot still leads in the router's election term (write_budget).
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -43,6 +51,7 @@ class Router {
   bool routed() const { return routed_; }
   // Not leading, and Route::follow has succeeded since.
   bool unrouted() const { return unrouted_; }
+  // The routing term ("identity@acquireTime/n"), while leading.
   const std::optional<std::string>& term() const { return term_; }
   // The last failure's log line, for tests.
   const std::string& last_error() const { return last_error_; }
@@ -52,6 +61,7 @@ class Router {
 
  private:
   std::optional<milliseconds> write_budget() const;
+  void begin_term(const election::ElectionSnapshot& snapshot, election::BootTime now);
   void failed(const Attempt& attempt, election::BootTime now);
 
   Route& route_;
@@ -59,7 +69,8 @@ class Router {
   const election::Clock& clock_;
   RouterConfig config_;
   std::optional<std::string> term_;
-  std::uint64_t terms_started_ = 0;
+  // The election term (ElectionSnapshot::term) term_ belongs to; 0 while not leading.
+  std::uint64_t election_term_ = 0;
   bool routed_ = false;
   bool unrouted_ = false;
   election::BootTime next_attempt_{};
