@@ -63,7 +63,12 @@ class EndpointsRoute final : public Route {
  private:
   RbacRule rule(const char* verb) const { return {"discovery.k8s.io", "endpointslices", verb}; }
 
+  // The endpoint is this Pod's: its targetRef names this Pod, and it carries this Pod's IP. The IP
+  // alone is not enough: hostNetwork Pods on one node share the node's IP, and a follower there
+  // must not remove the leader's endpoint. An endpoint without a targetRef is nobody's to remove;
+  // the next leader's write replaces it.
   bool routes_here(const EndpointSlice& slice) const {
+    if (slice.target_pod != config_.pod_name) return false;
     for (const auto& address : slice.addresses) {
       if (address == config_.pod_ip) return true;
     }

@@ -554,3 +554,29 @@ TEST_CASE(
     CHECK(slices.slices[name].target_pod == "app-0");
   }
 }
+
+TEST_CASE("endpoints: a follower on the leader's node (hostNetwork, same IP) leaves the leader's endpoint") {
+  Versions versions;
+  MemorySlices slices(versions);
+  // hostNetwork Pods on one node share the node's IP.
+  auto a = endpoints_replica(slices, "app-0", "10.0.0.9");
+  auto b = endpoints_replica(slices, "app-1", "10.0.0.9");
+  const std::string name = le::route::slice_name_for("web");
+  a->lead();
+  a->step();
+  REQUIRE(slices.slices[name].target_pod == "app-0");
+  const int writes = slices.writes;
+  b->follow();
+  b->step();  // the address is B's too, but the endpoint is app-0's
+  CHECK(b->router->unrouted());
+  CHECK(slices.writes == writes);
+  CHECK(slices.slices[name].addresses == Names{"10.0.0.9"});
+  CHECK(slices.slices[name].target_pod == "app-0");
+
+  SUBCASE("and removes its own") {
+    a->follow();
+    a->step();
+    CHECK(slices.slices[name].addresses.empty());
+    CHECK(slices.slices[name].target_pod.empty());
+  }
+}
