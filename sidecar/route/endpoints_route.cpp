@@ -17,8 +17,9 @@ class EndpointsRoute final : public Route {
            "\"update\"]}";
   }
 
-  Attempt lead(const std::string& term, const WriteGuard& guard, milliseconds read_timeout) override {
-    auto got = api_.get(slice_name_, read_timeout);
+  Attempt lead(const std::string& term, const WriteGuard& guard,
+               const RequestTimeout& read_timeout) override {
+    auto got = api_.get(slice_name_, read_timeout());
     if (got.is(ApiErrorKind::not_found)) {
       EndpointSlice fresh;
       fresh.name = slice_name_;
@@ -44,8 +45,8 @@ class EndpointsRoute final : public Route {
     return Attempt::done_after(1);
   }
 
-  Attempt follow(milliseconds timeout) override {
-    auto got = api_.get(slice_name_, timeout);
+  Attempt follow(const RequestTimeout& timeout) override {
+    auto got = api_.get(slice_name_, timeout());
     if (got.is(ApiErrorKind::not_found)) return Attempt::done_after(0);
     if (!got.ok()) return Attempt::failed({"get endpointslice " + slice_name_, rule("get"), got.error()}, 0);
     EndpointSlice slice = std::move(got.value());
@@ -54,7 +55,7 @@ class EndpointsRoute final : public Route {
     // again and find its own endpoint there, which it leaves alone.
     slice.addresses.clear();
     slice.target_pod.clear();
-    auto updated = api_.update(slice, timeout);
+    auto updated = api_.update(slice, timeout());
     if (!updated.ok())
       return Attempt::failed({"update endpointslice " + slice_name_, rule("update"), updated.error()}, 1);
     return Attempt::done_after(1);

@@ -27,6 +27,11 @@ namespace le::route {
 // may take (it ends before the leadership it relies on).
 using WriteGuard = std::function<std::optional<milliseconds>()>;
 
+// The timeout of a request sent now. Asked right before each request: once shutdown has begun it
+// shrinks (see Router), also for the requests of an attempt that was under way when it began. Zero
+// when no time is left: the API client then fails the request without sending it.
+using RequestTimeout = std::function<milliseconds()>;
+
 // The RBAC rule a request needs, for the message that tells the operator what to add.
 struct RbacRule {
   std::string api_group;  // "" for the core group
@@ -59,9 +64,10 @@ class Route {
   // done for this term, then route to this Pod if it is not routed already. Writes only what is
   // not yet so, so calling it again every renewal period is the stray check. Every write asks
   // `guard` right before it is sent.
-  virtual Attempt lead(const std::string& term, const WriteGuard& guard, milliseconds read_timeout) = 0;
+  virtual Attempt lead(const std::string& term, const WriteGuard& guard,
+                       const RequestTimeout& read_timeout) = 0;
   // Not leading, or stopping: route nothing to this Pod.
-  virtual Attempt follow(milliseconds timeout) = 0;
+  virtual Attempt follow(const RequestTimeout& timeout) = 0;
   // Every rule this mode needs, for the README and for the message on a 403.
   virtual std::string role_rules() const = 0;
 };

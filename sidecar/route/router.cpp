@@ -25,9 +25,20 @@ std::optional<milliseconds> Router::write_budget() const {
   if (!term_ || snapshot->term != election_term_) return std::nullopt;
   const auto left = snapshot->valid_for(clock_.boot_now(), clock_.wall_now());
   if (!left) return std::nullopt;
-  const auto budget = std::min(duration_cast<milliseconds>(*left), config_.request_timeout);
+  const auto budget = std::min(duration_cast<milliseconds>(*left), request_timeout());
   if (budget < config_.min_write_time) return std::nullopt;
   return budget;
+}
+
+milliseconds Router::request_timeout() const {
+  milliseconds limit = config_.request_timeout;
+  // The snapshot says "stopping" from the signal on, before the routing loop hears of it: this
+  // bounds also the requests of a step that was under way then, as the election's are bounded.
+  if (shutdown_deadline_ || board_.current()->stopping)
+    limit = std::min(limit, config_.stopping_request_timeout);
+  if (shutdown_deadline_)
+    limit = std::min(limit, floor<milliseconds>(*shutdown_deadline_ - clock_.boot_now()));
+  return std::max(limit, milliseconds::zero());
 }
 
 void Router::begin_term(const election::ElectionSnapshot& snapshot, election::BootTime now) {
@@ -48,8 +59,9 @@ void Router::begin_term(const election::ElectionSnapshot& snapshot, election::Bo
   backoff_ = nanoseconds::zero();
 }
 
-nanoseconds Router::step(bool stopping, milliseconds timeout_cap) {
-  const milliseconds request_timeout = std::min(config_.request_timeout, timeout_cap);
+nanoseconds Router::step(std::optional<election::BootTime> shutdown_deadline) {
+  if (shutdown_deadline) shutdown_deadline_ = shutdown_deadline;  // shutdown is never undone
+  const bool stopping = shutdown_deadline_.has_value();
   const auto snapshot = board_.current();
   const auto boot_now = clock_.boot_now();
   // A snapshot that leads always names its election term (the record is ours); without one there
@@ -72,7 +84,7 @@ nanoseconds Router::step(bool stopping, milliseconds timeout_cap) {
 
   if (leading) {
     auto attempt = route_.lead(
-        *term_, [this] { return write_budget(); }, request_timeout);
+        *term_, [this] { return write_budget(); }, [this] { return request_timeout(); });
     // What it read may be from the term that ended during the attempt: "nothing to write" then says
     // nothing about the new term, which fences anew.
     if (attempt.kind == Attempt::Kind::done && board_.current()->term != election_term_)
@@ -98,7 +110,7 @@ nanoseconds Router::step(bool stopping, milliseconds timeout_cap) {
         break;
     }
   } else {
-    const auto attempt = route_.follow(request_timeout);
+    const auto attempt = route_.follow([this] { return request_timeout(); });
     if (attempt.kind == Attempt::Kind::failed) {
       failed(attempt, boot_now);
     } else {

@@ -35,6 +35,9 @@ struct RouterConfig {
   std::chrono::nanoseconds max_backoff{std::chrono::seconds{5}};
   // A write is not started with less leadership left than this.
   milliseconds min_write_time{20};
+  // Once shutdown has begun, no request takes longer than this (the election's
+  // stopping_request_timeout), so the process exits within its shutdown budget.
+  milliseconds stopping_request_timeout{3000};
 };
 
 class Router {
@@ -42,10 +45,11 @@ class Router {
   Router(Route& route, const election::SnapshotBoard& board, const election::Clock& clock,
          RouterConfig config);
 
-  // One step at the current snapshot; `stopping` forces follower behaviour (shutdown). Returns how
-  // long it has nothing to do, unless the snapshot changes.
-  // `timeout_cap` bounds every request of this step (the time left before exit, on shutdown).
-  std::chrono::nanoseconds step(bool stopping = false, milliseconds timeout_cap = milliseconds::max());
+  // One step at the current snapshot. Returns how long it has nothing to do, unless the snapshot
+  // changes. `shutdown_deadline`: shutdown has begun and must be over by then (the election's
+  // deadline; one budget for the whole process): from this step on, follower behaviour, and no
+  // request ends after it.
+  std::chrono::nanoseconds step(std::optional<election::BootTime> shutdown_deadline = std::nullopt);
 
   // Leading, and Route::lead has succeeded in the current term.
   bool routed() const { return routed_; }
@@ -61,6 +65,7 @@ class Router {
 
  private:
   std::optional<milliseconds> write_budget() const;
+  milliseconds request_timeout() const;
   void begin_term(const election::ElectionSnapshot& snapshot, election::BootTime now);
   void failed(const Attempt& attempt, election::BootTime now);
 
@@ -73,6 +78,7 @@ class Router {
   std::uint64_t election_term_ = 0;
   bool routed_ = false;
   bool unrouted_ = false;
+  std::optional<election::BootTime> shutdown_deadline_;
   election::BootTime next_attempt_{};
   std::chrono::nanoseconds backoff_{0};
   std::string last_error_;

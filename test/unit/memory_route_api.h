@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -25,6 +26,18 @@ using route::Result;
 
 inline ApiError timeout_error() {
   return ApiError{ApiErrorKind::timeout, 0, "no answer before the request timeout", std::nullopt};
+}
+
+// What the API client does before sending, and how long the request lasts. As CurlTransport, a
+// request with no time left fails at once and never reaches the server. Otherwise `on_request`, if
+// set, sees the request's timeout (a test advances its clock by it: a slow server) and may answer
+// for the server with an error (the request timed out).
+using RequestHook = std::function<std::optional<ApiError>(milliseconds timeout)>;
+inline std::optional<ApiError> begin_request(const RequestHook& on_request, milliseconds timeout) {
+  if (timeout <= milliseconds::zero())
+    return ApiError{ApiErrorKind::timeout, 0, "no time left for the request", std::nullopt};
+  if (on_request) return on_request(timeout);
+  return std::nullopt;
 }
 
 inline ApiError conflict_error(const std::string& what) {
@@ -59,6 +72,7 @@ class MemoryPods final : public route::PodApi {
   // The next write to this Pod is held: its sender gets a timeout, and the server applies it (with
   // its resourceVersion precondition) only at land_held_write().
   std::optional<std::string> hold_next_write_to;
+  RequestHook on_request;
 
   // Applies the held write now; returns whether the server accepted it (false on a 409).
   bool land_held_write() {
@@ -91,7 +105,8 @@ class MemoryPods final : public route::PodApi {
     return out;
   }
 
-  Result<route::Pod> get(const std::string& name, milliseconds) override {
+  Result<route::Pod> get(const std::string& name, milliseconds timeout) override {
+    if (auto e = begin_request(on_request, timeout)) return *e;
     if (auto e = deny("get", "pods", name)) return *e;
     if (during_next_read) std::exchange(during_next_read, nullptr)();
     const auto it = pods.find(name);
@@ -99,7 +114,8 @@ class MemoryPods final : public route::PodApi {
       return ApiError{ApiErrorKind::not_found, 404, "pods \"" + name + "\" not found", std::nullopt};
     return it->second;
   }
-  Result<std::vector<route::Pod>> list(const std::string& selector, milliseconds) override {
+  Result<std::vector<route::Pod>> list(const std::string& selector, milliseconds timeout) override {
+    if (auto e = begin_request(on_request, timeout)) return *e;
     if (auto e = deny("list", "pods", "")) return *e;
     if (during_next_read) std::exchange(during_next_read, nullptr)();
     std::vector<route::Pod> out;
@@ -155,6 +171,7 @@ class MemoryPods final : public route::PodApi {
   template <class Change>
   Result<route::Pod> write(const std::string& name, const std::optional<std::string>& rv,
                            milliseconds timeout, const std::string& resource, Change change) {
+    if (auto e = begin_request(on_request, timeout)) return *e;
     if (auto e = deny("patch", resource, name)) return *e;
     write_timeouts.push_back(timeout);
     ++writes;
@@ -202,6 +219,7 @@ class MemorySlices final : public route::EndpointSliceApi {
   // As MemoryPods': a hook inside the next read, and the next write held until land_held_write().
   std::function<void()> during_next_read;
   bool hold_next_write = false;
+  RequestHook on_request;
   int writes = 0;
 
   bool land_held_write() {
@@ -209,19 +227,22 @@ class MemorySlices final : public route::EndpointSliceApi {
     return std::exchange(held_write_, nullptr)();
   }
 
-  Result<route::EndpointSlice> get(const std::string& name, milliseconds) override {
+  Result<route::EndpointSlice> get(const std::string& name, milliseconds timeout) override {
+    if (auto e = begin_request(on_request, timeout)) return *e;
     if (during_next_read) std::exchange(during_next_read, nullptr)();
     const auto it = slices.find(name);
     if (it == slices.end()) return ApiError{ApiErrorKind::not_found, 404, "not found", std::nullopt};
     return it->second;
   }
-  Result<route::EndpointSlice> create(const route::EndpointSlice& slice, milliseconds) override {
+  Result<route::EndpointSlice> create(const route::EndpointSlice& slice, milliseconds timeout) override {
+    if (auto e = begin_request(on_request, timeout)) return *e;
     ++writes;
     if (before_next_write) std::exchange(before_next_write, nullptr)();
     if (hold(slice, &MemorySlices::apply_create)) return timeout_error();
     return apply_create(slice);
   }
-  Result<route::EndpointSlice> update(const route::EndpointSlice& slice, milliseconds) override {
+  Result<route::EndpointSlice> update(const route::EndpointSlice& slice, milliseconds timeout) override {
+    if (auto e = begin_request(on_request, timeout)) return *e;
     ++writes;
     if (before_next_write) std::exchange(before_next_write, nullptr)();
     if (hold(slice, &MemorySlices::apply_update)) return timeout_error();

@@ -9,11 +9,13 @@
 #include "route/endpoints_route.h"
 #include "route/pod_route.h"
 #include "route/router.h"
+#include "route/routing_loop.h"
 #include "util/micro_time.h"
 
 using namespace std::chrono_literals;
 using le::election::ElectionSnapshot;
 using le::election::SnapshotBoard;
+using le::route::milliseconds;
 using le::route::Router;
 using le::route::RouterConfig;
 using le::testing::FakeClock;
@@ -578,5 +580,128 @@ TEST_CASE("endpoints: a follower on the leader's node (hostNetwork, same IP) lea
     a->step();
     CHECK(slices.slices[name].addresses.empty());
     CHECK(slices.slices[name].target_pod.empty());
+  }
+}
+
+// Shutdown (issue 10, part 5): routing is done by the election's shutdown deadline, so the whole
+// process fits the budget the README states. From the signal on, every routing request takes at
+// most the stopping timeout (3 s, as the election's), also in the step that was under way when
+// it came, and none ends after the deadline.
+namespace {
+
+using le::election::BootTime;
+
+struct SentRequest {
+  BootTime start;
+  milliseconds timeout;
+};
+
+// The API server after the signal: the request under way answers only when its timeout is up
+// (with the data: this Pod is still routed, so the step goes on to remove it); every later one
+// gets no answer at all. SIGTERM arrives while the first request is in flight.
+le::testing::RequestHook slow_then_silent(Replica& r, std::vector<SentRequest>& sent, BootTime& deadline) {
+  return [&r, &sent, &deadline](milliseconds timeout) -> std::optional<le::route::ApiError> {
+    sent.push_back({r.clock.boot_now(), timeout});
+    const bool first = sent.size() == 1;
+    if (first) {
+      r.board.mark_stopping(r.clock);  // what the signal handler does first
+      deadline = r.clock.boot_now() + 25s;
+    }
+    r.clock.advance(timeout);
+    if (first) return std::nullopt;
+    return le::testing::timeout_error();
+  };
+}
+
+// The routing loop, once told the deadline: steps, waiting what each step says, until this Pod is
+// unrouted or the deadline has passed.
+void steps_until(Replica& r, BootTime deadline) {
+  while (r.clock.boot_now() < deadline && !r.router->unrouted()) {
+    const auto wait = r.router->step(deadline);
+    r.clock.advance(std::min<std::chrono::nanoseconds>(wait, deadline - r.clock.boot_now()));
+  }
+}
+
+void check_bounded(const std::vector<SentRequest>& sent, BootTime deadline) {
+  REQUIRE(sent.size() > 2);
+  CHECK(sent.front().timeout == 5000ms);  // sent before the signal: the request timeout
+  for (std::size_t i = 1; i < sent.size(); ++i) {
+    CAPTURE(i);
+    CHECK(sent[i].timeout <= 3000ms);
+    CHECK(sent[i].start + sent[i].timeout <= deadline);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("shutdown: after the signal every routing request takes at most 3 s and ends by the deadline") {
+  for (const auto& mode : kPodModes) {
+    const std::string mode_name = mode.name;
+    CAPTURE(mode_name);
+    Versions versions;
+    MemoryPods pods(versions);
+    pods.add("app-0", {{"app", "demo"}});
+    auto a = mode.make(pods, "app-0");
+    a->lead();
+    a->step();
+    REQUIRE(mode.routed(pods) == Names{"app-0"});
+    // Leadership lapses; the router's step reads this Pod to remove its route, and SIGTERM comes
+    // during that read. The removal that follows is a request made after the signal.
+    a->follow();
+    std::vector<SentRequest> sent;
+    BootTime deadline{};
+    pods.on_request = slow_then_silent(*a, sent, deadline);
+    a->step();
+    steps_until(*a, deadline);
+    check_bounded(sent, deadline);
+  }
+  SUBCASE("endpoints") {
+    Versions versions;
+    MemorySlices slices(versions);
+    auto a = endpoints_replica(slices, "app-0", "10.0.0.1");
+    a->lead();
+    a->step();
+    a->follow();
+    std::vector<SentRequest> sent;
+    BootTime deadline{};
+    slices.on_request = slow_then_silent(*a, sent, deadline);
+    a->step();
+    steps_until(*a, deadline);
+    check_bounded(sent, deadline);
+  }
+}
+
+TEST_CASE("routing loop: told the shutdown deadline, it has stopped by then - stop() adds nothing") {
+  Versions versions;
+  MemoryPods pods(versions);
+  pods.add("app-0", {{"app", "demo"}, {kLabel, "true"}});  // this Pod's route, to remove
+  FakeClock clock;
+  SnapshotBoard board;
+  auto route = le::route::make_label_route(pods, {"app-0", "app=demo"}, kLabel, "true");
+  RouterConfig config;
+  config.identity = "app-0";
+  config.request_timeout = 5000ms;
+  // No backoff: the fake clock moves only while a request is in flight, so the loop never waits.
+  config.min_backoff = 0ns;
+  Router router(*route, board, clock, config);
+  board.mark_stopping(clock);
+  const BootTime deadline = clock.boot_now() + 25s;
+  // The API server never answers. Only the routing thread touches the clock from start() to stop().
+  std::vector<SentRequest> sent;
+  pods.on_request = [&](milliseconds timeout) -> std::optional<le::route::ApiError> {
+    sent.push_back({clock.boot_now(), timeout});
+    clock.advance(timeout);
+    return le::testing::timeout_error();
+  };
+  le::route::RoutingLoop loop(router, clock);
+  loop.request_stop(deadline);
+  loop.start();
+  loop.stop();
+  CHECK(clock.boot_now() == deadline);
+  CHECK_FALSE(router.unrouted());
+  REQUIRE(sent.size() >= 9);  // 25 s of 3 s requests
+  for (const auto& request : sent) {
+    CHECK(request.timeout <= 3000ms);
+    CHECK(request.start + request.timeout <= deadline);
   }
 }
