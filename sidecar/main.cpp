@@ -183,6 +183,8 @@ int main(int argc, char** argv) {
       router_config.request_timeout = duration_cast<milliseconds>(elector_config.request_timeout);
       // The stray check runs once per renewal period.
       router_config.check_period = config.retry_period;
+      router_config.stopping_request_timeout =
+          duration_cast<milliseconds>(elector_config.stopping_request_timeout);
       router.emplace(*routing.route, board, clock, router_config);
       routing_loop.emplace(*router, clock);
     }
@@ -197,6 +199,9 @@ int main(int argc, char** argv) {
       spdlog::info("received {}: {}", signal == SIGTERM ? "SIGTERM" : "SIGINT",
                    was_leading ? "stepped down; releasing the lease after the release delay" : "stopping");
       loop.request_stop();
+      // One shutdown budget for the whole process: routing removes this Pod's route by the same
+      // deadline as the hand-over.
+      if (routing_loop) routing_loop->request_stop(*loop.shutdown_deadline());
     });
     // Two threads serve HTTP (each connection on its own strand): an app that polls /leader hard,
     // or a probe storm, gets both cores, as a Go net/http server would. Idle, they cost nothing.
@@ -233,13 +238,20 @@ int main(int argc, char** argv) {
         duration_cast<milliseconds>(config.renew_deadline).count(),
         duration_cast<milliseconds>(config.retry_period).count(),
         duration_cast<milliseconds>(config.release_delay).count(),
-        config.takeover == le::config::Takeover::watch ? "watch" : "poll", le::config::to_string(config.route));
+        config.takeover == le::config::Takeover::watch ? "watch" : "poll",
+        le::config::to_string(config.route));
 
     if (routing_loop) routing_loop->start();
     loop.run();  // returns after SIGTERM/SIGINT and the hand-over
     // The router saw the stop in the snapshot at once (mark_stopping) and has been removing this
-    // Pod's route during the release delay; give it a little longer if it is not done yet.
-    if (routing_loop) routing_loop->stop(seconds{3});
+    // Pod's route since, its requests bounded by the election's deadline: waiting for it here
+    // adds nothing to the shutdown budget. The hand-over can be over (no release delay) before the
+    // signal handler has passed that deadline on, so pass it here too (the first call counts):
+    // stop() alone would end the routing loop at once.
+    if (routing_loop) {
+      routing_loop->request_stop(*loop.shutdown_deadline());
+      routing_loop->stop();
+    }
     spdlog::info("stopped");
     return 0;
   } catch (const std::exception& error) {

@@ -121,6 +121,12 @@ void ElectionLoop::request_stop() {
   wakeup_.notify_all();
 }
 
+std::optional<BootTime> ElectionLoop::shutdown_deadline() const {
+  std::lock_guard lock(mutex_);
+  if (!stop_requested_) return std::nullopt;
+  return stop_requested_at_ + shutdown_budget_;
+}
+
 void ElectionLoop::wake() {
   {
     std::lock_guard lock(mutex_);

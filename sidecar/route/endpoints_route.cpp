@@ -17,8 +17,9 @@ class EndpointsRoute final : public Route {
            "\"update\"]}";
   }
 
-  Attempt lead(const std::string& term, const WriteGuard& guard, milliseconds read_timeout) override {
-    auto got = api_.get(slice_name_, read_timeout);
+  Attempt lead(const std::string& term, const WriteGuard& guard,
+               const RequestTimeout& read_timeout) override {
+    auto got = api_.get(slice_name_, read_timeout());
     if (got.is(ApiErrorKind::not_found)) {
       EndpointSlice fresh;
       fresh.name = slice_name_;
@@ -44,8 +45,8 @@ class EndpointsRoute final : public Route {
     return Attempt::done_after(1);
   }
 
-  Attempt follow(milliseconds timeout) override {
-    auto got = api_.get(slice_name_, timeout);
+  Attempt follow(const RequestTimeout& timeout) override {
+    auto got = api_.get(slice_name_, timeout());
     if (got.is(ApiErrorKind::not_found)) return Attempt::done_after(0);
     if (!got.ok()) return Attempt::failed({"get endpointslice " + slice_name_, rule("get"), got.error()}, 0);
     EndpointSlice slice = std::move(got.value());
@@ -54,7 +55,7 @@ class EndpointsRoute final : public Route {
     // again and find its own endpoint there, which it leaves alone.
     slice.addresses.clear();
     slice.target_pod.clear();
-    auto updated = api_.update(slice, timeout);
+    auto updated = api_.update(slice, timeout());
     if (!updated.ok())
       return Attempt::failed({"update endpointslice " + slice_name_, rule("update"), updated.error()}, 1);
     return Attempt::done_after(1);
@@ -63,7 +64,12 @@ class EndpointsRoute final : public Route {
  private:
   RbacRule rule(const char* verb) const { return {"discovery.k8s.io", "endpointslices", verb}; }
 
+  // The endpoint is this Pod's: its targetRef names this Pod, and it carries this Pod's IP. The IP
+  // alone is not enough: hostNetwork Pods on one node share the node's IP, and a follower there
+  // must not remove the leader's endpoint. An endpoint without a targetRef is nobody's to remove;
+  // the next leader's write replaces it.
   bool routes_here(const EndpointSlice& slice) const {
+    if (slice.target_pod != config_.pod_name) return false;
     for (const auto& address : slice.addresses) {
       if (address == config_.pod_ip) return true;
     }

@@ -10,8 +10,9 @@ class PodRoute : public Route {
  public:
   PodRoute(PodApi& api, PodRouteConfig config) : api_(api), config_(std::move(config)) {}
 
-  Attempt lead(const std::string& term, const WriteGuard& guard, milliseconds read_timeout) override {
-    auto pods = api_.list(config_.pod_selector, read_timeout);
+  Attempt lead(const std::string& term, const WriteGuard& guard,
+               const RequestTimeout& read_timeout) override {
+    auto pods = api_.list(config_.pod_selector, read_timeout());
     if (!pods.ok()) {
       return Attempt::failed(
           {"list pods with labels " + config_.pod_selector, {"", "pods", "list"}, pods.error()}, 0);
@@ -36,8 +37,11 @@ class PodRoute : public Route {
     }
     Pod read;
     if (!own) {
-      // This Pod does not carry the selector's labels (or the list lagged): read it by name.
-      auto got = api_.get(config_.pod_name, read_timeout);
+      // This Pod does not carry the selector's labels (or the list lagged): read it by name, unless
+      // the term is over already: no write could follow, and the read would only delay the next
+      // term, or the exit.
+      if (!guard()) return Attempt::abandoned(writes);
+      auto got = api_.get(config_.pod_name, read_timeout());
       if (!got.ok())
         return Attempt::failed({"get pod " + config_.pod_name, {"", "pods", "get"}, got.error()}, writes);
       read = std::move(got.value());
@@ -54,13 +58,13 @@ class PodRoute : public Route {
     return Attempt::done_after(writes);
   }
 
-  Attempt follow(milliseconds timeout) override {
-    auto own = api_.get(config_.pod_name, timeout);
+  Attempt follow(const RequestTimeout& timeout) override {
+    auto own = api_.get(config_.pod_name, timeout());
     if (own.is(ApiErrorKind::not_found)) return Attempt::done_after(0);
     if (!own.ok())
       return Attempt::failed({"get pod " + config_.pod_name, {"", "pods", "get"}, own.error()}, 0);
     if (!marked_at_all(own.value())) return Attempt::done_after(0);
-    auto cleared = unmark(own.value(), timeout);
+    auto cleared = unmark(own.value(), timeout());
     if (!cleared.ok())
       return Attempt::failed({"unmark pod " + config_.pod_name, write_rule(), cleared.error()}, 1);
     return Attempt::done_after(1);

@@ -6,8 +6,9 @@
 // The safety protocol every mode follows (a deposed leader's delayed write must fail, never undo
 // the new leader's):
 // - a write that routes traffic to this Pod is built on the resourceVersion just read and carries
-//   it as a precondition, and is sent only if this replica still leads at that moment (the
-//   WriteGuard), with a timeout that ends before its leadership could;
+//   it as a precondition, and is sent only if this replica still leads at that moment, in the
+//   election term the route's term belongs to (the WriteGuard), with a timeout that ends before
+//   its leadership could;
 // - before it routes to itself, a new leader writes every other Pod of the workload (or the
 //   EndpointSlice) with a value unique to its term, which always bumps their resourceVersion, so a
 //   write that was read before that can no longer apply.
@@ -21,9 +22,15 @@
 
 namespace le::route {
 
-// nullopt: this replica no longer leads, abandon the write. Otherwise the longest the write may
-// take (it ends before the leadership it relies on).
+// nullopt: this replica no longer leads in the term the write is for (it may lead in a later
+// term: the route's term is over all the same), abandon the write. Otherwise the longest the write
+// may take (it ends before the leadership it relies on).
 using WriteGuard = std::function<std::optional<milliseconds>()>;
+
+// The timeout of a request sent now. Asked right before each request: once shutdown has begun it
+// shrinks (see Router), also for the requests of an attempt that was under way when it began. Zero
+// when no time is left: the API client then fails the request without sending it.
+using RequestTimeout = std::function<milliseconds()>;
 
 // The RBAC rule a request needs, for the message that tells the operator what to add.
 struct RbacRule {
@@ -53,12 +60,14 @@ class Route {
  public:
   virtual ~Route() = default;
   virtual std::string_view mode() const = 0;
-  // Leading in term `term` (a string unique to this leadership term): fence the others if not yet
+  // Leading in term `term` (a string unique to this election term): fence the others if not yet
   // done for this term, then route to this Pod if it is not routed already. Writes only what is
-  // not yet so, so calling it again every renewal period is the stray check.
-  virtual Attempt lead(const std::string& term, const WriteGuard& guard, milliseconds read_timeout) = 0;
+  // not yet so, so calling it again every renewal period is the stray check. Every write asks
+  // `guard` right before it is sent.
+  virtual Attempt lead(const std::string& term, const WriteGuard& guard,
+                       const RequestTimeout& read_timeout) = 0;
   // Not leading, or stopping: route nothing to this Pod.
-  virtual Attempt follow(milliseconds timeout) = 0;
+  virtual Attempt follow(const RequestTimeout& timeout) = 0;
   // Every rule this mode needs, for the README and for the message on a 403.
   virtual std::string role_rules() const = 0;
 };

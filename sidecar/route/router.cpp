@@ -16,34 +16,64 @@ Router::Router(Route& route, const election::SnapshotBoard& board, const electio
 
 std::optional<milliseconds> Router::write_budget() const {
   // Checked right before each write, on the snapshot of this instant: the write is sent only
-  // while this replica leads, and its timeout ends before the leadership can. The server might
-  // still apply it later (a request stuck in a queue); the resourceVersion precondition and the
-  // next leader's fencing make such a write fail.
+  // while this replica leads in the election term the router's term belongs to, and its timeout
+  // ends before the leadership can. The server might still apply it later (a request stuck in a
+  // queue); the resourceVersion precondition and the next leader's fencing make such a write fail.
+  // A later term of this same replica is no excuse: another leader may have come in between, and
+  // the fences of the router's term do not cover what that leader sent (see router.h).
   const auto snapshot = board_.current();
+  if (!term_ || snapshot->term != election_term_) return std::nullopt;
   const auto left = snapshot->valid_for(clock_.boot_now(), clock_.wall_now());
   if (!left) return std::nullopt;
-  const auto budget = std::min(duration_cast<milliseconds>(*left), config_.request_timeout);
+  const auto budget = std::min(duration_cast<milliseconds>(*left), request_timeout());
   if (budget < config_.min_write_time) return std::nullopt;
   return budget;
 }
 
-nanoseconds Router::step(bool stopping, milliseconds timeout_cap) {
-  const milliseconds request_timeout = std::min(config_.request_timeout, timeout_cap);
+milliseconds Router::request_timeout() const {
+  milliseconds limit = config_.request_timeout;
+  // The snapshot says "stopping" from the signal on, before the routing loop hears of it: this
+  // bounds also the requests of a step that was under way then, as the election's are bounded.
+  if (shutdown_deadline_ || board_.current()->stopping)
+    limit = std::min(limit, config_.stopping_request_timeout);
+  if (shutdown_deadline_)
+    limit = std::min(limit, floor<milliseconds>(*shutdown_deadline_ - clock_.boot_now()));
+  return std::max(limit, milliseconds::zero());
+}
+
+void Router::begin_term(const election::ElectionSnapshot& snapshot, election::BootTime now) {
+  if (term_) {
+    spdlog::info("route {}: election term {} is over (term {}); routing again for election term {}",
+                 route_.mode(), election_term_, *term_, snapshot.term);
+  }
+  // Unique to this election term, also across processes under the same identity (a restarted
+  // container counts its terms from 1 again): the term's acquireTime, as the Lease shows it.
+  const auto acquired = snapshot.observed && snapshot.observed->acquire_time
+                            ? *snapshot.observed->acquire_time
+                            : util::to_micro(clock_.wall_now());
+  term_ = config_.identity + "@" + util::format_micro_time(acquired) + "/" + std::to_string(snapshot.term);
+  election_term_ = snapshot.term;
+  routed_ = false;
+  unrouted_ = false;
+  next_attempt_ = now;
+  backoff_ = nanoseconds::zero();
+}
+
+nanoseconds Router::step(std::optional<election::BootTime> shutdown_deadline) {
+  if (shutdown_deadline) shutdown_deadline_ = shutdown_deadline;  // shutdown is never undone
+  const bool stopping = shutdown_deadline_.has_value();
   const auto snapshot = board_.current();
   const auto boot_now = clock_.boot_now();
-  const bool leading = !stopping && snapshot->is_leader(boot_now, clock_.wall_now());
+  // A snapshot that leads always names its election term (the record is ours); without one there
+  // is no term to tie the route's writes to.
+  const bool leading = !stopping && snapshot->term != 0 && snapshot->is_leader(boot_now, clock_.wall_now());
 
-  if (leading && !term_) {
-    // Unique to this term: the fences of two terms must differ even if the clock did not move.
-    term_ = config_.identity + "@" + util::format_micro_time(util::to_micro(clock_.wall_now())) + "/" +
-            std::to_string(++terms_started_);
-    routed_ = false;
-    unrouted_ = false;
-    next_attempt_ = boot_now;
-    backoff_ = nanoseconds::zero();
+  if (leading && (!term_ || snapshot->term != election_term_)) {
+    begin_term(*snapshot, boot_now);
   } else if (!leading && term_) {
     spdlog::info("route {}: no longer leading (term {}); removing this pod's route", route_.mode(), *term_);
     term_.reset();
+    election_term_ = 0;
     routed_ = false;
     unrouted_ = false;
     next_attempt_ = boot_now;
@@ -53,8 +83,12 @@ nanoseconds Router::step(bool stopping, milliseconds timeout_cap) {
   if (boot_now < next_attempt_) return next_attempt_ - boot_now;
 
   if (leading) {
-    const auto attempt = route_.lead(
-        *term_, [this] { return write_budget(); }, request_timeout);
+    auto attempt = route_.lead(
+        *term_, [this] { return write_budget(); }, [this] { return request_timeout(); });
+    // What it read may be from the term that ended during the attempt: "nothing to write" then says
+    // nothing about the new term, which fences anew.
+    if (attempt.kind == Attempt::Kind::done && board_.current()->term != election_term_)
+      attempt = Attempt::abandoned(attempt.writes);
     switch (attempt.kind) {
       case Attempt::Kind::done:
         if (!routed_ || attempt.writes > 0) {
@@ -66,7 +100,9 @@ nanoseconds Router::step(bool stopping, milliseconds timeout_cap) {
         next_attempt_ = boot_now + config_.check_period;
         break;
       case Attempt::Kind::not_leading:
-        // The next step sees the snapshot without leadership and follows instead.
+        // The next step sees the snapshot without leadership and follows instead, or sees a new
+        // election term and begins its routing term. Either way this term's route is over.
+        routed_ = false;
         next_attempt_ = boot_now;
         return milliseconds{1};
       case Attempt::Kind::failed:
@@ -74,7 +110,7 @@ nanoseconds Router::step(bool stopping, milliseconds timeout_cap) {
         break;
     }
   } else {
-    const auto attempt = route_.follow(request_timeout);
+    const auto attempt = route_.follow([this] { return request_timeout(); });
     if (attempt.kind == Attempt::Kind::failed) {
       failed(attempt, boot_now);
     } else {

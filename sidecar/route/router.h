@@ -1,10 +1,18 @@
 #pragma once
 // The routing state machine: follows the election's published snapshot and drives a Route.
-// Leading: a new term (a string unique to it), then Route::lead until it succeeds, then again
-// every check period (the stray check). Not leading, or stopping: Route::follow until it
-// succeeds once, so a Pod this replica marked (in this process or a previous container of the
-// same Pod) is unmarked. Failures are logged, a 403 with the Role rule to add, and retried with
-// backoff. Pure: no thread, no sleep; routing_loop.h runs it.
+// Leading: the routing term of the snapshot's election term (a string unique to it), then
+// Route::lead until it succeeds, then again every check period (the stray check). Not leading, or
+// stopping: Route::follow until it succeeds once, so a Pod this replica marked (in this process or
+// a previous container of the same Pod) is unmarked. Failures are logged, a 403 with the Role rule
+// to add, and retried with backoff. Pure: no thread, no sleep; routing_loop.h runs it.
+//
+// The routing term is tied to the election term, not to "no snapshot without leadership seen
+// since": a read inside Route::lead lasts as long as the request timeout, and the routing thread
+// may not run for a while, so a whole term of another leader can pass unseen between two looks at
+// the snapshot. A write sent in that other term may still be in a queue, built on a Pod this
+// replica fenced in its previous term; only a fence written in the new term makes it fail. So a new
+// election term always gets a new routing term, and every write checks, right before it is sent,
+// that the snapshot still leads in the router's election term (write_budget).
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -27,6 +35,9 @@ struct RouterConfig {
   std::chrono::nanoseconds max_backoff{std::chrono::seconds{5}};
   // A write is not started with less leadership left than this.
   milliseconds min_write_time{20};
+  // Once shutdown has begun, no request takes longer than this (the election's
+  // stopping_request_timeout), so the process exits within its shutdown budget.
+  milliseconds stopping_request_timeout{3000};
 };
 
 class Router {
@@ -34,15 +45,17 @@ class Router {
   Router(Route& route, const election::SnapshotBoard& board, const election::Clock& clock,
          RouterConfig config);
 
-  // One step at the current snapshot; `stopping` forces follower behaviour (shutdown). Returns how
-  // long it has nothing to do, unless the snapshot changes.
-  // `timeout_cap` bounds every request of this step (the time left before exit, on shutdown).
-  std::chrono::nanoseconds step(bool stopping = false, milliseconds timeout_cap = milliseconds::max());
+  // One step at the current snapshot. Returns how long it has nothing to do, unless the snapshot
+  // changes. `shutdown_deadline`: shutdown has begun and must be over by then (the election's
+  // deadline; one budget for the whole process): from this step on, follower behaviour, and no
+  // request ends after it.
+  std::chrono::nanoseconds step(std::optional<election::BootTime> shutdown_deadline = std::nullopt);
 
   // Leading, and Route::lead has succeeded in the current term.
   bool routed() const { return routed_; }
   // Not leading, and Route::follow has succeeded since.
   bool unrouted() const { return unrouted_; }
+  // The routing term ("identity@acquireTime/n"), while leading.
   const std::optional<std::string>& term() const { return term_; }
   // The last failure's log line, for tests.
   const std::string& last_error() const { return last_error_; }
@@ -52,6 +65,8 @@ class Router {
 
  private:
   std::optional<milliseconds> write_budget() const;
+  milliseconds request_timeout() const;
+  void begin_term(const election::ElectionSnapshot& snapshot, election::BootTime now);
   void failed(const Attempt& attempt, election::BootTime now);
 
   Route& route_;
@@ -59,9 +74,11 @@ class Router {
   const election::Clock& clock_;
   RouterConfig config_;
   std::optional<std::string> term_;
-  std::uint64_t terms_started_ = 0;
+  // The election term (ElectionSnapshot::term) term_ belongs to; 0 while not leading.
+  std::uint64_t election_term_ = 0;
   bool routed_ = false;
   bool unrouted_ = false;
+  std::optional<election::BootTime> shutdown_deadline_;
   election::BootTime next_attempt_{};
   std::chrono::nanoseconds backoff_{0};
   std::string last_error_;

@@ -8,18 +8,28 @@ namespace le::route {
 
 using namespace std::chrono;
 
-RoutingLoop::~RoutingLoop() { stop(seconds{0}); }
+RoutingLoop::~RoutingLoop() { stop(); }
 
 void RoutingLoop::start() {
   thread_ = std::thread([this] { run(); });
 }
 
-void RoutingLoop::stop(nanoseconds budget) {
+void RoutingLoop::request_stop(election::BootTime deadline) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stop_requested_) return;
+    stop_requested_ = true;
+    stop_deadline_ = deadline;
+  }
+  wakeup_.notify_all();
+}
+
+void RoutingLoop::stop() {
   {
     std::lock_guard lock(mutex_);
     if (!stop_requested_) {
       stop_requested_ = true;
-      stop_deadline_ = clock_.boot_now() + budget;
+      stop_deadline_ = clock_.boot_now();
     }
   }
   wakeup_.notify_all();
@@ -38,11 +48,8 @@ void RoutingLoop::run() {
     if (stopping && (router_.unrouted() || clock_.boot_now() >= deadline)) break;
     nanoseconds delay;
     try {
-      // On shutdown no request may outlast the budget.
-      const auto cap =
-          stopping ? std::max(duration_cast<milliseconds>(deadline - clock_.boot_now()), milliseconds{1})
-                   : milliseconds::max();
-      delay = router_.step(stopping, cap);
+      // On shutdown no request may end after the deadline.
+      delay = router_.step(stopping ? std::optional{deadline} : std::nullopt);
     } catch (const std::exception& error) {
       // The clients turn failures into errors; anything else (memory) must not end routing.
       spdlog::error("routing step failed: {}", error.what());

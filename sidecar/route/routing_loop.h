@@ -1,9 +1,10 @@
 #pragma once
 // Runs a Router on its own thread, next to the election loop: it reads the published snapshot
-// (never the elector), so the election is never slowed by routing. On stop, it keeps unrouting
-// this Pod until done or the budget ends. The only coupling with the election's hand-over is
-// the snapshot: once shutdown begins (SnapshotBoard::mark_stopping), the router sees no
-// leadership and removes this Pod's route while the election loop waits out the release delay.
+// (never the elector), so the election is never slowed by routing. The only coupling with the
+// election's hand-over is the snapshot and the shutdown deadline: once shutdown begins
+// (SnapshotBoard::mark_stopping), the router sees no leadership and removes this Pod's route while
+// the election loop waits out the release delay, and both are over by the same deadline, so
+// waiting for the routing loop after the hand-over adds nothing to the shutdown budget.
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -22,9 +23,14 @@ class RoutingLoop {
   ~RoutingLoop();
 
   void start();
-  // Stop leading on the route (if not already) and return once this Pod is unrouted or
-  // `budget` has passed. Thread-safe; idempotent.
-  void stop(std::chrono::nanoseconds budget);
+  // Shutdown has begun and must be over by `deadline` (the election loop's: one budget for the
+  // whole process). Returns at once, so the signal handler calls it: from then on the router only
+  // removes this Pod's route, no request ends after the deadline, and the loop ends once this Pod
+  // is unrouted or at the deadline. Thread-safe; the first call counts.
+  void request_stop(election::BootTime deadline);
+  // Returns once the loop has ended. Without a request_stop() before, the deadline is now: only a
+  // request under way is waited for. Thread-safe; idempotent.
+  void stop();
 
  private:
   void run();

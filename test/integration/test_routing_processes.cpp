@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <set>
 #include <thread>
 
@@ -235,6 +236,46 @@ TEST_CASE("RBAC denial: the sidecar names the missing rule, keeps leading and ke
   cluster.sidecar(0).signal(SIGTERM);
   CHECK(cluster.sidecar(0).wait_for(10s) == std::optional<int>{0});
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("shutdown fits the 25 s budget in every routing mode when the API server stops answering") {
+  // One cluster per mode, all at once (the wait is the same ~25 s for each). Long timings:
+  // requests may take up to 10 s; the longest release delay keeps the election busy until close
+  // to its deadline, and the leader's route is still to be removed when the answers stop.
+  const std::vector<Mode> modes{Mode::label, Mode::gate, Mode::endpoints};
+  std::vector<std::unique_ptr<LocalCluster>> clusters;
+  for (const Mode mode : modes) {
+    auto o = options(mode);
+    o.lease_duration = "100s";
+    o.renew_deadline = "80s";
+    o.retry_period = "5s";
+    o.release_delay = "15s";
+    auto& cluster = *clusters.emplace_back(std::make_unique<LocalCluster>(o));
+    cluster.create_lease({{"holderIdentity", ""}, {"leaseDurationSeconds", 1}});
+    if (mode != Mode::endpoints) cluster.create_pod(cluster.identity(0), {{"app", "demo"}});
+    cluster.start_sidecar(0);
+  }
+  for (std::size_t i = 0; i < modes.size(); ++i) {
+    CAPTURE(i);
+    REQUIRE(wait_leader(*clusters[i]) == 0);
+    RoutedState routed(*clusters[i], modes[i]);
+    REQUIRE(routed.wait_for({routed_name(*clusters[i], modes[i], 0)}, 15s));
+  }
+  // Every answer now takes two minutes; renewals and stray checks are under way when SIGTERM comes.
+  for (auto& cluster : clusters) cluster->set_faults({{"latencyMs", 120000}});
+  std::this_thread::sleep_for(6s);
+  const auto signalled = steady_clock::now();
+  for (auto& cluster : clusters) cluster->sidecar(0).signal(SIGTERM);
+  for (std::size_t i = 0; i < modes.size(); ++i) {
+    CAPTURE(i);
+    const auto status = clusters[i]->sidecar(0).wait_for(40s);
+    REQUIRE(status);
+    CHECK(*status == 0);
+    const auto took = steady_clock::now() - signalled;
+    MESSAGE("mode " << i << " exited " << duration_cast<milliseconds>(took).count() << " ms after SIGTERM");
+    CHECK(took < 27s);  // the README's 25 s shutdown budget, inside Kubernetes' default 30 s grace period
+  }
+  for (auto& cluster : clusters) cluster->set_faults(json::object());
 }
 
 TEST_CASE("routing flags: a missing setting exits 2 and names it") {

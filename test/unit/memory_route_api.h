@@ -2,12 +2,17 @@
 // In-memory Pods and EndpointSlices for the routing tests, strict where the API server is:
 // a resourceVersion precondition that does not match is 409 Conflict, a write that changes nothing
 // keeps the resourceVersion, conditions merge by type (strategic merge patch), and RBAC can deny
-// a verb with 403. Hooks let a test run another replica's writes "while a request is in flight".
+// a verb with 403. Hooks let a test run another replica's steps "while a request is in flight" (a
+// read that lasts a whole election term, a write sent and not yet applied), and hold a write that
+// the server applies only later (a request stuck in a queue after its client gave up).
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "route/route_api.h"
@@ -18,6 +23,22 @@ using route::ApiError;
 using route::ApiErrorKind;
 using route::milliseconds;
 using route::Result;
+
+inline ApiError timeout_error() {
+  return ApiError{ApiErrorKind::timeout, 0, "no answer before the request timeout", std::nullopt};
+}
+
+// What the API client does before sending, and how long the request lasts. As CurlTransport, a
+// request with no time left fails at once and never reaches the server. Otherwise `on_request`, if
+// set, sees the request's timeout (a test advances its clock by it: a slow server) and may answer
+// for the server with an error (the request timed out).
+using RequestHook = std::function<std::optional<ApiError>(milliseconds timeout)>;
+inline std::optional<ApiError> begin_request(const RequestHook& on_request, milliseconds timeout) {
+  if (timeout <= milliseconds::zero())
+    return ApiError{ApiErrorKind::timeout, 0, "no time left for the request", std::nullopt};
+  if (on_request) return on_request(timeout);
+  return std::nullopt;
+}
 
 inline ApiError conflict_error(const std::string& what) {
   return ApiError{
@@ -45,6 +66,19 @@ class MemoryPods final : public route::PodApi {
   int writes = 0;
   // Runs once, just before the next write is applied (the request is "in flight").
   std::function<void()> before_next_write;
+  // Runs once while the next read (get or list) is in flight; the answer is what the server holds
+  // when it returns (the server served the read late).
+  std::function<void()> during_next_read;
+  // The next write to this Pod is held: its sender gets a timeout, and the server applies it (with
+  // its resourceVersion precondition) only at land_held_write().
+  std::optional<std::string> hold_next_write_to;
+  RequestHook on_request;
+
+  // Applies the held write now; returns whether the server accepted it (false on a 409).
+  bool land_held_write() {
+    if (!held_write_) throw std::logic_error("no pod write is held");
+    return std::exchange(held_write_, nullptr)();
+  }
 
   void add(const std::string& name, std::map<std::string, std::string> labels) {
     route::Pod pod;
@@ -71,15 +105,19 @@ class MemoryPods final : public route::PodApi {
     return out;
   }
 
-  Result<route::Pod> get(const std::string& name, milliseconds) override {
+  Result<route::Pod> get(const std::string& name, milliseconds timeout) override {
+    if (auto e = begin_request(on_request, timeout)) return *e;
     if (auto e = deny("get", "pods", name)) return *e;
+    if (during_next_read) std::exchange(during_next_read, nullptr)();
     const auto it = pods.find(name);
     if (it == pods.end())
       return ApiError{ApiErrorKind::not_found, 404, "pods \"" + name + "\" not found", std::nullopt};
     return it->second;
   }
-  Result<std::vector<route::Pod>> list(const std::string& selector, milliseconds) override {
+  Result<std::vector<route::Pod>> list(const std::string& selector, milliseconds timeout) override {
+    if (auto e = begin_request(on_request, timeout)) return *e;
     if (auto e = deny("list", "pods", "")) return *e;
+    if (during_next_read) std::exchange(during_next_read, nullptr)();
     std::vector<route::Pod> out;
     for (const auto& [name, pod] : pods) {
       if (matches(pod, selector)) out.push_back(pod);
@@ -88,7 +126,7 @@ class MemoryPods final : public route::PodApi {
   }
   Result<route::Pod> patch_metadata(const std::string& name, const route::MetadataPatch& patch,
                                     milliseconds timeout) override {
-    return write(name, patch.resource_version, timeout, "pods", [&](route::Pod& pod) {
+    return write(name, patch.resource_version, timeout, "pods", [patch](route::Pod& pod) {
       for (const auto& [k, v] : patch.labels) v ? void(pod.labels[k] = *v) : void(pod.labels.erase(k));
       for (const auto& [k, v] : patch.annotations)
         v ? void(pod.annotations[k] = *v) : void(pod.annotations.erase(k));
@@ -96,7 +134,7 @@ class MemoryPods final : public route::PodApi {
   }
   Result<route::Pod> patch_condition(const std::string& name, const std::optional<std::string>& rv,
                                      const route::PodCondition& condition, milliseconds timeout) override {
-    return write(name, rv, timeout, "pods/status", [&](route::Pod& pod) {
+    return write(name, rv, timeout, "pods/status", [condition](route::Pod& pod) {
       for (auto& c : pod.conditions) {
         if (c.type == condition.type) {
           c = condition;
@@ -133,17 +171,28 @@ class MemoryPods final : public route::PodApi {
   template <class Change>
   Result<route::Pod> write(const std::string& name, const std::optional<std::string>& rv,
                            milliseconds timeout, const std::string& resource, Change change) {
+    if (auto e = begin_request(on_request, timeout)) return *e;
     if (auto e = deny("patch", resource, name)) return *e;
     write_timeouts.push_back(timeout);
     ++writes;
     if (before_next_write) std::exchange(before_next_write, nullptr)();
+    if (hold_next_write_to == name) {
+      hold_next_write_to.reset();
+      held_write_ = [this, name, rv, change] { return apply(name, rv, change).ok(); };
+      return timeout_error();
+    }
+    return apply(name, rv, change);
+  }
+  template <class Change>
+  Result<route::Pod> apply(const std::string& name, const std::optional<std::string>& rv, Change change) {
     const auto it = pods.find(name);
     if (it == pods.end())
       return ApiError{ApiErrorKind::not_found, 404, "pods \"" + name + "\" not found", std::nullopt};
     if (rv && *rv != it->second.resource_version) return conflict_error("pods \"" + name + "\"");
     route::Pod updated = it->second;
     change(updated);
-    if (!same(updated, it->second)) updated.resource_version = versions_.next();
+    if (same(updated, it->second)) return updated;
+    updated.resource_version = versions_.next();
     it->second = updated;
     return updated;
   }
@@ -159,6 +208,7 @@ class MemoryPods final : public route::PodApi {
     return true;
   }
   Versions& versions_;
+  std::function<bool()> held_write_;
 };
 
 class MemorySlices final : public route::EndpointSliceApi {
@@ -166,25 +216,56 @@ class MemorySlices final : public route::EndpointSliceApi {
   explicit MemorySlices(Versions& versions) : versions_(versions) {}
   std::map<std::string, route::EndpointSlice> slices;
   std::function<void()> before_next_write;
+  // As MemoryPods': a hook inside the next read, and the next write held until land_held_write().
+  std::function<void()> during_next_read;
+  bool hold_next_write = false;
+  RequestHook on_request;
   int writes = 0;
 
-  Result<route::EndpointSlice> get(const std::string& name, milliseconds) override {
+  bool land_held_write() {
+    if (!held_write_) throw std::logic_error("no endpointslice write is held");
+    return std::exchange(held_write_, nullptr)();
+  }
+
+  Result<route::EndpointSlice> get(const std::string& name, milliseconds timeout) override {
+    if (auto e = begin_request(on_request, timeout)) return *e;
+    if (during_next_read) std::exchange(during_next_read, nullptr)();
     const auto it = slices.find(name);
     if (it == slices.end()) return ApiError{ApiErrorKind::not_found, 404, "not found", std::nullopt};
     return it->second;
   }
-  Result<route::EndpointSlice> create(const route::EndpointSlice& slice, milliseconds) override {
+  Result<route::EndpointSlice> create(const route::EndpointSlice& slice, milliseconds timeout) override {
+    if (auto e = begin_request(on_request, timeout)) return *e;
     ++writes;
     if (before_next_write) std::exchange(before_next_write, nullptr)();
+    if (hold(slice, &MemorySlices::apply_create)) return timeout_error();
+    return apply_create(slice);
+  }
+  Result<route::EndpointSlice> update(const route::EndpointSlice& slice, milliseconds timeout) override {
+    if (auto e = begin_request(on_request, timeout)) return *e;
+    ++writes;
+    if (before_next_write) std::exchange(before_next_write, nullptr)();
+    if (hold(slice, &MemorySlices::apply_update)) return timeout_error();
+    return apply_update(slice);
+  }
+  std::string namespace_name() const override { return "default"; }
+  std::string api_version() const override { return "discovery.k8s.io/v1"; }
+
+ private:
+  using Apply = Result<route::EndpointSlice> (MemorySlices::*)(const route::EndpointSlice&);
+  bool hold(const route::EndpointSlice& slice, Apply apply) {
+    if (!std::exchange(hold_next_write, false)) return false;
+    held_write_ = [this, slice, apply] { return (this->*apply)(slice).ok(); };
+    return true;
+  }
+  Result<route::EndpointSlice> apply_create(const route::EndpointSlice& slice) {
     if (slices.count(slice.name))
       return ApiError{ApiErrorKind::already_exists, 409, "already exists", std::nullopt};
     auto stored = slice;
     stored.resource_version = versions_.next();
     return slices[slice.name] = stored;
   }
-  Result<route::EndpointSlice> update(const route::EndpointSlice& slice, milliseconds) override {
-    ++writes;
-    if (before_next_write) std::exchange(before_next_write, nullptr)();
+  Result<route::EndpointSlice> apply_update(const route::EndpointSlice& slice) {
     const auto it = slices.find(slice.name);
     if (it == slices.end()) return ApiError{ApiErrorKind::not_found, 404, "not found", std::nullopt};
     if (slice.resource_version != it->second.resource_version) return conflict_error("endpointslices");
@@ -195,11 +276,9 @@ class MemorySlices final : public route::EndpointSliceApi {
     stored.resource_version = same ? it->second.resource_version : versions_.next();
     return it->second = stored;
   }
-  std::string namespace_name() const override { return "default"; }
-  std::string api_version() const override { return "discovery.k8s.io/v1"; }
 
- private:
   Versions& versions_;
+  std::function<bool()> held_write_;
 };
 
 }  // namespace le::testing

@@ -9,10 +9,13 @@
 #include "route/endpoints_route.h"
 #include "route/pod_route.h"
 #include "route/router.h"
+#include "route/routing_loop.h"
+#include "util/micro_time.h"
 
 using namespace std::chrono_literals;
 using le::election::ElectionSnapshot;
 using le::election::SnapshotBoard;
+using le::route::milliseconds;
 using le::route::Router;
 using le::route::RouterConfig;
 using le::testing::FakeClock;
@@ -41,18 +44,49 @@ struct Replica {
     config.check_period = 2s;
     router = std::make_unique<Router>(*route, board, clock, config);
   }
-  // Leads for `left` from now.
+  // Leads for `left` from now: renews the current election term, or begins a new one when the last
+  // snapshot did not lead.
   void lead(std::chrono::nanoseconds left = 10s) {
+    if (!leading) begin_term();
+    publish_leading(left);
+  }
+  // Leads in a new election term at once: the previous term ended (another replica may have led
+  // meanwhile) without the router seeing a snapshot that does not lead.
+  void lead_new_term(std::chrono::nanoseconds left = 10s) {
+    begin_term();
+    publish_leading(left);
+  }
+  void follow() {
+    leading = false;
+    board.publish(std::make_shared<ElectionSnapshot>());
+  }
+  std::uint64_t term = 0;  // this process's last election term (ElectionSnapshot::term)
+  bool leading = false;
+  le::election::WallClockTime acquired{};
+  void step() { router->step(); }
+
+ private:
+  void begin_term() {
+    ++term;
+    acquired = clock.wall_now();
+    leading = true;
+  }
+  // As the elector publishes its own record: holder, the term's acquireTime, the term's number.
+  void publish_leading(std::chrono::nanoseconds left) {
     auto s = std::make_shared<ElectionSnapshot>();
     s->identity = name;
+    le::election::LeaderRecord record;
+    record.holder_identity = name;
+    record.acquire_time = le::util::to_micro(acquired);
+    record.renew_time = le::util::to_micro(clock.wall_now());
+    s->observed = record;
     s->record_is_ours = true;
+    s->term = term;
     s->renew_sent_boot = clock.boot_now();
     s->renew_sent_wall = clock.wall_now();
     s->renew_deadline = left;
     board.publish(s);
   }
-  void follow() { board.publish(std::make_shared<ElectionSnapshot>()); }
-  void step() { router->step(); }
 };
 
 std::unique_ptr<Replica> label_replica(MemoryPods& pods, const std::string& name) {
@@ -77,6 +111,17 @@ std::unique_ptr<Replica> endpoints_replica(MemorySlices& slices, const std::stri
 using Names = std::vector<std::string>;
 
 }  // namespace
+
+namespace doctest {
+template <>
+struct StringMaker<Names> {
+  static String convert(const Names& names) {
+    std::string text = "{";
+    for (const auto& n : names) text += (text.size() > 1 ? ", " : "") + n;
+    return (text + "}").c_str();
+  }
+};
+}  // namespace doctest
 
 TEST_CASE("label: a new leader fences a stale labelled pod from a crashed leader, then labels itself") {
   Versions versions;
@@ -333,5 +378,330 @@ TEST_CASE("endpoints: create, take over with a conditional update, step down, an
     };
     a->step();
     CHECK(slices.slices[name].addresses == Names{"10.0.0.2"});
+  }
+}
+
+// Issue 10, part 4: the router's term is an election term. A read lasts as long as the request
+// timeout, not as long as the leadership, and the routing thread may not run for a while: a whole
+// term of another leader can pass inside one Route::lead call, or between two steps. The next term
+// must then fence every other Pod again, because a write sent in the other leader's term may be
+// stuck in a queue, built on a Pod this replica fenced in its previous term.
+namespace {
+
+struct PodMode {
+  const char* name;
+  std::unique_ptr<Replica> (*make)(MemoryPods&, const std::string&);
+  Names (*routed)(const MemoryPods&);
+};
+const PodMode kPodModes[] = {
+    {"label", label_replica, [](const MemoryPods& pods) { return pods.labelled(kLabel); }},
+    {"readiness-gate", gate_replica, [](const MemoryPods& pods) { return pods.with_condition_true(kGate); }},
+};
+
+// Steps, then steps again until the router reports this Pod routed (a step ends early when it
+// finds the term changed).
+void step_until_routed(Replica& r) {
+  r.step();
+  for (int i = 0; i < 3 && !r.router->routed(); ++i) r.step();
+  REQUIRE(r.router->routed());
+}
+
+}  // namespace
+
+TEST_CASE("pod modes: a list that outlasts another leader's whole term - the new term fences again") {
+  for (const auto& mode : kPodModes) {
+    // Whether A's board showed the end of term 1 before term 2 (A's router is inside its list
+    // either way, so it can only tell by the term number).
+    for (const bool gap_published : {true, false}) {
+      const std::string mode_name = mode.name;
+      CAPTURE(mode_name);
+      CAPTURE(gap_published);
+      Versions versions;
+      MemoryPods pods(versions);
+      pods.add("app-0", {{"app", "demo"}});
+      pods.add("app-1", {{"app", "demo"}});
+      auto a = mode.make(pods, "app-0");
+      auto b = mode.make(pods, "app-1");
+      a->lead();
+      a->step();  // term 1: fences app-1, marks app-0
+      REQUIRE(mode.routed(pods) == Names{"app-0"});
+      const std::string term_1 = *a->router->term();
+
+      // A's stray check lists the Pods, and the list takes longer than a whole term: A's term 1
+      // ends; B leads, fences app-0 and sends its mark of app-1, built on app-1 as A fenced it in
+      // term 1; that write is stuck in a queue. B's term ends, and A leads again in term 2.
+      a->clock.advance(2s);
+      a->lead();
+      pods.during_next_read = [&] {
+        if (gap_published) a->follow();
+        b->lead();
+        pods.hold_next_write_to = "app-1";
+        b->step();
+        REQUIRE(mode.routed(pods).empty());
+        b->follow();
+        a->lead_new_term();
+      };
+      // The list answers: app-0 fenced by B, app-1 unmarked and still fenced with A's term 1. Acting
+      // for term 1 would skip app-1 and mark app-0: the step must write nothing.
+      a->step();
+      CHECK(mode.routed(pods).empty());
+      // B's late mark lands at any time from now on; here before A's next step.
+      CHECK(pods.land_held_write());
+      CHECK(mode.routed(pods) == Names{"app-1"});
+      // Term 2 fences app-1 again before it marks app-0.
+      step_until_routed(*a);
+      CHECK(*a->router->term() != term_1);
+      CHECK(mode.routed(pods) == Names{"app-0"});
+    }
+  }
+}
+
+TEST_CASE("pod modes: a routing thread that sleeps through another leader's whole term starts a new term") {
+  for (const auto& mode : kPodModes) {
+    const std::string mode_name = mode.name;
+    CAPTURE(mode_name);
+    Versions versions;
+    MemoryPods pods(versions);
+    pods.add("app-0", {{"app", "demo"}});
+    pods.add("app-1", {{"app", "demo"}});
+    auto a = mode.make(pods, "app-0");
+    auto b = mode.make(pods, "app-1");
+    a->lead();
+    a->step();
+    REQUIRE(mode.routed(pods) == Names{"app-0"});
+    // A's routing thread is not scheduled while A's term 1 ends, B leads (its mark of app-1 stuck
+    // in a queue), B's term ends and A's term 2 begins. Its next step sees only term 2.
+    a->follow();
+    b->lead();
+    pods.hold_next_write_to = "app-1";
+    b->step();
+    b->follow();
+    a->clock.advance(2s);
+    a->lead();
+    REQUIRE(a->term == 2);
+    a->step();
+    CHECK(a->router->routed());
+    CHECK(mode.routed(pods) == Names{"app-0"});
+    CHECK_FALSE(pods.land_held_write());  // 409: A's term-2 fence changed app-1 after B read it
+    CHECK(mode.routed(pods) == Names{"app-0"});
+  }
+}
+
+TEST_CASE("pod modes: a new election term of the same replica writes its fences again under the new term") {
+  for (const auto& mode : kPodModes) {
+    const std::string mode_name = mode.name;
+    CAPTURE(mode_name);
+    Versions versions;
+    MemoryPods pods(versions);
+    pods.add("app-0", {{"app", "demo"}});
+    pods.add("app-1", {{"app", "demo"}});
+    auto a = mode.make(pods, "app-0");
+    a->lead();
+    a->step();
+    const std::string term_1 = *a->router->term();
+    const int writes = pods.writes;
+    // Term 1 ends and term 2 begins while the stray check's list is in flight: the router cannot
+    // know whether another leader came in between, so nothing fenced in term 1 counts.
+    a->clock.advance(2s);
+    a->lead();
+    pods.during_next_read = [&] { a->lead_new_term(); };
+    step_until_routed(*a);
+    const std::string term_2 = *a->router->term();
+    CHECK(term_2 != term_1);
+    CHECK(pods.writes == writes + 1);  // app-1 fenced again; app-0 still marked
+    if (mode_name == "label") {
+      CHECK(pods.pods["app-1"].annotations.at(le::route::kFencedByAnnotation) == term_2);
+    } else {
+      CHECK(pods.pods["app-1"].condition(kGate)->message.find(term_2) != std::string::npos);
+    }
+    CHECK(mode.routed(pods) == Names{"app-0"});
+  }
+}
+
+TEST_CASE(
+    "endpoints: a read that outlasts another leader's whole term - the new term writes the slice again") {
+  for (const bool during_read : {true, false}) {
+    CAPTURE(during_read);
+    Versions versions;
+    MemorySlices slices(versions);
+    auto a = endpoints_replica(slices, "app-0", "10.0.0.1");
+    auto b = endpoints_replica(slices, "app-1", "10.0.0.2");
+    const std::string name = le::route::slice_name_for("web");
+    a->lead();
+    a->step();
+    REQUIRE(slices.slices[name].addresses == Names{"10.0.0.1"});
+    // A's term 1 ends; B leads and its update of the slice, built on the slice as A wrote it in
+    // term 1, is stuck in a queue; B's term ends and A leads again in term 2. This happens during
+    // A's stray-check read, or while A's routing thread is not scheduled.
+    const auto other_leader = [&] {
+      a->follow();
+      b->lead();
+      slices.hold_next_write = true;
+      b->step();
+      b->follow();
+      a->lead_new_term();
+    };
+    a->clock.advance(2s);
+    if (during_read) {
+      a->lead();
+      slices.during_next_read = other_leader;
+    } else {
+      other_leader();
+    }
+    // The read answers the slice as A wrote it in term 1: it is "current" for term 1, so reusing
+    // term 1 writes nothing, and B's late update then routes to B while A leads.
+    step_until_routed(*a);
+    slices.land_held_write();
+    CHECK(slices.slices[name].addresses == Names{"10.0.0.1"});
+    CHECK(slices.slices[name].target_pod == "app-0");
+  }
+}
+
+TEST_CASE("endpoints: a follower on the leader's node (hostNetwork, same IP) leaves the leader's endpoint") {
+  Versions versions;
+  MemorySlices slices(versions);
+  // hostNetwork Pods on one node share the node's IP.
+  auto a = endpoints_replica(slices, "app-0", "10.0.0.9");
+  auto b = endpoints_replica(slices, "app-1", "10.0.0.9");
+  const std::string name = le::route::slice_name_for("web");
+  a->lead();
+  a->step();
+  REQUIRE(slices.slices[name].target_pod == "app-0");
+  const int writes = slices.writes;
+  b->follow();
+  b->step();  // the address is B's too, but the endpoint is app-0's
+  CHECK(b->router->unrouted());
+  CHECK(slices.writes == writes);
+  CHECK(slices.slices[name].addresses == Names{"10.0.0.9"});
+  CHECK(slices.slices[name].target_pod == "app-0");
+
+  SUBCASE("and removes its own") {
+    a->follow();
+    a->step();
+    CHECK(slices.slices[name].addresses.empty());
+    CHECK(slices.slices[name].target_pod.empty());
+  }
+}
+
+// Shutdown (issue 10, part 5): routing is done by the election's shutdown deadline, so the whole
+// process fits the budget the README states. From the signal on, every routing request takes at
+// most the stopping timeout (3 s, as the election's), also in the step that was under way when
+// it came, and none ends after the deadline.
+namespace {
+
+using le::election::BootTime;
+
+struct SentRequest {
+  BootTime start;
+  milliseconds timeout;
+};
+
+// The API server after the signal: the request under way answers only when its timeout is up
+// (with the data: this Pod is still routed, so the step goes on to remove it); every later one
+// gets no answer at all. SIGTERM arrives while the first request is in flight.
+le::testing::RequestHook slow_then_silent(Replica& r, std::vector<SentRequest>& sent, BootTime& deadline) {
+  return [&r, &sent, &deadline](milliseconds timeout) -> std::optional<le::route::ApiError> {
+    sent.push_back({r.clock.boot_now(), timeout});
+    const bool first = sent.size() == 1;
+    if (first) {
+      r.board.mark_stopping(r.clock);  // what the signal handler does first
+      deadline = r.clock.boot_now() + 25s;
+    }
+    r.clock.advance(timeout);
+    if (first) return std::nullopt;
+    return le::testing::timeout_error();
+  };
+}
+
+// The routing loop, once told the deadline: steps, waiting what each step says, until this Pod is
+// unrouted or the deadline has passed.
+void steps_until(Replica& r, BootTime deadline) {
+  while (r.clock.boot_now() < deadline && !r.router->unrouted()) {
+    const auto wait = r.router->step(deadline);
+    r.clock.advance(std::min<std::chrono::nanoseconds>(wait, deadline - r.clock.boot_now()));
+  }
+}
+
+void check_bounded(const std::vector<SentRequest>& sent, BootTime deadline) {
+  REQUIRE(sent.size() > 2);
+  CHECK(sent.front().timeout == 5000ms);  // sent before the signal: the request timeout
+  for (std::size_t i = 1; i < sent.size(); ++i) {
+    CAPTURE(i);
+    CHECK(sent[i].timeout <= 3000ms);
+    CHECK(sent[i].start + sent[i].timeout <= deadline);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("shutdown: after the signal every routing request takes at most 3 s and ends by the deadline") {
+  for (const auto& mode : kPodModes) {
+    const std::string mode_name = mode.name;
+    CAPTURE(mode_name);
+    Versions versions;
+    MemoryPods pods(versions);
+    pods.add("app-0", {{"app", "demo"}});
+    auto a = mode.make(pods, "app-0");
+    a->lead();
+    a->step();
+    REQUIRE(mode.routed(pods) == Names{"app-0"});
+    // Leadership lapses; the router's step reads this Pod to remove its route, and SIGTERM comes
+    // during that read. The removal that follows is a request made after the signal.
+    a->follow();
+    std::vector<SentRequest> sent;
+    BootTime deadline{};
+    pods.on_request = slow_then_silent(*a, sent, deadline);
+    a->step();
+    steps_until(*a, deadline);
+    check_bounded(sent, deadline);
+  }
+  SUBCASE("endpoints") {
+    Versions versions;
+    MemorySlices slices(versions);
+    auto a = endpoints_replica(slices, "app-0", "10.0.0.1");
+    a->lead();
+    a->step();
+    a->follow();
+    std::vector<SentRequest> sent;
+    BootTime deadline{};
+    slices.on_request = slow_then_silent(*a, sent, deadline);
+    a->step();
+    steps_until(*a, deadline);
+    check_bounded(sent, deadline);
+  }
+}
+
+TEST_CASE("routing loop: told the shutdown deadline, it has stopped by then - stop() adds nothing") {
+  Versions versions;
+  MemoryPods pods(versions);
+  pods.add("app-0", {{"app", "demo"}, {kLabel, "true"}});  // this Pod's route, to remove
+  FakeClock clock;
+  SnapshotBoard board;
+  auto route = le::route::make_label_route(pods, {"app-0", "app=demo"}, kLabel, "true");
+  RouterConfig config;
+  config.identity = "app-0";
+  config.request_timeout = 5000ms;
+  // No backoff: the fake clock moves only while a request is in flight, so the loop never waits.
+  config.min_backoff = 0ns;
+  Router router(*route, board, clock, config);
+  board.mark_stopping(clock);
+  const BootTime deadline = clock.boot_now() + 25s;
+  // The API server never answers. Only the routing thread touches the clock from start() to stop().
+  std::vector<SentRequest> sent;
+  pods.on_request = [&](milliseconds timeout) -> std::optional<le::route::ApiError> {
+    sent.push_back({clock.boot_now(), timeout});
+    clock.advance(timeout);
+    return le::testing::timeout_error();
+  };
+  le::route::RoutingLoop loop(router, clock);
+  loop.request_stop(deadline);
+  loop.start();
+  loop.stop();
+  CHECK(clock.boot_now() == deadline);
+  CHECK_FALSE(router.unrouted());
+  REQUIRE(sent.size() >= 9);  // 25 s of 3 s requests
+  for (const auto& request : sent) {
+    CHECK(request.timeout <= 3000ms);
+    CHECK(request.start + request.timeout <= deadline);
   }
 }
