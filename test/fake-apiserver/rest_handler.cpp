@@ -322,7 +322,9 @@ RestOutcome ResourceHandler::remove(const RestContext& ctx) {
   const Json* existing = store_.find(info().resource, ctx.ns, ctx.name);
   if (!existing) return not_found(info().group_resource(), ctx.name);
   if (!ctx.body.empty()) {
-    // DeleteOptions: preconditions on uid and resourceVersion.
+    // DeleteOptions: preconditions on uid and resourceVersion. rest.BeforeDelete checks them
+    // first, against the object Store.Delete has just read, and words its own Conflict, which
+    // names the Kind ("Lease.coordination.k8s.io"), not the resource.
     auto options = parse_body(ctx.body, "DeleteOptions");
     if (failed(options)) return std::get<ApiError>(options);
     const Json& opts = std::get<Json>(options);
@@ -330,17 +332,20 @@ RestOutcome ResourceHandler::remove(const RestContext& ctx) {
       const auto& pre = opts["preconditions"];
       const std::string uid = meta_string(*existing, "uid");
       const std::string rv = meta_string(*existing, "resourceVersion");
+      const GroupResource by_kind{info().group, info().kind};
       if (pre.contains("uid") && pre["uid"].is_string() && pre["uid"] != uid) {
-        return conflict(info().group_resource(), ctx.name,
-                        "Precondition failed: UID in precondition: " + pre["uid"].get<std::string>() +
-                            ", UID in object meta: " + uid);
+        return conflict(by_kind, ctx.name,
+                        "the UID in the precondition (" + pre["uid"].get<std::string>() +
+                            ") does not match the UID in record (" + uid +
+                            "). The object might have been deleted and then recreated");
       }
       if (pre.contains("resourceVersion") && pre["resourceVersion"].is_string() &&
           pre["resourceVersion"] != rv) {
-        return conflict(info().group_resource(), ctx.name,
-                        "Precondition failed: ResourceVersion in precondition: " +
+        return conflict(by_kind, ctx.name,
+                        "the ResourceVersion in the precondition (" +
                             pre["resourceVersion"].get<std::string>() +
-                            ", ResourceVersion in object meta: " + rv);
+                            ") does not match the ResourceVersion in record (" + rv +
+                            "). The object might have been modified");
       }
     }
   }

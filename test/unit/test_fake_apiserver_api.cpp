@@ -356,9 +356,24 @@ TEST_CASE("merge and strategic merge patches, null removes a field") {
 TEST_CASE("delete answers a Success Status naming the object, preconditions are honoured") {
   Server s;
   const Json created = Json::parse(s.call("POST", kLeases, kCreateBody).body);
+  // rest.BeforeDelete words these conflicts itself, naming the Kind.
   auto r = s.call("DELETE", kLeases + "/demo", R"({"preconditions":{"resourceVersion":"99"}})");
   CHECK(r.status == 409);
-  r = s.call("DELETE", kLeases + "/demo");
+  CHECK(Json::parse(r.body)["message"] ==
+        "Operation cannot be fulfilled on Lease.coordination.k8s.io \"demo\": the ResourceVersion in the "
+        "precondition (99) does not match the ResourceVersion in record (1). The object might have been "
+        "modified");
+  CHECK(Json::parse(r.body)["details"] ==
+        Json{{"name", "demo"}, {"group", "coordination.k8s.io"}, {"kind", "Lease"}});
+  r = s.call("DELETE", kLeases + "/demo", R"({"preconditions":{"uid":"a-deleted-one"}})");
+  CHECK(r.status == 409);
+  CHECK(Json::parse(r.body)["message"] ==
+        "Operation cannot be fulfilled on Lease.coordination.k8s.io \"demo\": the UID in the precondition "
+        "(a-deleted-one) does not match the UID in record (" +
+            created["metadata"]["uid"].get<std::string>() +
+            "). The object might have been deleted and then recreated");
+  r = s.call("DELETE", kLeases + "/demo",
+             Json{{"preconditions", {{"uid", created["metadata"]["uid"]}, {"resourceVersion", "1"}}}}.dump());
   CHECK(r.status == 200);
   const Json got = Json::parse(r.body);
   CHECK(got["status"] == "Success");
