@@ -20,7 +20,8 @@ struct ResourceInfo {
   std::string list_kind;  // "LeaseList"
   std::string singular;   // "lease"
   bool namespaced = true;
-  // PUT to a missing name creates it (strategy.AllowCreateOnUpdate; true for Leases upstream).
+  // PUT to a missing name creates it (strategy.AllowCreateOnUpdate; true for Leases upstream),
+  // unless the body names a uid: that is a UID precondition a missing object fails.
   bool allow_create_on_update = false;
   // A PUT without metadata.resourceVersion overwrites (strategy.AllowUnconditionalUpdate; false
   // for Leases, true for Pods and EndpointSlices).

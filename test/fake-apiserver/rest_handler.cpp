@@ -45,6 +45,22 @@ Json user_content(Json object) {
   return object;
 }
 
+// The object's key in etcd as the real server's storage errors quote it: kube-apiserver's
+// --etcd-prefix (default "/registry", which test/e2e/control-plane keeps), the resource's storage
+// prefix (DefaultStorageFactory.ResourcePrefix: the plural, as no resource served here is in
+// SpecialDefaultResourcePrefixes), then namespace and name (registry.NamespaceKeyFunc; etcd3
+// store.GuaranteedUpdate joins the two).
+std::string storage_key(const ResourceInfo& info, const std::string& ns, const std::string& name) {
+  return "/registry/" + info.resource + (info.namespaced ? "/" + ns : "") + "/" + name;
+}
+
+// storage.NewInvalidObjError as StorageError.Error() prints it (apiserver/pkg/storage/errors.go):
+// ErrCodeInvalidObj is 4, and that constructor leaves ResourceVersion at 0.
+std::string storage_invalid_object(const std::string& key, const std::string& why) {
+  return "StorageError: invalid object, Code: 4, Key: " + key +
+         ", ResourceVersion: 0, AdditionalErrorMsg: " + why;
+}
+
 // A typed list's items carry no kind/apiVersion.
 Json as_list_item(const Json& object) {
   Json item = object;
@@ -141,7 +157,8 @@ RestOutcome ResourceHandler::create_decoded(const RestContext& ctx, Json object,
     return invalid(info().group, info().kind, name, errors);
   }
   // The etcd3 store refuses a create that names a version, with a plain (500) error; an update
-  // that turns into a create does not get here with one (the store clears it).
+  // that turns into a create does not get here with one (etcd3 store.updateState clears it with
+  // APIObjectVersioner.PrepareObjectForStorage: the body's resourceVersion is ignored).
   if (const auto rv = parse_rv(body_rv); reject_resource_version && rv && *rv != 0) {
     return unknown_error(500, "resourceVersion should not be set on objects to be created");
   }
@@ -185,9 +202,24 @@ RestOutcome ResourceHandler::update(const RestContext& ctx) {
   object["metadata"]["namespace"] = ctx.ns;
 
   const Json* existing = store_.find(info().resource, ctx.ns, ctx.name);
+  // A uid in the body is a UID precondition (rest.DefaultUpdatedObjectInfo.Preconditions). The
+  // etcd3 store checks it first in GuaranteedUpdate (storage.Preconditions.Check), before Store.Update
+  // looks at the resourceVersion or at AllowCreateOnUpdate, and a missing object is checked as an
+  // empty one: so a PUT with a uid never creates, and answers a missing Pod 409, not 404.
+  // storeerr.InterpretUpdateError turns the storage error into a Conflict that quotes it.
+  if (const std::string uid = meta_string(object, "uid"); !uid.empty()) {
+    const std::string stored_uid = existing ? meta_string(*existing, "uid") : "";
+    if (uid != stored_uid) {
+      return conflict(info().group_resource(), ctx.name,
+                      storage_invalid_object(storage_key(info(), ctx.ns, ctx.name),
+                                             "Precondition failed: UID in precondition: " + uid +
+                                                 ", UID in object meta: " + stored_uid));
+    }
+  }
   if (!existing) {
     if (!info().allow_create_on_update) return not_found(info().group_resource(), ctx.name);
-    // Create on update needs the create permission too (handlers/update.go withAuthorization).
+    // Only without a uid (above). Create on update needs the create permission too
+    // (handlers/update.go withAuthorization).
     if (ctx.authorize) {
       if (auto denied = ctx.authorize("create")) return *denied;
     }
@@ -290,7 +322,9 @@ RestOutcome ResourceHandler::remove(const RestContext& ctx) {
   const Json* existing = store_.find(info().resource, ctx.ns, ctx.name);
   if (!existing) return not_found(info().group_resource(), ctx.name);
   if (!ctx.body.empty()) {
-    // DeleteOptions: preconditions on uid and resourceVersion.
+    // DeleteOptions: preconditions on uid and resourceVersion. rest.BeforeDelete checks them
+    // first, against the object Store.Delete has just read, and words its own Conflict, which
+    // names the Kind ("Lease.coordination.k8s.io"), not the resource.
     auto options = parse_body(ctx.body, "DeleteOptions");
     if (failed(options)) return std::get<ApiError>(options);
     const Json& opts = std::get<Json>(options);
@@ -298,17 +332,20 @@ RestOutcome ResourceHandler::remove(const RestContext& ctx) {
       const auto& pre = opts["preconditions"];
       const std::string uid = meta_string(*existing, "uid");
       const std::string rv = meta_string(*existing, "resourceVersion");
+      const GroupResource by_kind{info().group, info().kind};
       if (pre.contains("uid") && pre["uid"].is_string() && pre["uid"] != uid) {
-        return conflict(info().group_resource(), ctx.name,
-                        "Precondition failed: UID in precondition: " + pre["uid"].get<std::string>() +
-                            ", UID in object meta: " + uid);
+        return conflict(by_kind, ctx.name,
+                        "the UID in the precondition (" + pre["uid"].get<std::string>() +
+                            ") does not match the UID in record (" + uid +
+                            "). The object might have been deleted and then recreated");
       }
       if (pre.contains("resourceVersion") && pre["resourceVersion"].is_string() &&
           pre["resourceVersion"] != rv) {
-        return conflict(info().group_resource(), ctx.name,
-                        "Precondition failed: ResourceVersion in precondition: " +
+        return conflict(by_kind, ctx.name,
+                        "the ResourceVersion in the precondition (" +
                             pre["resourceVersion"].get<std::string>() +
-                            ", ResourceVersion in object meta: " + rv);
+                            ") does not match the ResourceVersion in record (" + rv +
+                            "). The object might have been modified");
       }
     }
   }

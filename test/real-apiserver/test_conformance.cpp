@@ -4,8 +4,9 @@
 // differs between any two servers (uid, timestamps, resourceVersion values, managedFields).
 //
 // To extend it, add rows to conformance_script(): a row is a request template; "{name}",
-// "{slice-version}" and "{saved-key}" placeholders are filled per server, and `save` keeps a
-// resourceVersion from the answer for later rows.
+// "{slice-version}" and "{saved-key}" placeholders are filled per server, and `save` keeps from the
+// answer, for later rows, its resourceVersion as "{KEY}", its uid as "{KEY-uid}" and the whole
+// object as read as "{KEY-object}".
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -51,7 +52,7 @@ struct Step {
   std::string content_type;
   Auth auth;
   bool watch;        // the answer is a stream of JSON lines
-  std::string save;  // keep the answer's metadata.resourceVersion under this key
+  std::string save;  // keep the answer's resourceVersion, uid and body under this key
 };
 
 const std::string kLeases = "/apis/coordination.k8s.io/v1/namespaces/default/leases";
@@ -63,6 +64,13 @@ std::string lease_body(const std::string& resource_version, const json& spec, co
              {"spec", spec}};
   if (!resource_version.empty()) lease["metadata"]["resourceVersion"] = resource_version;
   return lease.dump();
+}
+
+// A body that names a uid: kube-apiserver takes a uid in an update as a UID precondition.
+std::string with_uid(const std::string& body, const std::string& uid) {
+  json object = json::parse(body);
+  object["metadata"]["uid"] = uid;
+  return object.dump();
 }
 
 json held(const std::string& renew_time, int duration = 15) {
@@ -118,6 +126,8 @@ std::vector<Step> conformance_script() {
   const std::string one = kLeases + "/{name}";
   const std::string pod = kPods + "/{name}";
   const std::string slice = kSlices + "/{name}";
+  json missing_pod = pod_object();
+  missing_pod["metadata"]["name"] = "{name}-missing";
   return {
       {"GET a missing Lease", "GET", one, ""},
       {"create", "POST", kLeases, created.dump(), "application/json", Auth::admin, false, "created"},
@@ -150,11 +160,24 @@ std::vector<Step> conformance_script() {
        Auth::admin, true},
       {"release (holderIdentity left out)", "PUT", one, lease_body("{patched}", released), "application/json",
        Auth::admin, false, "released"},
+      // A uid in an update body is a UID precondition (rest.DefaultUpdatedObjectInfo.Preconditions),
+      // checked by the etcd3 store before the resourceVersion and before create-on-update
+      // (storage.Preconditions.Check in GuaranteedUpdate); the sidecar sends the Lease as read, uid
+      // included. Its 409 quotes the etcd key: /registry/... as long as the real server keeps the
+      // default --etcd-prefix (test/e2e/control-plane does).
+      {"GET the Lease as the sidecar reads it", "GET", one, "", "", Auth::admin, false, "read"},
+      {"update with the uid read and a stale resourceVersion", "PUT", one,
+       with_uid(lease_body("{patched}", held("2026-11-24T23:59:03.000000Z")), "{read-uid}")},
       {"DELETE", "DELETE", one, ""},
       {"GET after DELETE", "GET", one, ""},
-      {"update of a missing Lease with a resourceVersion", "PUT", one,
+      {"update of the deleted Lease as read, with its uid (no create)", "PUT", one, "{read-object}"},
+      {"update of a missing Lease without uid, with a resourceVersion (creates it)", "PUT", one,
        lease_body("{released}", held("2026-11-24T23:59:04.000000Z"))},
-      {"update of a missing Lease without resourceVersion (creates it)", "PUT", one,
+      {"update of the recreated Lease as read before the DELETE (another uid)", "PUT", one, "{read-object}"},
+      {"DELETE with the deleted Lease's uid as precondition", "DELETE", one,
+       R"({"preconditions":{"uid":"{read-uid}"}})"},
+      {"DELETE the recreated Lease", "DELETE", one, ""},
+      {"update of a missing Lease without uid or resourceVersion (creates it)", "PUT", one,
        lease_body("", held("2026-11-24T23:59:04.000000Z"))},
       {"DELETE again", "DELETE", one, ""},
       // Pods: what the label and readiness-gate routing modes send.
@@ -176,6 +199,10 @@ std::vector<Step> conformance_script() {
       {"PATCH a Pod with Content-Type application/json", "PATCH", pod, R"({"metadata":{"labels":{"x":"y"}}})"},
       {"patch of a missing Pod", "PATCH", pod + "-missing", R"({"metadata":{"labels":{"x":"y"}}})",
        "application/merge-patch+json"},
+      // Pods have no create-on-update, but the UID precondition is checked before that NotFound.
+      {"update of a missing Pod with a uid", "PUT", pod + "-missing",
+       with_uid(missing_pod.dump(), "{pod-uid}")},
+      {"update of a missing Pod without a uid", "PUT", pod + "-missing", missing_pod.dump()},
       {"patch of a Pod as a user without a Role", "PATCH", pod, R"({"metadata":{"labels":{"x":"y"}}})",
        "application/merge-patch+json", Auth::no_role},
       // EndpointSlices: what the Service routing mode sends.
@@ -231,6 +258,12 @@ void normalize(json& value) {
     static const std::regex context(R"(, error found in #\d+ byte of \.\.\.\|.*\|\.\.\.$)");
     *message = std::regex_replace(message->get<std::string>(), context, "");
   }
+  // A UID precondition's conflict quotes uids, each server's own. Whether a uid is quoted or
+  // empty (a missing object) stays visible.
+  if (auto message = value.find("message"); message != value.end() && message->is_string()) {
+    static const std::regex uid("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
+    *message = std::regex_replace(message->get<std::string>(), uid, "<uid>");
+  }
   if (auto details = value.find("details"); details != value.end() && details->is_object() && details->contains("uid"))
     (*details)["uid"] = "<ignored>";
   for (auto& [key, item] : value.items()) {
@@ -267,8 +300,11 @@ Answer ask(HttpClient& http, const Server& server, const Step& step, std::map<st
     }
   } else {
     answer.body = json::parse(reply.body, nullptr, false);
-    if (!step.save.empty() && answer.body.is_object())
+    if (!step.save.empty() && answer.body.is_object()) {
       vars[step.save] = answer.body["metadata"].value("resourceVersion", "");
+      vars[step.save + "-uid"] = answer.body["metadata"].value("uid", "");
+      vars[step.save + "-object"] = reply.body;
+    }
   }
   if (answer.body.is_discarded()) answer.body = "<not JSON>";
   normalize(answer.body);

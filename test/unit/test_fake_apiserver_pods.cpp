@@ -240,6 +240,52 @@ TEST_CASE("pods: 404 and 403 Status bodies as the real server's (samples 34, 35)
         "namespace \"default\"");
 }
 
+// The UID precondition of an update body (rest.DefaultUpdatedObjectInfo.Preconditions) is checked by
+// the etcd3 store before Store.Update's NotFound for a strategy without AllowCreateOnUpdate: a PUT
+// of a missing Pod with a uid is the storage error's 409, without a uid the 404.
+TEST_CASE("pods and endpointslices: a uid in a PUT body is a UID precondition, checked before NotFound") {
+  Server s;
+  const Json pod = s.create_pod("app-0", {{"app", "demo"}});
+  Json gone = pod;
+  gone["metadata"]["name"] = "app-1";
+  auto r = s.call("PUT", kPods + "/app-1", gone.dump());
+  CHECK(r.status == 409);
+  Json status = Json::parse(r.body);
+  CHECK(status["reason"] == "Conflict");
+  CHECK(status["message"] ==
+        "Operation cannot be fulfilled on pods \"app-1\": StorageError: invalid object, Code: 4, Key: "
+        "/registry/pods/default/app-1, ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in "
+        "precondition: " +
+            pod["metadata"]["uid"].get<std::string>() + ", UID in object meta: ");
+  CHECK(status["details"] == Json{{"name", "app-1"}, {"kind", "pods"}});
+  gone["metadata"].erase("uid");
+  CHECK(s.call("PUT", kPods + "/app-1", gone.dump()).status == 404);
+
+  const std::string slices = "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices";
+  Json slice{{"apiVersion", "discovery.k8s.io/v1"},
+             {"kind", "EndpointSlice"},
+             {"metadata", {{"name", "web"}}},
+             {"addressType", "IPv4"},
+             {"endpoints", Json::array({{{"addresses", {"10.0.0.1"}}}})}};
+  REQUIRE(s.call("POST", slices, slice.dump()).status == 201);
+  const Json stored = Json::parse(s.call("GET", slices + "/web").body);
+  Json other = stored;
+  other["metadata"]["uid"] = pod["metadata"]["uid"];
+  r = s.call("PUT", slices + "/web", other.dump());
+  CHECK(r.status == 409);
+  CHECK(Json::parse(r.body)["message"] ==
+        "Operation cannot be fulfilled on endpointslices.discovery.k8s.io \"web\": StorageError: invalid "
+        "object, Code: 4, Key: /registry/endpointslices/default/web, ResourceVersion: 0, AdditionalErrorMsg: "
+        "Precondition failed: UID in precondition: " +
+            pod["metadata"]["uid"].get<std::string>() +
+            ", UID in object meta: " + stored["metadata"]["uid"].get<std::string>());
+  // Its own uid, no resourceVersion: the unconditional update EndpointSlices allow.
+  Json own = stored;
+  own["metadata"].erase("resourceVersion");
+  own["endpoints"][0]["addresses"][0] = "10.0.0.2";
+  CHECK(s.call("PUT", slices + "/web", own.dump()).status == 200);
+}
+
 TEST_CASE("endpointslices: discovery picks the served version - create, conditional update, validation") {
   for (const std::string version : {"v1", "v1beta1"}) {
     CAPTURE(version);
