@@ -450,6 +450,7 @@ TEST_CASE("randomized with watches: never two leaders") {
         const int failures = 1 + int(uniform(rng) * 15);
         for (int k = 0; k < failures; ++k) store.script({Fault::fail, ApiErrorKind::network, ""});
       }
+      // Held records only (see the same line in test_elector.cpp).
       if (server.record && server.record->has_holder() && uniform(rng) < 0.05)
         exports.push_back(*server.record);
       s.next_tick = now + s.replica->elector.tick();
