@@ -27,8 +27,8 @@ HttpResponse to_http_response(const ApiResponse& response, unsigned version) {
   return r;
 }
 
-ApiFront::ApiFront(boost::asio::io_context& ioc, ApiServer& api, ObjectStore& store,
-                   const FaultConfig& faults, Stats& stats, IdGenerator& rng,
+ApiFront::ApiFront(boost::asio::io_context& ioc, ApiServer& api, ObjectStore& store, FaultConfig& faults,
+                   Stats& stats, IdGenerator& rng,
                    std::function<const ResourceInfo*(const std::string&)> resource_info)
     : ioc_(ioc),
       api_(api),

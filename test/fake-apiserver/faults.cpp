@@ -23,9 +23,9 @@ bool read_number(const Json& doc, const char* key, T min, T max, T& out, std::st
 
 std::variant<FaultConfig, std::string> FaultConfig::from_json(const Json& doc) {
   if (!doc.is_object()) return std::string("faults must be a JSON object");
-  static const std::vector<std::string> kKnown = {"latencyMs",        "latencyJitterMs", "errorRate",
-                                                  "errorStatus",      "dropRate",        "conflictRate",
-                                                  "retryAfterSeconds"};
+  static const std::vector<std::string> kKnown = {"latencyMs",         "latencyJitterMs",  "errorRate",
+                                                  "errorStatus",       "dropRate",         "conflictRate",
+                                                  "retryAfterSeconds", "dropAppliedWrites"};
   for (const auto& [key, value] : doc.items()) {
     if (std::find(kKnown.begin(), kKnown.end(), key) == kKnown.end()) return "unknown field \"" + key + "\"";
   }
@@ -39,7 +39,8 @@ std::variant<FaultConfig, std::string> FaultConfig::from_json(const Json& doc) {
       !read_number(doc, "errorStatus", 100u, 599u, c.error_status, error) ||
       !read_number(doc, "dropRate", 0.0, 1.0, c.drop_rate, error) ||
       !read_number(doc, "conflictRate", 0.0, 1.0, c.conflict_rate, error) ||
-      !read_number(doc, "retryAfterSeconds", 0u, 86'400u, c.retry_after_seconds, error)) {
+      !read_number(doc, "retryAfterSeconds", 0u, 86'400u, c.retry_after_seconds, error) ||
+      !read_number(doc, "dropAppliedWrites", 0u, 1'000'000u, c.drop_applied_writes, error)) {
     return error;
   }
   c.latency = std::chrono::milliseconds(latency);
@@ -56,10 +57,11 @@ Json FaultConfig::to_json() const {
   j["dropRate"] = drop_rate;
   j["conflictRate"] = conflict_rate;
   j["retryAfterSeconds"] = retry_after_seconds;
+  j["dropAppliedWrites"] = drop_applied_writes;
   return j;
 }
 
-FaultDecision decide_fault(const FaultConfig& config, bool is_write, IdGenerator& rng) {
+FaultDecision decide_fault(FaultConfig& config, bool is_write, IdGenerator& rng) {
   FaultDecision d;
   d.delay = config.latency;
   if (config.latency_jitter.count() > 0) {
@@ -72,7 +74,10 @@ FaultDecision decide_fault(const FaultConfig& config, bool is_write, IdGenerator
   const double applied = rng.unit();
   const double err = rng.unit();
   const double conflict = rng.unit();
-  if (drop < config.drop_rate) {
+  if (is_write && config.drop_applied_writes > 0) {
+    --config.drop_applied_writes;
+    d.action = FaultAction::DropApplied;
+  } else if (drop < config.drop_rate) {
     d.action = applied < 0.5 ? FaultAction::DropApplied : FaultAction::DropUnapplied;
   } else if (err < config.error_rate) {
     d.action = FaultAction::Error;

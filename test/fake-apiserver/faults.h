@@ -17,6 +17,10 @@ struct FaultConfig {
   double drop_rate = 0;              // connection closed without an answer; half of these after applying
   double conflict_rate = 0;          // writes answered 409 Conflict, not applied
   unsigned retry_after_seconds = 0;  // Retry-After on error answers when > 0
+  // The next N writes are applied, then their connection is closed without an answer: a reused
+  // connection that dies after the server read the request. libcurl resends such a request once
+  // on a fresh connection, so the server sees the write twice. Counts down as it fires.
+  unsigned drop_applied_writes = 0;
 
   // Every field optional; an omitted one takes its default. A string result is the error.
   static std::variant<FaultConfig, std::string> from_json(const Json& doc);
@@ -36,6 +40,7 @@ struct FaultDecision {
   std::chrono::milliseconds delay{0};
 };
 
-FaultDecision decide_fault(const FaultConfig& config, bool is_write, IdGenerator& rng);
+// Mutates `config` only to count down drop_applied_writes.
+FaultDecision decide_fault(FaultConfig& config, bool is_write, IdGenerator& rng);
 
 }  // namespace fake

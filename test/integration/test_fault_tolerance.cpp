@@ -114,3 +114,46 @@ TEST_CASE("/leader keeps answering at once while the API server is slow, then do
     CHECK(cluster.wait_for_leader(20s));
   }
 }
+
+TEST_CASE(
+    "a renewal the server applied twice (libcurl resends it on a dead connection) costs at most a "
+    "step-down") {
+  // The local API server applies the next write, then closes the connection without an answer, as
+  // a reused connection that dies after the server read the request. libcurl then resends the
+  // request on a fresh connection: the server sees the renewal twice, and the second copy, based on
+  // the resourceVersion the first one replaced, is a 409. The leader steps down on the 409, re-reads,
+  // finds its own record (same term, same object) and renews it: no new term, nobody else leads.
+  LocalCluster cluster(options());
+  cluster.create_lease(LocalCluster::released_lease_spec());
+  cluster.start_sidecar(0);
+  REQUIRE(cluster.wait_for_leader(20s));
+  const auto before = cluster.read_lease();
+  cluster.reset_stats();
+  cluster.set_faults({{"dropAppliedWrites", 1}});
+  // The fault fires on the next renewal (every 200 ms); wait for it to have been used.
+  const auto fired_by = steady_clock::now() + 5s;
+  while (cluster.stats()["byVerb"].value("update leases", 0) < 2) {
+    REQUIRE(steady_clock::now() < fired_by);
+    std::this_thread::sleep_for(20ms);
+  }
+  const auto stats = cluster.stats();
+  CAPTURE(stats.dump());
+  // Leading again within a renew deadline (1 s) plus slack, in the same term.
+  REQUIRE(cluster.wait_for_leader(3s));
+  const auto after = cluster.read_lease();
+  CHECK(after["spec"]["holderIdentity"] == cluster.identity(0));
+  CHECK(after["spec"]["acquireTime"] == before["spec"]["acquireTime"]);
+  CHECK(after["spec"]["leaseTransitions"] == before["spec"]["leaseTransitions"]);
+  // The resent copy was answered 409, which made the leader step down: that is the cost, and all.
+  CHECK(stats["byStatus"].value("409", 0) >= 1);
+  // The log reaches its file a little later than the requests happen.
+  const auto logged_by = steady_clock::now() + 5s;
+  while (cluster.sidecar(0).log().find("stepped down: update of") == std::string::npos &&
+         steady_clock::now() < logged_by) {
+    std::this_thread::sleep_for(50ms);
+  }
+  const std::string log = cluster.sidecar(0).log();
+  INFO("sidecar log:\n" << log);
+  CHECK(log.find("stepped down: update of") != std::string::npos);
+  CHECK(log.find("acquired lease") == log.rfind("acquired lease"));  // one term in all
+}

@@ -116,7 +116,7 @@ TEST_CASE("faults: parsing, defaults for omitted fields, decisions") {
   auto parsed = fake::FaultConfig::from_json(
       Json::parse(R"({"latencyMs": 20, "errorRate": 1, "errorStatus": 503, "retryAfterSeconds": 2})"));
   REQUIRE(std::holds_alternative<fake::FaultConfig>(parsed));
-  const auto config = std::get<fake::FaultConfig>(parsed);
+  auto config = std::get<fake::FaultConfig>(parsed);
   CHECK(config.latency == std::chrono::milliseconds(20));
   CHECK(config.drop_rate == 0);
   CHECK(
@@ -137,6 +137,14 @@ TEST_CASE("faults: parsing, defaults for omitted fields, decisions") {
     applied += fake::decide_fault(drops, true, rng).action == fake::FaultAction::DropApplied;
   CHECK(applied > 50);
   CHECK(applied < 150);
+  // dropAppliedWrites: exactly the next N writes, reads untouched.
+  auto once = fake::FaultConfig::from_json(Json::parse(R"({"dropAppliedWrites": 1})"));
+  REQUIRE(std::holds_alternative<fake::FaultConfig>(once));
+  auto twice = std::get<fake::FaultConfig>(once);
+  CHECK(fake::decide_fault(twice, false, rng).action == fake::FaultAction::Pass);
+  CHECK(fake::decide_fault(twice, true, rng).action == fake::FaultAction::DropApplied);
+  CHECK(fake::decide_fault(twice, true, rng).action == fake::FaultAction::Pass);
+  CHECK(twice.drop_applied_writes == 0);
 }
 
 TEST_CASE("the change-event window answers too-old resourceVersions with nullopt") {
