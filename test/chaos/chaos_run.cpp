@@ -360,7 +360,7 @@ class Chaos {
   }
 
   void observe(std::size_t k, std::size_t i);
-  bool inject(std::size_t k);
+  milliseconds inject(std::size_t k);
   void inject_global();
   bool rewrite_lease(const Election& e, bool recreate);
   std::optional<std::size_t> current_leader(const Election& e);
@@ -516,9 +516,9 @@ bool Chaos::rewrite_lease(const Election& e, bool recreate) {
   return false;
 }
 
-// One fault on Lease k. Returns false when none could be injected now (too few replicas up and
-// the Lease's API busy).
-bool Chaos::inject(std::size_t k) {
+// One fault on Lease k. Returns how long the Lease stays quiet before its next fault: a retry
+// period when none could be injected now (too few replicas up and its API busy).
+milliseconds Chaos::inject(std::size_t k) {
   Election& e = elections_[k];
   const auto now = steady_clock::now();
   const bool api_free = !apiserver_down_ && now >= api_busy_until_ && now >= e.api_busy_until;
@@ -531,7 +531,7 @@ bool Chaos::inject(std::size_t k) {
                                    "delete-recreate", "reset"});
     if (may_take) choices.push_back("late-release");
   }
-  if (choices.empty()) return false;
+  if (choices.empty()) return o_.retry_period;
   const std::string fault =
       choices[static_cast<std::size_t>(uniform(0, static_cast<double>(choices.size()) - 1e-9))];
   ++injected_[fault];
@@ -594,6 +594,9 @@ bool Chaos::inject(std::size_t k) {
       std::lock_guard lock(mutex_);
       e.history.holdoff.push_back({begin_wall, begin_wall + duration_cast<nanoseconds>(holdoff).count()});
       e.api_busy_until = steady_clock::now() + holdoff;
+      // Nor any other fault before the takeover, a lease duration and a poll after the rewrite:
+      // the transition is the rewrite's.
+      return o_.lease_duration + polling() * 2 + lease_times(0, 1);
     }
   } else {
     nlohmann::json faults;
@@ -625,7 +628,8 @@ bool Chaos::inject(std::size_t k) {
       end_mark(k, m);
     });
   }
-  return true;
+  // Quiet stretches between faults, so leadership is also judged with a healthy API server.
+  return lease_times(0.5, 3);
 }
 
 // A fault on every Lease at once: the API server's token, or the API server itself.
@@ -741,8 +745,7 @@ int Chaos::run() {
       for (std::size_t k = 0; k < elections_.size(); ++k) {
         auto& e = elections_[k];
         if (now < e.next_fault) continue;
-        // Quiet stretches between faults, so leadership is also judged with a healthy API server.
-        e.next_fault = inject(k) ? now + lease_times(0.5, 3) : now + o_.retry_period;
+        e.next_fault = now + inject(k);
       }
       if (now >= next_global_fault) {
         inject_global();
