@@ -131,34 +131,62 @@ std::vector<Window> leadership_cover(const std::vector<Sample>& sorted_samples) 
   return merge(std::move(cover));
 }
 
-int count_transitions(const std::vector<Sample>& sorted_samples) {
-  int transitions = 0;
-  int current = -1;
-  for (const auto& s : sorted_samples) {
-    if (!s.is_leader) continue;
-    if (current != -1 && s.replica != current) ++transitions;
-    current = s.replica;
+// Every term after the Lease's first is a transition, blamed on the most recent fault that began
+// before it (or on none, when that fault was over for longer than the attribution window).
+void count_transitions(const std::vector<Term>& sorted_terms, std::vector<FaultMark> faults, Nanos end_boot,
+                       Nanos attribution_window, Report& report) {
+  std::sort(faults.begin(), faults.end(),
+            [](const FaultMark& a, const FaultMark& b) { return a.begin_boot < b.begin_boot; });
+  const Term* previous = nullptr;
+  for (const auto& term : sorted_terms) {
+    if (end_boot != 0 && term.start_boot >= end_boot) break;
+    if (previous != nullptr) {
+      ++report.transitions;
+      if (term.replica != previous->replica) ++report.leader_changes;
+      Cause cause = Cause::none;
+      const auto after =
+          std::upper_bound(faults.begin(), faults.end(), term.start_boot,
+                           [](Nanos start, const FaultMark& fault) { return start < fault.begin_boot; });
+      if (after != faults.begin()) {
+        const FaultMark& fault = *std::prev(after);
+        const bool too_late =
+            attribution_window > 0 &&
+            term.start_boot > std::max(fault.end_boot, fault.begin_boot) + attribution_window;
+        if (!too_late) cause = fault.cause;
+      }
+      ++report.by_cause[static_cast<std::size_t>(cause)];
+    }
+    previous = &term;
   }
-  return transitions;
+}
+
+bool begins_in(const Window& gap, const std::vector<Window>& windows) {
+  return std::any_of(windows.begin(), windows.end(),
+                     [&](const Window& w) { return w.begin <= gap.begin && gap.begin < w.end; });
 }
 
 }  // namespace
 
 Report check(History history, const CheckOptions& options) {
   Report report;
+  report.leases = 1;
   report.gap_bound = options.gap_bound;
+  report.holdoff_gap_bound = std::max(options.holdoff_gap_bound, options.gap_bound);
   check_samples(history.samples, report);  // sorts the samples by send time
-  check_terms(history.terms, report);
-  report.transitions = count_transitions(history.samples);
+  check_terms(history.terms, report);      // sorts the terms by start
+  count_transitions(history.terms, std::move(history.faults), history.end_boot, options.attribution_window,
+                    report);
 
   const auto unhealthy = merge(history.api_unhealthy);
   const auto healthy = subtract({history.begin_wall, history.end_wall}, unhealthy);
   const auto cover = leadership_cover(history.samples);
   Nanos healthy_total = 0;
   for (const auto& w : healthy) healthy_total += w.end - w.begin;
-  report.availability = healthy_total > 0 ? static_cast<double>(overlap_length(healthy, cover)) /
-                                                static_cast<double>(healthy_total)
-                                          : 0;
+  report.healthy_time = healthy_total;
+  report.led_time = overlap_length(healthy, cover);
+  report.availability =
+      healthy_total > 0 ? static_cast<double>(report.led_time) / static_cast<double>(healthy_total) : 0;
+  const auto holdoff = merge(history.holdoff);
 
   // Leaderless stretches that lie wholly in healthy time (one that touches a fault window is the
   // fault's, not the election's). The stretch before the first leader counts too.
@@ -169,27 +197,120 @@ Report check(History history, const CheckOptions& options) {
     });
     if (touches_fault) continue;
     const Nanos length = gap.end - gap.begin;
+    const bool after_rewrite = begins_in(gap, holdoff);
+    const Nanos bound = after_rewrite ? report.holdoff_gap_bound : options.gap_bound;
     // A stretch cut off by the end of the run is not over; it is judged only if already too long.
-    if (gap.end == history.end_wall && length <= options.gap_bound) continue;
-    report.worst_gap = std::max(report.worst_gap, length);
-    if (options.gap_bound > 0 && length > options.gap_bound) {
+    if (gap.end == history.end_wall && length <= bound) continue;
+    Nanos& worst = after_rewrite ? report.worst_holdoff_gap : report.worst_gap;
+    worst = std::max(worst, length);
+    if (bound > 0 && length > bound) {
       ++report.gaps_over_bound;
-      note(report, "leaderless for " + std::to_string(ms(length)) +
-                       " ms while the API server was healthy, from " +
+      note(report, "leaderless for " + std::to_string(ms(length)) + " ms while the API server was healthy" +
+                       (after_rewrite ? " (after the Lease was rewritten)" : "") + ", from " +
                        std::to_string(ms(gap.begin - history.begin_wall) / 1000) + " s into the run");
     }
   }
   return report;
 }
 
+const char* cause_name(Cause cause) {
+  switch (cause) {
+    case Cause::sigterm:
+      return "sigterm";
+    case Cause::sigkill:
+      return "sigkill";
+    case Cause::sigstop:
+      return "sigstop";
+    case Cause::partition:
+      return "partition";
+    case Cause::latency:
+      return "latency";
+    case Cause::delete_recreate:
+      return "delete-recreate";
+    case Cause::reset:
+      return "reset";
+    case Cause::server_error:
+      return "5xx";
+    case Cause::conflict_storm:
+      return "409-storm";
+    case Cause::token_rotation:
+      return "token-rotation";
+    case Cause::apiserver_restart:
+      return "apiserver-restart";
+    case Cause::none:
+      return "none";
+  }
+  return "?";
+}
+
+bool is_expiry(Cause cause) {
+  return cause == Cause::sigkill || cause == Cause::sigstop || cause == Cause::partition ||
+         cause == Cause::latency;
+}
+
+bool is_lease_rewrite(Cause cause) { return cause == Cause::delete_recreate || cause == Cause::reset; }
+
+int Report::after_expiry() const {
+  int n = 0;
+  for (std::size_t c = 0; c < kCauseCount; ++c) n += is_expiry(static_cast<Cause>(c)) ? by_cause[c] : 0;
+  return n;
+}
+
+int Report::after_lease_rewrite() const {
+  int n = 0;
+  for (std::size_t c = 0; c < kCauseCount; ++c)
+    n += is_lease_rewrite(static_cast<Cause>(c)) ? by_cause[c] : 0;
+  return n;
+}
+
+void Report::add(const Report& other, const std::string& label) {
+  transitions += other.transitions;
+  leader_changes += other.leader_changes;
+  for (std::size_t c = 0; c < kCauseCount; ++c) by_cause[c] += other.by_cause[c];
+  sample_conflicts += other.sample_conflicts;
+  term_overlaps += other.term_overlaps;
+  bogus_claims += other.bogus_claims;
+  healthy_time += other.healthy_time;
+  led_time += other.led_time;
+  availability = healthy_time > 0 ? static_cast<double>(led_time) / static_cast<double>(healthy_time) : 0;
+  worst_gap = std::max(worst_gap, other.worst_gap);
+  gap_bound = std::max(gap_bound, other.gap_bound);
+  worst_holdoff_gap = std::max(worst_holdoff_gap, other.worst_holdoff_gap);
+  holdoff_gap_bound = std::max(holdoff_gap_bound, other.holdoff_gap_bound);
+  gaps_over_bound += other.gaps_over_bound;
+  leases += other.leases;
+  for (const auto& detail : other.details) note(*this, label + ": " + detail);
+}
+
+std::string scale_shortfall(const Report& report, const ScaleRule& rule) {
+  std::string lacks;
+  const auto need = [&](const char* name, int have, int want) {
+    if (have >= want) return;
+    lacks += (lacks.empty() ? "" : " ") + std::string(name) + " " + std::to_string(have) + "<" +
+             std::to_string(want);
+  };
+  need("transitions", report.transitions, rule.transitions);
+  need("after_expiry", report.after_expiry(), rule.after_expiry);
+  need("after_lease_rewrite", report.after_lease_rewrite(), rule.after_lease_rewrite);
+  return lacks;
+}
+
 std::string Report::summary_line() const {
   char line[512];
   std::snprintf(line, sizeof line,
-                "chaos: transitions=%d split_brains=%d (samples=%d terms=%d bogus=%d) availability=%.4f "
-                "worst_gap_ms=%.1f gap_bound_ms=%.1f gaps_over_bound=%d",
-                transitions, split_brains(), sample_conflicts, term_overlaps, bogus_claims, availability,
-                ms(worst_gap), ms(gap_bound), gaps_over_bound);
-  return line;
+                "chaos: transitions=%d leader_changes=%d split_brains=%d (samples=%d terms=%d bogus=%d) "
+                "availability=%.4f worst_gap_ms=%.1f gap_bound_ms=%.1f worst_holdoff_gap_ms=%.1f "
+                "holdoff_gap_bound_ms=%.1f gaps_over_bound=%d after_expiry=%d after_lease_rewrite=%d",
+                transitions, leader_changes, split_brains(), sample_conflicts, term_overlaps, bogus_claims,
+                availability, ms(worst_gap), ms(gap_bound), ms(worst_holdoff_gap), ms(holdoff_gap_bound),
+                gaps_over_bound, after_expiry(), after_lease_rewrite());
+  std::string out = line;
+  out += " by_cause=(";
+  for (std::size_t c = 0; c < kCauseCount; ++c) {
+    out += (c == 0 ? "" : " ") + std::string(cause_name(static_cast<Cause>(c))) + "=" +
+           std::to_string(by_cause[c]);
+  }
+  return out + ")";
 }
 
 }  // namespace le::chaos

@@ -4,12 +4,17 @@
 
 #include "checker.h"
 
+using le::chaos::Cause;
 using le::chaos::check;
 using le::chaos::CheckOptions;
+using le::chaos::FaultMark;
 using le::chaos::History;
 using le::chaos::Nanos;
+using le::chaos::Report;
 using le::chaos::Sample;
+using le::chaos::ScaleRule;
 using le::chaos::Term;
+using le::chaos::Window;
 
 namespace {
 
@@ -95,7 +100,123 @@ TEST_CASE("a leaderless gap longer than the bound is counted unless the API serv
 TEST_CASE("the summary line names every figure") {
   const auto line = check(clean_handover(), CheckOptions{1000 * ms}).summary_line();
   for (const char* key :
-       {"transitions=1", "split_brains=0", "availability=", "worst_gap_ms=", "gap_bound_ms=1000.0"}) {
-    CHECK(line.find(key) != std::string::npos);
+       {"transitions=1", "leader_changes=1", "split_brains=0", "availability=", "worst_gap_ms=",
+        "gap_bound_ms=1000.0", "worst_holdoff_gap_ms=", "after_expiry=0", "after_lease_rewrite=0",
+        "by_cause=(sigterm=0 sigkill=0 sigstop=0 partition=0 latency=0 delete-recreate=0 reset=0 5xx=0 "
+        "409-storm=0 token-rotation=0 apiserver-restart=0 none=1)"}) {
+    CHECK_MESSAGE(line.find(key) != std::string::npos, key);
   }
+}
+
+TEST_CASE("transitions are counted from the terms: a new leader, or the same one after its term ran out") {
+  History h;
+  h.begin_wall = 0;
+  h.end_wall = 10'000 * ms;
+  // Replica 0, then replica 0 again after a lapse, then replica 1; the last term starts at the
+  // run's end (its shutdown) and is checked but not counted.
+  h.terms = {
+      {0, 0, 1000 * ms}, {0, 1500 * ms, 2500 * ms}, {1, 3000 * ms, 4000 * ms}, {2, 9000 * ms, 9500 * ms}};
+  h.end_boot = 9000 * ms;
+  const auto report = check(h, CheckOptions{});
+  CHECK(report.transitions == 2);
+  CHECK(report.leader_changes == 1);
+  CHECK(report.split_brains() == 0);
+}
+
+TEST_CASE("each transition is blamed on the most recent fault before it, or on none once it is long over") {
+  History h;
+  h.begin_wall = 0;
+  h.end_wall = 20'000 * ms;
+  h.terms = {{0, 0, 1000 * ms},           {1, 1500 * ms, 3000 * ms},  {2, 3500 * ms, 5000 * ms},
+             {0, 5500 * ms, 7000 * ms},   {1, 7500 * ms, 9000 * ms},  {2, 9500 * ms, 11000 * ms},
+             {0, 11500 * ms, 12000 * ms}, {1, 19000 * ms, 19500 * ms}};
+  h.faults = {
+      {800 * ms, 900 * ms, Cause::sigkill},            // before the term at 1500, but
+      {1200 * ms, 1200 * ms, Cause::token_rotation},   // this one is more recent: blamed
+      {3000 * ms, 3000 * ms, Cause::reset},            // the term at 3500
+      {5000 * ms, 6000 * ms, Cause::sigstop},          // the term at 5500 (still in force)
+      {7000 * ms, 7100 * ms, Cause::delete_recreate},  // the term at 7500
+      {7600 * ms, 8000 * ms, Cause::latency},          // began after the term at 7500; blamed for 9500
+      {11500 * ms, 11500 * ms, Cause::partition},      // at the very start of the term at 11500: blamed
+      // Nothing for the term at 19000: the partition is long over.
+  };
+  CheckOptions options;
+  options.attribution_window = 3000 * ms;
+  const auto report = check(h, options);
+  CHECK(report.transitions == 7);
+  CHECK(report.after(Cause::token_rotation) == 1);
+  CHECK(report.after(Cause::sigkill) == 0);
+  CHECK(report.after(Cause::reset) == 1);
+  CHECK(report.after(Cause::sigstop) == 1);
+  CHECK(report.after(Cause::delete_recreate) == 1);
+  CHECK(report.after(Cause::latency) == 1);
+  CHECK(report.after(Cause::partition) == 1);
+  CHECK(report.after(Cause::none) == 1);
+  CHECK(report.after_expiry() == 3);
+  CHECK(report.after_lease_rewrite() == 2);
+  // Without a window, the partition takes the last one too.
+  CHECK(check(h, CheckOptions{}).after(Cause::partition) == 2);
+}
+
+TEST_CASE("Leases are judged apart: two leaders of two Leases are fine, two of one Lease fail the run") {
+  auto a = clean_handover();
+  auto b = clean_handover();  // the same replica numbers, leading at the same times: another Lease
+  Report total;
+  total.add(check(a, CheckOptions{1000 * ms}), "chaos-0");
+  total.add(check(b, CheckOptions{1000 * ms}), "chaos-1");
+  CHECK(total.split_brains() == 0);
+  CHECK(total.transitions == 2);
+  CHECK(total.leases == 2);
+  CHECK(total.availability == doctest::Approx(1.0 - 495.0 / 3000.0));
+
+  // One Lease of three has a term that overlaps another replica's: the sum convicts and says where.
+  auto bad = clean_handover();
+  bad.terms.push_back({2, 1200 * ms, 1250 * ms});
+  total.add(check(bad, CheckOptions{1000 * ms}), "chaos-2");
+  CHECK(total.term_overlaps == 1);
+  CHECK(total.split_brains() == 1);
+  REQUIRE(total.details.size() == 1);
+  CHECK(total.details[0].rfind("chaos-2: ", 0) == 0);
+
+  // And by the outside view: a true answer inside another replica's promise, on a fourth Lease.
+  auto claims = clean_handover();
+  claims.samples.push_back({1, 1100 * ms, 1101 * ms, true, 1400 * ms});
+  total.add(check(claims, CheckOptions{1000 * ms}), "chaos-3");
+  CHECK(total.sample_conflicts == 1);
+  CHECK(total.split_brains() == 2);
+}
+
+TEST_CASE("a gap after the Lease was rewritten is judged against the hold-off bound") {
+  auto h = clean_handover();  // leaderless for 495 ms from 1005 ms
+  CheckOptions options{400 * ms};
+  CHECK(check(h, options).gaps_over_bound == 1);
+  options.holdoff_gap_bound = 600 * ms;
+  h.holdoff.push_back(Window{900 * ms, 1100 * ms});  // a reset at 900 ms
+  const auto report = check(h, options);
+  CHECK(report.gaps_over_bound == 0);
+  CHECK(report.worst_holdoff_gap == 495 * ms);
+  CHECK(report.worst_gap == 0);
+  options.holdoff_gap_bound = 450 * ms;
+  CHECK(check(h, options).gaps_over_bound == 1);
+  // A hold-off window that ended before the gap began excuses nothing.
+  h.holdoff = {Window{0, 1000 * ms}};
+  options.holdoff_gap_bound = 600 * ms;
+  CHECK(check(h, options).gaps_over_bound == 1);
+}
+
+TEST_CASE("a run counts at scale only with enough transitions of each kind") {
+  Report r;
+  r.transitions = 10'000;
+  r.by_cause[static_cast<std::size_t>(Cause::sigkill)] = 2000;
+  r.by_cause[static_cast<std::size_t>(Cause::latency)] = 1000;
+  r.by_cause[static_cast<std::size_t>(Cause::reset)] = 150;
+  r.by_cause[static_cast<std::size_t>(Cause::delete_recreate)] = 150;
+  r.by_cause[static_cast<std::size_t>(Cause::sigterm)] = 6700;
+  CHECK(le::chaos::scale_shortfall(r, ScaleRule{}).empty());
+  r.by_cause[static_cast<std::size_t>(Cause::reset)] = 149;
+  CHECK(le::chaos::scale_shortfall(r, ScaleRule{}) == "after_lease_rewrite 299<300");
+  r.transitions = 9'999;
+  r.by_cause[static_cast<std::size_t>(Cause::latency)] = 0;
+  CHECK(le::chaos::scale_shortfall(r, ScaleRule{}) ==
+        "transitions 9999<10000 after_expiry 2000<3000 after_lease_rewrite 299<300");
 }

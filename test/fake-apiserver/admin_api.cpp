@@ -11,7 +11,7 @@ ApiResponse admin_error(unsigned status, const std::string& message) {
 
 }  // namespace
 
-AdminApi::AdminApi(FaultConfig& faults, Stats& stats, TokenAuthenticator& tokens, const ObjectStore& store)
+AdminApi::AdminApi(FaultRules& faults, Stats& stats, TokenAuthenticator& tokens, const ObjectStore& store)
     : faults_(faults), stats_(stats), tokens_(tokens), store_(store) {
   routes_ = {
       {{"GET", "/faults"}, [this](const ApiRequest&) { return json_response(200, faults_.to_json()); }},
@@ -52,9 +52,9 @@ ApiResponse AdminApi::put_faults(const ApiRequest& request) {
   } catch (const Json::parse_error& e) {
     return admin_error(400, std::string("malformed JSON: ") + e.what());
   }
-  auto parsed = FaultConfig::from_json(doc);
+  auto parsed = FaultRules::from_json(doc);
   if (auto* error = std::get_if<std::string>(&parsed)) return admin_error(400, *error);
-  faults_ = std::get<FaultConfig>(parsed);
+  faults_ = std::get<FaultRules>(parsed);
   return json_response(200, faults_.to_json());
 }
 

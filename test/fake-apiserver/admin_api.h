@@ -1,6 +1,7 @@
 #pragma once
 // The control plane of the test double, on its own plain-HTTP loopback listener:
-//   GET  /faults          current FaultConfig          PUT /faults   replace it (omitted fields reset)
+//   GET  /faults          current FaultRules           PUT /faults   replace them (omitted fields reset;
+//                                                                    "byName" scopes faults to one object)
 //   GET  /stats           request counts               POST /stats/reset
 //   GET  /tokens          users of the known tokens    POST /tokens  {"token","user","uid"?,"groups"?} adds,
 //                                                                    {"revoke":"tok"} revokes
@@ -21,13 +22,13 @@ namespace fake {
 
 class AdminApi {
  public:
-  AdminApi(FaultConfig& faults, Stats& stats, TokenAuthenticator& tokens, const ObjectStore& store);
+  AdminApi(FaultRules& faults, Stats& stats, TokenAuthenticator& tokens, const ObjectStore& store);
   ApiResponse handle(const ApiRequest& request);
 
  private:
   using Route = std::function<ApiResponse(const ApiRequest&)>;
   std::map<std::pair<std::string, std::string>, Route> routes_;
-  FaultConfig& faults_;
+  FaultRules& faults_;
   Stats& stats_;
   TokenAuthenticator& tokens_;
   const ObjectStore& store_;

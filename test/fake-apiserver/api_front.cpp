@@ -3,9 +3,26 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/steady_timer.hpp>
 
+#include "selectors.h"
 #include "watch_stream.h"
 
 namespace fake {
+namespace {
+
+// The one object a request is about, for per-object faults: its name in the path, or a list's or
+// watch's fieldSelector metadata.name=NAME (kube-apiserver's RequestInfoFactory names such a
+// request the same way).
+std::string object_name(const RequestInfo& info) {
+  if (!info.name.empty()) return info.name;
+  const auto selector = info.query.find("fieldSelector");
+  if (selector == info.query.end()) return {};
+  std::string error;
+  const auto fields = Selector::parse_fields(selector->second, error);
+  if (!fields) return {};
+  return fields->equals_value("metadata.name").value_or("");
+}
+
+}  // namespace
 
 ApiRequest to_api_request(const HttpRequest& request) {
   ApiRequest r;
@@ -27,7 +44,7 @@ HttpResponse to_http_response(const ApiResponse& response, unsigned version) {
   return r;
 }
 
-ApiFront::ApiFront(boost::asio::io_context& ioc, ApiServer& api, ObjectStore& store, FaultConfig& faults,
+ApiFront::ApiFront(boost::asio::io_context& ioc, ApiServer& api, ObjectStore& store, FaultRules& faults,
                    Stats& stats, IdGenerator& rng,
                    std::function<const ResourceInfo*(const std::string&)> resource_info)
     : ioc_(ioc),
@@ -60,7 +77,8 @@ void ApiFront::handle(HttpRequest request, std::function<void(Reply)> done) {
                            info.verb == "delete" || info.verb == "deletecollection");
   const std::string verb_label =
       info.is_resource ? info.verb + " " + info.rbac_resource() : api_request.method + " " + info.path;
-  const FaultDecision decision = decide_fault(faults_, is_write, rng_);
+  FaultConfig& faults = faults_.for_object(info.is_resource ? object_name(info) : std::string());
+  const FaultDecision decision = decide_fault(faults, is_write, rng_);
 
   Reply reply;
   unsigned status = 0;
@@ -73,8 +91,8 @@ void ApiFront::handle(HttpRequest request, std::function<void(Reply)> done) {
       break;
     case FaultAction::Error: {
       const auto error = error_for_code(
-          faults_.error_status, "injected fault",
-          faults_.retry_after_seconds ? std::optional(faults_.retry_after_seconds) : std::nullopt);
+          faults.error_status, "injected fault",
+          faults.retry_after_seconds ? std::optional(faults.retry_after_seconds) : std::nullopt);
       reply = to_reply(to_response(error), request.version());
       status = error.code;
       break;

@@ -13,7 +13,7 @@ namespace fake {
 
 class ApiFront final : public RequestHandler {
  public:
-  ApiFront(boost::asio::io_context& ioc, ApiServer& api, ObjectStore& store, FaultConfig& faults,
+  ApiFront(boost::asio::io_context& ioc, ApiServer& api, ObjectStore& store, FaultRules& faults,
            Stats& stats, IdGenerator& rng,
            std::function<const ResourceInfo*(const std::string&)> resource_info);
   void handle(HttpRequest request, std::function<void(Reply)> done) override;
@@ -22,7 +22,7 @@ class ApiFront final : public RequestHandler {
   boost::asio::io_context& ioc_;
   ApiServer& api_;
   ObjectStore& store_;
-  FaultConfig& faults_;  // single-threaded (one io_context); the admin API sets it
+  FaultRules& faults_;  // single-threaded (one io_context); the admin API sets it
   Stats& stats_;
   IdGenerator& rng_;
   std::function<const ResourceInfo*(const std::string&)> resource_info_;

@@ -61,6 +61,40 @@ Json FaultConfig::to_json() const {
   return j;
 }
 
+std::variant<FaultRules, std::string> FaultRules::from_json(const Json& doc) {
+  if (!doc.is_object()) return std::string("faults must be a JSON object");
+  Json general = doc;
+  general.erase("byName");
+  auto parsed = FaultConfig::from_json(general);
+  if (auto* error = std::get_if<std::string>(&parsed)) return std::move(*error);
+  FaultRules rules;
+  rules.general = std::get<FaultConfig>(parsed);
+  if (!doc.contains("byName")) return rules;
+  if (!doc["byName"].is_object()) return std::string("byName must be an object of name to faults");
+  for (const auto& [name, faults] : doc["byName"].items()) {
+    auto one = FaultConfig::from_json(faults);
+    if (auto* error = std::get_if<std::string>(&one)) return "byName \"" + name + "\": " + *error;
+    rules.by_name[name] = std::get<FaultConfig>(one);
+  }
+  return rules;
+}
+
+Json FaultRules::to_json() const {
+  Json j = general.to_json();
+  if (!by_name.empty()) {
+    Json names = Json::object();
+    for (const auto& [name, faults] : by_name) names[name] = faults.to_json();
+    j["byName"] = std::move(names);
+  }
+  return j;
+}
+
+FaultConfig& FaultRules::for_object(const std::string& name) {
+  if (name.empty()) return general;
+  const auto it = by_name.find(name);
+  return it == by_name.end() ? general : it->second;
+}
+
 FaultDecision decide_fault(FaultConfig& config, bool is_write, IdGenerator& rng) {
   FaultDecision d;
   d.delay = config.latency;

@@ -1,6 +1,7 @@
 #pragma once
 // Faults injected on the API listener, set at run time through the admin API (PUT /faults).
 #include <chrono>
+#include <map>
 #include <string>
 #include <variant>
 
@@ -25,6 +26,22 @@ struct FaultConfig {
   // Every field optional; an omitted one takes its default. A string result is the error.
   static std::variant<FaultConfig, std::string> from_json(const Json& doc);
   Json to_json() const;
+};
+
+// Every fault in force: the general ones, and per object name the ones that replace them on the
+// requests about that object. A request is about the object its path names or, for a list or
+// watch, the one its fieldSelector metadata.name=NAME selects (as kube-apiserver's
+// RequestInfoFactory names it). The chaos suite gives each of its Leases its own faults this way.
+// JSON: FaultConfig's fields, plus "byName": {"NAME": {FaultConfig's fields}}.
+struct FaultRules {
+  FaultConfig general;
+  std::map<std::string, FaultConfig> by_name;
+
+  static std::variant<FaultRules, std::string> from_json(const Json& doc);
+  Json to_json() const;
+  // The faults for a request about `name` (empty: about no single object). Not const: deciding
+  // counts down dropAppliedWrites.
+  FaultConfig& for_object(const std::string& name);
 };
 
 enum class FaultAction {

@@ -76,12 +76,12 @@ int main(int argc, char** argv) {
       usage_error("--rbac-file " + *options.rbac_file + ": " + *error);
     authorizer = std::move(std::get<Authorizer>(loaded));
   }
-  FaultConfig faults;
+  FaultRules faults;
   if (options.faults) {
     try {
-      auto loaded = FaultConfig::from_json(Json::parse(*options.faults));
+      auto loaded = FaultRules::from_json(Json::parse(*options.faults));
       if (auto* error = std::get_if<std::string>(&loaded)) usage_error("--faults: " + *error);
-      faults = std::get<FaultConfig>(loaded);
+      faults = std::get<FaultRules>(loaded);
     } catch (const Json::parse_error& e) {
       usage_error(std::string("--faults: ") + e.what());
     }

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "api_front.h"
 #include "api_server.h"
 #include "lease_strategy.h"
 
@@ -457,9 +458,36 @@ TEST_CASE("a store started at a resourceVersion: watches from before it are too 
 TEST_CASE("an unparsable body: 'unexpected end' when it stops inside a string, at most 30 bytes quoted") {
   // As kube-apiserver 1.20 answered test/real-apiserver/test_conformance.cpp's truncated body.
   Server s;
-  const auto r = s.call("POST", kLeases, R"({"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"na)");
+  const auto r =
+      s.call("POST", kLeases, R"({"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"na)");
   CHECK(r.status == 400);
   CHECK(Json::parse(r.body)["message"] ==
-        "the object provided is unrecognized (must be of type Lease): couldn't get version/kind; json parse error: "
+        "the object provided is unrecognized (must be of type Lease): couldn't get version/kind; json parse "
+        "error: "
         "unexpected end of JSON input ({\"apiVersion\":\"coordination.k8 ...)");
+}
+
+TEST_CASE("faults scoped to one Lease hit its gets, updates and watches, and no other Lease's") {
+  Server s;
+  fake::FaultRules rules;
+  rules.by_name["chaos-1"].drop_rate = 1;
+  boost::asio::io_context ioc;
+  fake::Stats stats;
+  fake::ApiFront front(ioc, s.api, s.store, rules, stats, s.ids,
+                       [&s](const std::string& resource) { return s.api.find_resource(resource); });
+  const auto kind_of = [&](const std::string& method, const std::string& target) {
+    fake::HttpRequest request{boost::beast::http::string_to_verb(method), target, 11};
+    request.set(boost::beast::http::field::authorization, "Bearer admin-token");
+    std::optional<fake::Reply::Kind> kind;
+    front.handle(request, [&](fake::Reply reply) { kind = reply.kind; });
+    REQUIRE(kind.has_value());
+    return *kind;
+  };
+  using Kind = fake::Reply::Kind;
+  CHECK(kind_of("GET", kLeases + "/chaos-1") == Kind::Drop);
+  CHECK(kind_of("PUT", kLeases + "/chaos-1") == Kind::Drop);
+  CHECK(kind_of("GET", kLeases + "?fieldSelector=metadata.name%3Dchaos-1&watch=true") == Kind::Drop);
+  CHECK(kind_of("GET", kLeases + "/chaos-2") == Kind::Respond);
+  CHECK(kind_of("GET", kLeases + "?fieldSelector=metadata.name%3Dchaos-2&watch=true") != Kind::Drop);
+  CHECK(kind_of("GET", kLeases) == Kind::Respond);
 }

@@ -147,6 +147,25 @@ TEST_CASE("faults: parsing, defaults for omitted fields, decisions") {
   CHECK(twice.drop_applied_writes == 0);
 }
 
+TEST_CASE("faults scoped by object name replace the general ones for that object only") {
+  auto parsed = fake::FaultRules::from_json(
+      Json::parse(R"({"latencyMs": 5, "byName": {"chaos-1": {"dropRate": 1}, "chaos-2": {}}})"));
+  REQUIRE(std::holds_alternative<fake::FaultRules>(parsed));
+  auto rules = std::get<fake::FaultRules>(parsed);
+  CHECK(rules.for_object("").latency == std::chrono::milliseconds(5));
+  CHECK(rules.for_object("chaos-0").latency == std::chrono::milliseconds(5));
+  CHECK(rules.for_object("chaos-1").drop_rate == 1);
+  CHECK(rules.for_object("chaos-1").latency == std::chrono::milliseconds(0));
+  CHECK(rules.for_object("chaos-2").latency == std::chrono::milliseconds(0));
+  CHECK(rules.to_json()["byName"]["chaos-1"]["dropRate"] == 1);
+  // Without byName the JSON is FaultConfig's, as before.
+  CHECK_FALSE(fake::FaultRules{}.to_json().contains("byName"));
+  for (const char* bad : {R"({"byName": 1})", R"({"byName": {"a": {"errorRate": 2}}})",
+                          R"({"byName": {"a": {"byName": {}}}})", R"({"bogus": 1})"}) {
+    CHECK(std::holds_alternative<std::string>(fake::FaultRules::from_json(Json::parse(bad))));
+  }
+}
+
 TEST_CASE("the change-event window answers too-old resourceVersions with nullopt") {
   fake::ObjectStore store(2);
   for (const char* name : {"a", "b", "c"}) {
