@@ -23,8 +23,9 @@ using namespace std::chrono_literals;
 using le::testing::boot_now_ns;
 using le::testing::check_never_two_leaders;
 using le::testing::ClusterOptions;
+using le::testing::first_term_after;
+using le::testing::last_end;
 using le::testing::LocalCluster;
-using le::testing::LoggedTerm;
 using le::testing::run_command;
 
 namespace {
@@ -77,26 +78,6 @@ void wait_until_followers_see(LocalCluster& cluster, std::size_t leader) {
       std::this_thread::sleep_for(5ms);
     }
   }
-}
-
-// The first term logged by a replica other than `except` that began at or after `since_ns`.
-std::optional<LoggedTerm> first_term_after(const std::vector<LoggedTerm>& terms, std::int64_t since_ns,
-                                           std::size_t except) {
-  std::optional<LoggedTerm> first;
-  for (const auto& t : terms) {
-    if (t.replica == except || t.start_boot_ns < since_ns) continue;
-    if (!first || t.start_boot_ns < first->start_boot_ns) first = t;
-  }
-  return first;
-}
-
-// Where the last term `replica` logged ended.
-std::optional<std::int64_t> last_end(const std::vector<LoggedTerm>& terms, std::size_t replica) {
-  std::optional<std::int64_t> end;
-  for (const auto& t : terms) {
-    if (t.replica == replica && (!end || t.end_boot_ns > *end)) end = t.end_boot_ns;
-  }
-  return end;
 }
 
 std::int64_t ns(nanoseconds d) { return d.count(); }

@@ -24,6 +24,24 @@ std::vector<LoggedTerm> parse_leadership_terms(std::string_view log_text, std::s
   return terms;
 }
 
+std::optional<LoggedTerm> first_term_after(const std::vector<LoggedTerm>& terms, std::int64_t since_ns,
+                                           std::size_t except) {
+  std::optional<LoggedTerm> first;
+  for (const auto& t : terms) {
+    if (t.replica == except || t.start_boot_ns < since_ns) continue;
+    if (!first || t.start_boot_ns < first->start_boot_ns) first = t;
+  }
+  return first;
+}
+
+std::optional<std::int64_t> last_end(const std::vector<LoggedTerm>& terms, std::size_t replica) {
+  std::optional<std::int64_t> end;
+  for (const auto& t : terms) {
+    if (t.replica == replica && (!end || t.end_boot_ns > *end)) end = t.end_boot_ns;
+  }
+  return end;
+}
+
 std::int64_t boot_now_ns() {
   timespec now{};
   ::clock_gettime(CLOCK_BOOTTIME, &now);

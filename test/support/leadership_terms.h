@@ -7,6 +7,7 @@
 // unlike asking each /leader in turn, misses no overlap however short.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -22,6 +23,12 @@ struct LoggedTerm {
 // renewal moves the end; a step-down cuts it short). A last line without its newline, which the
 // sidecar may still be writing, is left out.
 std::vector<LoggedTerm> parse_leadership_terms(std::string_view log_text, std::size_t replica);
+
+// The first term logged by a replica other than `except` that began at or after `since_ns`.
+std::optional<LoggedTerm> first_term_after(const std::vector<LoggedTerm>& terms, std::int64_t since_ns,
+                                           std::size_t except);
+// Where the last term `replica` logged ended.
+std::optional<std::int64_t> last_end(const std::vector<LoggedTerm>& terms, std::size_t replica);
 
 // Now on CLOCK_BOOTTIME, in nanoseconds: the clock of the terms.
 std::int64_t boot_now_ns();
