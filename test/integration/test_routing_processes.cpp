@@ -262,7 +262,7 @@ TEST_CASE("shutdown fits the 25 s budget in every routing mode when the API serv
     o.retry_period = "5s";
     o.release_delay = "15s";
     auto& cluster = *clusters.emplace_back(std::make_unique<LocalCluster>(o));
-    cluster.create_lease({{"holderIdentity", ""}, {"leaseDurationSeconds", 1}});
+    cluster.create_lease(LocalCluster::released_lease_spec());  // taken at once
     if (mode != Mode::endpoints) cluster.create_pod(cluster.identity(0), {{"app", "demo"}});
     cluster.start_sidecar(0);
   }
