@@ -134,16 +134,34 @@ void LocalCluster::start_sidecar(std::size_t index, std::vector<std::string> ext
   for (auto& flag : options_.extra_sidecar_flags) argv.push_back(flag);
   for (auto& flag : extra_flags) argv.push_back(flag);
   const std::string log = (fs::path(work_dir_) / (identity(index) + ".log")).string();
-  // Appending keeps the log of earlier incarnations for post-mortems.
-  if (fs::exists(log)) fs::rename(log, log + "." + std::to_string(::time(nullptr)) + ".old");
+  // Earlier incarnations' logs are kept, for post-mortems and for their leadership terms, each under
+  // a name of its own (two restarts within a second must not share one).
+  if (!sidecar.logs.empty()) {
+    const std::string old = log + "." + std::to_string(sidecar.logs.size()) + ".old";
+    fs::rename(log, old);
+    sidecar.logs.back() = old;
+  }
+  sidecar.logs.push_back(log);
   sidecar.process = std::make_unique<ChildProcess>(argv, log, env);
+}
+
+std::vector<LoggedTerm> LocalCluster::leadership_terms() const {
+  std::vector<LoggedTerm> terms;
+  for (std::size_t i = 0; i < sidecars_.size(); ++i) {
+    for (const auto& log : sidecars_[i].logs) {
+      const auto found = parse_leadership_terms(read_file(log), i);
+      terms.insert(terms.end(), found.begin(), found.end());
+    }
+  }
+  return terms;
 }
 
 LeaderView LocalCluster::leader_view(std::size_t index) {
   LeaderView view;
   const Sidecar& sidecar = sidecars_.at(index);
   if (!sidecar.process) return view;
-  auto answer = http_.get("http://127.0.0.1:" + std::to_string(sidecar.port) + "/leader", milliseconds{500});
+  auto answer = http_.get("http://127.0.0.1:" + std::to_string(sidecar.port) + "/leader",
+                          options_.leader_answer_timeout);
   if (answer.status != 200) return view;
   auto body = nlohmann::json::parse(answer.body, nullptr, false);
   if (body.is_discarded()) return view;

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "http_client.h"
+#include "leadership_terms.h"
 #include "process.h"
 
 namespace le::testing {
@@ -34,6 +35,10 @@ struct ClusterOptions {
   // Give each sidecar the Downward API's POD_NAME (its identity, "replica-i") and POD_IP
   // (pod_ip(i)), as routing modes need.
   bool pod_env = false;
+  // How long leader_view() waits for a /leader answer; one that does not come counts as "not
+  // leader". The answer never waits on the API server, so only scheduling delays it: tests that
+  // assert a leader through it on a loaded machine want seconds here.
+  std::chrono::milliseconds leader_answer_timeout{500};
 };
 
 struct LeaderView {
@@ -57,6 +62,10 @@ class LocalCluster {
   // Starts sidecar i (0-based; restarting an index replaces the old process). Identity "replica-i".
   void start_sidecar(std::size_t index, std::vector<std::string> extra_flags = {});
   ChildProcess& sidecar(std::size_t index) { return *sidecars_.at(index).process; }
+  // The logs of every process started as sidecar i, oldest first; the last is the current one's.
+  const std::vector<std::string>& sidecar_logs(std::size_t index) const { return sidecars_.at(index).logs; }
+  // The leadership terms every sidecar (each incarnation) has logged so far, on CLOCK_BOOTTIME.
+  std::vector<LoggedTerm> leadership_terms() const;
   int http_port(std::size_t index) const { return sidecars_.at(index).port; }
   std::size_t size() const { return sidecars_.size(); }
   std::string identity(std::size_t index) const { return "replica-" + std::to_string(index); }
@@ -111,6 +120,7 @@ class LocalCluster {
   struct Sidecar {
     std::unique_ptr<ChildProcess> process;
     int port = 0;
+    std::vector<std::string> logs;
   };
   ClusterOptions options_;
   std::string work_dir_;

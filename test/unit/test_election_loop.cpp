@@ -3,6 +3,8 @@
 // a condition with a deadline, and nothing here asserts a timing.
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -23,11 +25,15 @@ using le::testing::FakeLeaseStore;
 
 namespace {
 
+// Renewals come every 20 ms, but the renew deadline is long: on a loaded machine the loop thread
+// can stall for a second or two (measured on a busy 2-core CI box), and a leader that misses its
+// deadline rightly stops leading and does not release, which is not what these tests are about.
+// No test here waits for the lease duration or the renew deadline to pass on the real clocks.
 ElectorConfig fast_config() {
   ElectorConfig config;
   config.identity = "loop";
-  config.lease_duration = 1s;
-  config.renew_deadline = 500ms;
+  config.lease_duration = 30s;
+  config.renew_deadline = 20s;
   config.retry_period = 20ms;
   config.request_timeout = 200ms;
   return config;
@@ -51,15 +57,42 @@ LeaderRecord free_record() {
   return r;
 }
 
+// The real clocks, which a test can move forward at once, both together, as if that much time had
+// passed in a blink: it skips a wait the loop would otherwise sleep through. Thread-safe.
+class ShiftableClock final : public le::election::Clock {
+ public:
+  le::election::BootTime boot_now() const override { return real_.boot_now() + offset(); }
+  le::election::WallClockTime wall_now() const override {
+    return real_.wall_now() + std::chrono::duration_cast<le::election::WallClockTime::duration>(offset());
+  }
+  void skip(std::chrono::nanoseconds d) { offset_ns_ += d.count(); }
+
+ private:
+  std::chrono::nanoseconds offset() const { return std::chrono::nanoseconds{offset_ns_.load()}; }
+  SystemClock real_;
+  std::atomic<std::int64_t> offset_ns_{0};
+};
+
 // An Elector and its loop on a thread of their own, on the real clocks. The test thread reads only
 // the snapshot board (thread-safe), never the in-memory Lease, until the loop thread has been
 // joined.
 struct RunningLoop {
   RunningLoop(le::election::LeaseStore& store, std::chrono::nanoseconds release_delay,
               ElectorConfig config = fast_config())
-      : elector(config, store, clock, board, [] { return 0.5; }),
-        loop(elector, clock, release_delay),
-        thread([this] { loop.run(); }) {}
+      : elector(config, store, clock, board, [] { return 0.5; }), loop(elector, clock, release_delay) {
+    start();
+  }
+  // For a test that wires the store's hooks to this loop before it runs.
+  struct Deferred {};
+  RunningLoop(Deferred, le::election::LeaseStore& store, std::chrono::nanoseconds release_delay,
+              ElectorConfig config = fast_config())
+      : elector(config, store, clock, board, [] { return 0.5; }), loop(elector, clock, release_delay) {}
+  void start() {
+    thread = std::thread([this] {
+      loop.run();
+      returned = true;
+    });
+  }
   ~RunningLoop() {
     if (thread.joinable()) stop();
   }
@@ -71,10 +104,11 @@ struct RunningLoop {
     return was_leading;
   }
 
-  SystemClock clock;
+  ShiftableClock clock;
   SnapshotBoard board;
   Elector elector;
   ElectionLoop loop;
+  std::atomic<bool> returned{false};
   std::thread thread;
 };
 
@@ -96,16 +130,52 @@ TEST_CASE("a leading loop renews through the release delay, releases, and return
 TEST_CASE("a loop stopped during the wait after its create releases only once the wait is over") {
   FakeLeaseServer server;  // no Lease: the loop creates it after one lease duration
   FakeLeaseStore store(server, "loop");
-  std::optional<le::election::BootTime> released_at;  // written on the loop thread, read after join
-  store.after_apply = [&](const std::string&) {
-    if (server.record && server.record->holder_identity.empty()) released_at = SystemClock().boot_now();
+  RunningLoop running(RunningLoop::Deferred{}, store, 0ms);
+  const ElectorConfig config = running.elector.config();
+  // Everything below runs on the loop thread, at fixed points of its requests, so no stall of
+  // either thread changes what happens. Written there, read after the join.
+  int gets = 0;
+  bool stopped = false;
+  bool was_leading_at_stop = true;
+  bool reported_leadership = false;
+  std::optional<le::election::BootTime> leads_from;
+  std::optional<le::election::BootTime> released_at;
+  running.board.set_observer([&](const le::election::ElectionSnapshot& snapshot) {
+    reported_leadership |= snapshot.is_leader(running.clock);
+  });
+  store.before_request = [&](const std::string& verb) {
+    // The first 404 starts the wait of one lease duration before the create; skip it.
+    if (verb == "get" && gets++ == 1) running.clock.skip(config.lease_duration);
+    if (verb == "update" && !stopped) {
+      // The create has been answered and its wait published: the signal comes now (what the
+      // signal handler does).
+      leads_from = running.board.current()->leading_not_before;
+      was_leading_at_stop = running.board.mark_stopping(running.clock);
+      running.loop.request_stop();
+      stopped = true;
+    }
   };
-  RunningLoop running(store, 0ms);
-  REQUIRE(eventually([&] { return running.board.current()->leading_not_before.has_value(); }));
-  const auto leads_from = *running.board.current()->leading_not_before;
-  CHECK_FALSE(running.stop());  // it never reported leadership
+  store.after_apply = [&](const std::string& verb) {
+    if (verb != "update") return;
+    if (server.record->holder_identity.empty()) {
+      released_at = running.clock.boot_now();
+    } else {
+      // A renewal through the wait: move on by a quarter of the renew deadline, so the wait (one
+      // renew deadline from the create's answer) passes in a few renewals, and the hold, renewed
+      // each time, still has three quarters of a renew deadline of margin for any stall.
+      running.clock.skip(config.renew_deadline / 4);
+    }
+  };
+  running.start();
+  REQUIRE(eventually([&] { return running.returned.load(); }));
+  running.thread.join();
+  REQUIRE(stopped);
+  CHECK_FALSE(was_leading_at_stop);
+  CHECK_FALSE(reported_leadership);  // not before the stop, nor after it
+  REQUIRE(leads_from);
   REQUIRE(released_at);
-  CHECK(*released_at >= leads_from);
+  CHECK(*released_at >= *leads_from);
+  CHECK(server.record->holder_identity.empty());
 }
 
 TEST_CASE("a following loop stops without touching the Lease") {
@@ -189,8 +259,10 @@ TEST_CASE("a watch event wakes a following loop: a released Lease is taken long 
     const auto observed = running.board.current()->observed;
     return observed && observed->holder_identity == "other";
   }));
+  // The loop notes the version it observed just after the iteration that published it: wait for
+  // that, not only for the snapshot.
+  CHECK(eventually([&] { return running.loop.resume_version() == "1"; }));
   running.loop.deliver(le::election::LeaseEvent{le::election::LeaseEvent::Kind::connected, std::nullopt, {}});
-  CHECK(running.loop.resume_version() == "1");
   le::election::StoredLease released;
   {
     std::lock_guard lock(store.mutex);

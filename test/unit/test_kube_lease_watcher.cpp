@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <utility>
 
 #include "kube/lease_watcher.h"
 
@@ -83,6 +85,11 @@ struct RecordingSink final : le::election::LeaseEventSink {
   }
   std::string resume_version() const override {
     std::lock_guard lock(mutex);
+    const bool expired = std::any_of(events.begin(), events.end(),
+                                     [](const LeaseEvent& e) { return e.kind == LeaseEvent::Kind::expired; });
+    // The election's re-read after an expiry lands while the watcher waits for it: the watcher's
+    // first look still finds the old version, a later one the new.
+    if (expired && reread_version && looks_after_expiry++ > 0) version = *std::exchange(reread_version, {});
     return version;
   }
   void set_version(std::string v) {
@@ -97,7 +104,10 @@ struct RecordingSink final : le::election::LeaseEventSink {
   }
   mutable std::mutex mutex;
   std::vector<LeaseEvent> events;
-  std::string version;
+  mutable std::string version;
+  // What a read after an expiry moves the version to, if the test wants one.
+  mutable std::optional<std::string> reread_version;
+  mutable int looks_after_expiry = 0;
 };
 
 // What the watcher owns: it forwards to the test's ScriptedStream, which outlives the watcher.
@@ -111,12 +121,13 @@ struct Forwarding final : le::kube::StreamingTransport {
 };
 
 // Runs the watcher until its scripts are used up.
-void run_scripts(ScriptedStream& transport_ref, RecordingSink& sink) {
+void run_scripts(ScriptedStream& transport_ref, RecordingSink& sink,
+                 std::chrono::milliseconds reread_wait = 50ms) {
   auto transport = std::make_unique<Forwarding>(transport_ref);
   le::kube::WatchTiming timing;
   timing.first_backoff = 1ms;
   timing.max_backoff = 4ms;
-  timing.reread_wait = 50ms;
+  timing.reread_wait = reread_wait;
   timing.min_server_timeout = 300s;
   LeaseWatcher watcher(
       std::move(transport), "default", "demo", sink, [] { return 0.5; }, timing);
@@ -182,23 +193,12 @@ TEST_CASE("410 as an ERROR event, or as an HTTP status: the election re-reads, t
     t.scripts.push_back({200, lease_line("MODIFIED", "31", "a"), false});
     RecordingSink sink;
     sink.set_version("5");
-    // The election answers the expiry with a read that moves its version on.
-    std::thread reader([&] {
-      for (int i = 0; i < 1000; ++i) {
-        {
-          std::lock_guard lock(sink.mutex);
-          bool expired = false;
-          for (const auto& e : sink.events) expired |= e.kind == LeaseEvent::Kind::expired;
-          if (expired) {
-            sink.version = "30";
-            return;
-          }
-        }
-        std::this_thread::sleep_for(1ms);
-      }
-    });
-    run_scripts(t, sink);
-    reader.join();
+    // The election answers the expiry with a read that moves its version on, while the watcher
+    // waits for it. No thread races the watcher: the read lands at the watcher's second look, and
+    // the wait allowed for it is far longer than any stall, so it never gives up first (it stops
+    // waiting as soon as the version moves).
+    sink.reread_version = "30";
+    run_scripts(t, sink, 60s);
     const auto kinds = sink.kinds();
     CHECK(std::find(kinds.begin(), kinds.end(), LeaseEvent::Kind::expired) != kinds.end());
     REQUIRE(t.paths.size() >= 2);
