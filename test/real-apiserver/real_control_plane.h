@@ -42,6 +42,12 @@ class LeaseAdmin {
   // Deletes the Lease and creates it free (an empty spec), as the Helm chart renders it: the Role
   // the chart renders then needs no create.
   void recreate_free(const std::string& name);
+  // The Lease reset in place, as `kubectl replace` of the chart's `spec: {}` does it: an update
+  // conditional on the resourceVersion of `as_read` that blanks the record and keeps the object (and
+  // its uid). False when the Lease was written since it was read (409 Conflict).
+  bool reset_in_place(const std::string& name, const nlohmann::json& as_read);
+  // Deleted and created again with `spec: {}`, as `kubectl replace --force` does it: a new uid.
+  void recreate_empty(const std::string& name);
   HttpAnswer request(const std::string& method, const std::string& path, const std::string& body = "",
                      const std::string& content_type = "application/json");
 
@@ -94,7 +100,12 @@ class LeaderSampler {
   std::optional<std::size_t> leader() const;
   // Waits until elector `index` has said isLeader after `since`; returns when it first did.
   std::optional<std::chrono::steady_clock::time_point> wait_until_leading(
-      std::size_t index, std::chrono::steady_clock::time_point since, std::chrono::milliseconds timeout) const;
+      std::size_t index, std::chrono::steady_clock::time_point since,
+      std::chrono::milliseconds timeout) const;
+  // Waits until some elector says isLeader in a run of samples that began after `since`: a term
+  // begun since, not one carried over from before. Returns the elector and its run's first sample.
+  std::optional<std::pair<std::size_t, std::chrono::steady_clock::time_point>> wait_for_term_begun_after(
+      std::chrono::steady_clock::time_point since, std::chrono::milliseconds timeout) const;
   // The last time elector `index` said isLeader.
   std::optional<std::chrono::steady_clock::time_point> last_leading(std::size_t index) const;
   int proven_overlaps() const { return proven_overlaps_; }
