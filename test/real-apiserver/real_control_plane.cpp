@@ -268,25 +268,6 @@ std::optional<steady_clock::time_point> LeaderSampler::wait_until_leading(std::s
   return std::nullopt;
 }
 
-std::optional<std::pair<std::size_t, steady_clock::time_point>> LeaderSampler::wait_for_term_begun_after(
-    steady_clock::time_point since, milliseconds timeout) const {
-  const auto until = steady_clock::now() + timeout;
-  while (steady_clock::now() < until) {
-    {
-      std::lock_guard lock(mutex_);
-      std::optional<std::pair<std::size_t, steady_clock::time_point>> first;
-      for (std::size_t i = 0; i < runs_.size(); ++i) {
-        for (const auto& run : runs_[i]) {
-          if (run.first >= since && (!first || run.first < first->second)) first.emplace(i, run.first);
-        }
-      }
-      if (first) return first;
-    }
-    std::this_thread::sleep_for(milliseconds{2});
-  }
-  return std::nullopt;
-}
-
 std::optional<steady_clock::time_point> LeaderSampler::last_leading(std::size_t index) const {
   std::lock_guard lock(mutex_);
   if (runs_[index].empty()) return std::nullopt;

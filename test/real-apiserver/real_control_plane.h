@@ -100,12 +100,7 @@ class LeaderSampler {
   std::optional<std::size_t> leader() const;
   // Waits until elector `index` has said isLeader after `since`; returns when it first did.
   std::optional<std::chrono::steady_clock::time_point> wait_until_leading(
-      std::size_t index, std::chrono::steady_clock::time_point since,
-      std::chrono::milliseconds timeout) const;
-  // Waits until some elector says isLeader in a run of samples that began after `since`: a term
-  // begun since, not one carried over from before. Returns the elector and its run's first sample.
-  std::optional<std::pair<std::size_t, std::chrono::steady_clock::time_point>> wait_for_term_begun_after(
-      std::chrono::steady_clock::time_point since, std::chrono::milliseconds timeout) const;
+      std::size_t index, std::chrono::steady_clock::time_point since, std::chrono::milliseconds timeout) const;
   // The last time elector `index` said isLeader.
   std::optional<std::chrono::steady_clock::time_point> last_leading(std::size_t index) const;
   int proven_overlaps() const { return proven_overlaps_; }

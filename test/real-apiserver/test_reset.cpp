@@ -4,8 +4,11 @@
 // released, while the leader it was taken from may go on leading until its own renew deadline; the
 // replicas must wait a lease duration from when each saw the change before taking it (README,
 // "Safety"). Three sidecars, five injections of each kind spread over the leader's renewal cycle, in
-// both takeover modes. Judged by the terms the sidecars log on CLOCK_BOOTTIME (the chaos suite's
-// checker): no two replicas' terms overlap, and after every injection a new term began.
+// both takeover modes; then the same again with the leader paused across each injection, a leader
+// slow to see the change (descheduled, or its watch stalled). Without the pause a watching leader
+// sees the change as soon as its followers and steps down first, so only the second round shows, in
+// watch mode, that the followers wait. Judged by the terms the sidecars log on CLOCK_BOOTTIME (the
+// chaos suite's checker): no two replicas' terms overlap, and after every injection a new term began.
 #include <doctest/doctest.h>
 
 #include <signal.h>
@@ -15,13 +18,13 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <regex>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 
 #include "checker.h"
@@ -45,6 +48,10 @@ constexpr milliseconds kRetryPeriod{200};
 // nearly a whole renew deadline; near the end its next renewal (or, polling, its read) is close.
 constexpr std::array kCyclePoints{0.0, 0.2, 0.4, 0.6, 0.8};
 constexpr int kReplicas = 3;
+// How long the leader is paused (SIGSTOP) across an injection in the second round: shorter than the
+// renew deadline less the latest cycle point (1 s - 160 ms), so it resumes still counting itself
+// leader and must find out then; a follower that took the Lease meanwhile would overlap it.
+constexpr milliseconds kLeaderPause{300};
 
 enum class Injection { reset_in_place, recreate_empty };
 
@@ -89,11 +96,13 @@ std::vector<le::chaos::Term> logged_terms(int replica, const std::string& log_pa
 struct Injected {
   Injection kind = Injection::reset_in_place;
   double cycle_point = 0;
+  bool leader_paused = false;
   milliseconds after_renewal{};  // measured: from the leader's renewTime to the injection's first write
   int conflicts = 0;             // resets refused because the leader renewed first (tried again)
   Nanos boot = 0;                // the injection's first write, on CLOCK_BOOTTIME
   steady_clock::time_point at;
-  milliseconds leader_back{};  // to the first isLeader of a term begun since (the /leader samples)
+  system_clock::time_point wall;
+  milliseconds leader_back{};  // to the new holder's first isLeader (the /leader samples)
   std::string new_leader;
 };
 
@@ -126,23 +135,59 @@ class ResetUnderLeader {
   }
 
   void run() {
-    const auto first = sampler_->wait_for_term_begun_after(steady_clock::now() - 1h, 30s);
+    const auto first = wait_for_term_acquired_after(system_clock::now(), steady_clock::now());
     REQUIRE_MESSAGE(first, "no first leader\n" << logs());
-    for (const double point : kCyclePoints) {
-      for (const Injection kind : {Injection::reset_in_place, Injection::recreate_empty}) inject(kind, point);
+    // Should leadership not resume, the injections stop there, but the logs are still judged.
+    bool resumed = true;
+    for (const bool pause_leader : {false, true}) {
+      for (const double point : kCyclePoints) {
+        for (const Injection kind : {Injection::reset_in_place, Injection::recreate_empty}) {
+          if (resumed) resumed = inject(kind, point, pause_leader);
+        }
+      }
     }
     stop_all();
     judge();
   }
 
  private:
+  // Waits for a term acquired after an instant: the Lease names a holder whose acquireTime (the
+  // send time of its acquiring write) is later, and that replica says isLeader after it. Returns the
+  // replica and when it first said so. The /leader answers alone cannot tell: a leader paused across
+  // the injection says isLeader again when it resumes, until it sees the change (rightly: no one
+  // else leads before its renew deadline has passed).
+  std::optional<std::pair<std::size_t, steady_clock::time_point>> wait_for_term_acquired_after(
+      system_clock::time_point wall, steady_clock::time_point steady) {
+    const auto until = steady_clock::now() + 20s;
+    while (steady_clock::now() < until) {
+      const auto lease = admin_.read(lease_);
+      const auto spec =
+          lease.is_object() ? lease.value("spec", nlohmann::json::object()) : nlohmann::json::object();
+      const std::string holder = spec.value("holderIdentity", "");
+      const auto acquired = le::util::parse_micro_time(spec.value("acquireTime", ""));
+      if (!holder.empty() && acquired && *acquired >= le::util::to_micro(wall)) {
+        const std::size_t index = index_of(holder);
+        // The same instant on the steady clock, where the /leader samples are.
+        const auto since =
+            steady + duration_cast<steady_clock::duration>(*acquired - le::util::to_micro(wall));
+        const auto led = sampler_->wait_until_leading(
+            index, since, duration_cast<milliseconds>(until - steady_clock::now()));
+        if (!led) return std::nullopt;
+        return std::pair{index, *led};
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+    return std::nullopt;
+  }
+
   // Reads the Lease until its leader renews (renewTime moves); returns it as read then.
   nlohmann::json wait_for_renewal() {
     const auto until = steady_clock::now() + 20s;
     std::string before;
     for (bool first = true; steady_clock::now() < until; first = false) {
       auto lease = admin_.read(lease_);
-      const auto& spec = lease.is_null() ? nlohmann::json::object() : lease["spec"];
+      const auto spec =
+          lease.is_object() ? lease.value("spec", nlohmann::json::object()) : nlohmann::json::object();
       const std::string holder = spec.value("holderIdentity", "");
       const std::string renewed = spec.value("renewTime", "");
       if (!first && !holder.empty() && !renewed.empty() && renewed != before) return lease;
@@ -153,10 +198,12 @@ class ResetUnderLeader {
     return nullptr;
   }
 
-  void inject(Injection kind, double point) {
+  // False when no new term began after the injection.
+  bool inject(Injection kind, double point, bool pause_leader) {
     Injected injected;
     injected.kind = kind;
     injected.cycle_point = point;
+    injected.leader_paused = pause_leader;
     // A reset is conditional on the version read; when the leader renews first, the same point of
     // a later cycle is tried instead.
     for (;; ++injected.conflicts) {
@@ -164,21 +211,40 @@ class ResetUnderLeader {
       const auto lease = wait_for_renewal();
       const auto renewed = le::util::parse_micro_time(lease["spec"]["renewTime"].get<std::string>());
       REQUIRE(renewed);
+      Elector& leader = *replicas_[index_of(lease["spec"]["holderIdentity"].get<std::string>())];
       std::this_thread::sleep_until(*renewed + duration_cast<microseconds>(kRetryPeriod * point));
+      if (pause_leader) leader.process().signal(SIGSTOP);
       injected.after_renewal = duration_cast<milliseconds>(system_clock::now() - *renewed);
       injected.boot = boot_now();
       injected.at = steady_clock::now();
-      if (kind == Injection::recreate_empty) {
-        admin_.recreate_empty(lease_);
-        break;
+      injected.wall = system_clock::now();
+      const bool applied = kind == Injection::recreate_empty ? (admin_.recreate_empty(lease_), true)
+                                                             : admin_.reset_in_place(lease_, lease);
+      if (pause_leader) {
+        if (applied) std::this_thread::sleep_until(injected.at + kLeaderPause);
+        leader.process().signal(SIGCONT);
       }
-      if (admin_.reset_in_place(lease_, lease)) break;
+      if (applied) break;
     }
-    const auto back = sampler_->wait_for_term_begun_after(injected.at, 20s);
-    REQUIRE_MESSAGE(back, "no leader after the Lease was " << describe(kind) << "\n" << logs());
+    const auto back = wait_for_term_acquired_after(injected.wall, injected.at);
+    if (!back) {
+      FAIL_CHECK(mode_ << ": no term began within 20 s after the Lease was " << std::string(describe(kind))
+                       << (pause_leader ? ", the leader paused" : "") << "\n"
+                       << logs());
+      return false;
+    }
     injected.leader_back = duration_cast<milliseconds>(back->second - injected.at);
     injected.new_leader = replicas_[back->first]->identity();
     injections_.push_back(injected);
+    return true;
+  }
+
+  std::size_t index_of(const std::string& identity) {
+    for (std::size_t i = 0; i < replicas_.size(); ++i) {
+      if (replicas_[i]->identity() == identity) return i;
+    }
+    FAIL("the Lease is held by " << identity << ", not one of the replicas");
+    throw std::logic_error("unreachable");
   }
 
   void stop_all() {
@@ -212,19 +278,19 @@ class ResetUnderLeader {
         if (term.start_boot > injected.boot && term.start_boot < next && (!began || term.start_boot < *began))
           began = term.start_boot;
       }
-      CHECK_MESSAGE(began, mode_ << ": no term began after the Lease was " << describe(injected.kind)
-                                 << " at " << injected.cycle_point * 100 << " % of the renewal cycle");
-      char line[400];
-      std::snprintf(
-          line, sizeof line,
-          "reset under a leader (%s): %s %3.0f ms after a renewal (%.0f %% of the cycle%s): "
-          "%s leads %lld ms later (its first write %.0f ms after the injection)",
-          mode_.c_str(), describe(injected.kind), static_cast<double>(injected.after_renewal.count()),
-          injected.cycle_point * 100,
-          injected.conflicts ? (", " + std::to_string(injected.conflicts) + " conflict(s)").c_str() : "",
-          injected.new_leader.c_str(), static_cast<long long>(injected.leader_back.count()),
-          began ? static_cast<double>(*began - injected.boot) / 1e6 : -1.0);
-      record_measurement(line);
+      std::ostringstream what;
+      what << describe(injected.kind) << " " << injected.after_renewal.count() << " ms after a renewal ("
+           << injected.cycle_point * 100 << " % of the cycle";
+      if (injected.conflicts) what << ", " << injected.conflicts << " conflict(s) first";
+      if (injected.leader_paused) what << ", the leader paused " << kLeaderPause.count() << " ms";
+      what << ")";
+      CHECK_MESSAGE(began, mode_ << ": no term began after the Lease was " << what.str());
+      std::ostringstream line;
+      line << "reset under a leader (" << mode_ << "): " << what.str() << ": " << injected.new_leader
+           << " leads " << injected.leader_back.count() << " ms later";
+      if (began)
+        line << " (its first write " << (*began - injected.boot) / 1'000'000 << " ms after the injection)";
+      record_measurement(line.str());
     }
   }
 
@@ -235,7 +301,7 @@ class ResetUnderLeader {
       std::vector<std::string> lines;
       std::istringstream in(replica->process().log());
       for (std::string line; std::getline(in, line);) {
-        if (line.find("[debug]") == std::string::npos) lines.push_back(line);
+        if (line.find(" debug [") == std::string::npos) lines.push_back(line);
       }
       text += "--- " + replica->identity() + " (" + replica->process().log_path() + "):\n";
       for (std::size_t i = lines.size() > 40 ? lines.size() - 40 : 0; i < lines.size(); ++i)
