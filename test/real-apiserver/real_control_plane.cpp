@@ -102,6 +102,36 @@ void LeaseAdmin::recreate_free(const std::string& name) {
                              answer.body);
 }
 
+bool LeaseAdmin::reset_in_place(const std::string& name, const nlohmann::json& as_read) {
+  const nlohmann::json lease{{"apiVersion", "coordination.k8s.io/v1"},
+                             {"kind", "Lease"},
+                             {"metadata",
+                              {{"name", name},
+                               {"namespace", plane_.ns},
+                               {"resourceVersion", as_read["metadata"]["resourceVersion"]}}},
+                             {"spec", nlohmann::json::object()}};
+  auto answer = request("PUT", "/apis/coordination.k8s.io/v1/namespaces/" + plane_.ns + "/leases/" + name,
+                        lease.dump());
+  if (answer.status == 409) return false;
+  if (answer.status != 200)
+    throw std::runtime_error("resetting Lease " + name + ": " + std::to_string(answer.status) + " " +
+                             answer.body + answer.error);
+  return true;
+}
+
+void LeaseAdmin::recreate_empty(const std::string& name) {
+  remove(name);
+  const nlohmann::json lease{{"apiVersion", "coordination.k8s.io/v1"},
+                             {"kind", "Lease"},
+                             {"metadata", {{"name", name}, {"namespace", plane_.ns}}},
+                             {"spec", nlohmann::json::object()}};
+  auto answer =
+      request("POST", "/apis/coordination.k8s.io/v1/namespaces/" + plane_.ns + "/leases", lease.dump());
+  if (answer.status != 201)
+    throw std::runtime_error("creating Lease " + name + ": " + std::to_string(answer.status) + " " +
+                             answer.body + answer.error);
+}
+
 std::unique_ptr<Elector> Elector::sidecar(const std::string& binary, const std::string& identity,
                                           const std::string& kubeconfig, const std::string& ns,
                                           const std::string& lease, const ElectorTimings& timings,

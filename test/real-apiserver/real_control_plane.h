@@ -42,6 +42,12 @@ class LeaseAdmin {
   // Deletes the Lease and creates it free (an empty spec), as the Helm chart renders it: the Role
   // the chart renders then needs no create.
   void recreate_free(const std::string& name);
+  // The Lease reset in place, as `kubectl replace` of the chart's `spec: {}` does it: an update
+  // conditional on the resourceVersion of `as_read` that blanks the record and keeps the object (and
+  // its uid). False when the Lease was written since it was read (409 Conflict).
+  bool reset_in_place(const std::string& name, const nlohmann::json& as_read);
+  // Deleted and created again with `spec: {}`, as `kubectl replace --force` does it: a new uid.
+  void recreate_empty(const std::string& name);
   HttpAnswer request(const std::string& method, const std::string& path, const std::string& body = "",
                      const std::string& content_type = "application/json");
 
