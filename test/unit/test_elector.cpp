@@ -616,6 +616,10 @@ struct SimReplica {
   nanoseconds next_tick{0};
   nanoseconds paused_until{0};  // a paused VM: its boot clock stops
   bool frozen_process = false;  // SIGSTOP: clocks run, the loop does not
+  // A wall clock that does not move while the boot clock runs, set right (by NTP) when it ends.
+  // Never together with a pause: both clocks stopped at once is what no process can notice (README).
+  nanoseconds wall_stuck_until{0};
+  nanoseconds wall_behind{0};
 };
 
 // Rare interleavings need many seeds: a stop during the wait after a create, while a cut-off
@@ -643,6 +647,8 @@ struct SimWorld {
     s.replica->clock.advance(now);
     s.next_tick = now;
     s.paused_until = now;
+    s.wall_stuck_until = now;
+    s.wall_behind = nanoseconds{0};
     SimReplica* self = &s;
     // Slow requests: others act before the server applies it, and before its answer arrives.
     s.replica->store.before_request = [this, self](const std::string&) { maybe_slow(*self); };
@@ -663,7 +669,12 @@ struct SimWorld {
       for (auto& r : replicas) {
         if (now <= r.paused_until) {
           r.replica->clock.step_wall(step_size);  // boot stopped; wall set right on resume
+        } else if (now <= r.wall_stuck_until) {
+          r.replica->clock.advance_boot(step_size);
+          r.wall_behind += step_size;
         } else {
+          r.replica->clock.step_wall(r.wall_behind);
+          r.wall_behind = nanoseconds{0};
           r.replica->clock.advance(step_size);
         }
       }
@@ -733,9 +744,11 @@ struct SimWorld {
       store.script({Fault::apply_twice, ApiErrorKind::timeout, ""});
     } else if (event < 0.10) {
       store.script({Fault::fail, ApiErrorKind::server_error, ""});
-    } else if (event < 0.12) {
+    } else if (event < 0.12 && now > s.wall_stuck_until) {
       s.paused_until = now + milliseconds{int(uniform() * 30'000)};
       return;
+    } else if (event < 0.125 && now > s.paused_until) {
+      s.wall_stuck_until = now + milliseconds{int(uniform() * 20'000)};
     } else if (event < 0.14 && &s != busy) {
       start(s, s.replica->elector.config().identity);  // SIGKILL and restart under the same identity
     } else if (event < 0.15 && server.record) {
