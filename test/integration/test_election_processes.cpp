@@ -187,6 +187,11 @@ TEST_CASE("a follower stops at once on SIGTERM and leaves the leader alone") {
   o.kubeconfig_from_env = true;  // and the sidecars find the API server through a KUBECONFIG list
   LocalCluster cluster(o);
   const auto leader = elect_released(cluster);
+  // The followers answer /leader (so their SIGTERM handler is installed: it is set up before the
+  // HTTP threads start) and name the leader. Signalled earlier, a process still starting up dies
+  // of the signal (143), as any process would; seen in CI once the released Lease made the
+  // election fast.
+  wait_until_followers_see(cluster, leader);
   const std::size_t follower = (leader + 1) % 3;
   const auto before = cluster.read_lease()["spec"];
   cluster.sidecar(follower).signal(SIGTERM);
