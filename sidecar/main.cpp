@@ -17,7 +17,7 @@
 
 #include "config/config.h"
 #include "config/identity.h"
-#include "config/logging.h"
+#include "util/logging.h"
 #include "election/clock.h"
 #include "election/election_loop.h"
 #include "election/elector.h"
@@ -31,10 +31,10 @@
 #include "kube/lease_client.h"
 #include "kube/lease_watcher.h"
 #include "kube/pod_client.h"
-#include "route/endpoints_route.h"
-#include "route/pod_route.h"
-#include "route/router.h"
-#include "route/routing_loop.h"
+#include "traffic/endpoints_mode.h"
+#include "traffic/pod_modes.h"
+#include "traffic/traffic_controller.h"
+#include "traffic/traffic_loop.h"
 
 namespace {
 
@@ -54,12 +54,12 @@ asio::ip::tcp::endpoint resolve_listen_address(asio::io_context& io, const le::c
   return results.begin()->endpoint();
 }
 
-// The API clients and the Route of the chosen mode; empty in readiness mode (the HTTP side's
+// The API clients and the TrafficMode of the chosen routing mode; empty in readiness mode (the HTTP side's
 // /readyz is that mode's route).
 struct RoutingParts {
-  std::unique_ptr<le::route::PodApi> pods;
-  std::unique_ptr<le::route::EndpointSliceApi> slices;
-  std::unique_ptr<le::route::Route> route;
+  std::unique_ptr<le::traffic::PodApi> pods;
+  std::unique_ptr<le::traffic::EndpointSliceApi> slices;
+  std::unique_ptr<le::traffic::TrafficMode> mode;
 };
 
 std::string rfc3339_now() {
@@ -77,24 +77,24 @@ RoutingParts make_routing(const le::config::Config& config, const le::kube::Curl
                           const std::string& ns) {
   using le::config::RouteMode;
   RoutingParts parts;
-  const le::route::PodRouteConfig pod_config{config.pod_name, config.pod_selector};
+  const le::traffic::PodModeConfig pod_config{config.pod_name, config.pod_selector};
   switch (config.route) {
     case RouteMode::readiness:
       break;
     case RouteMode::label:
       parts.pods = std::make_unique<le::kube::PodClient>(transport.make_independent(), ns);
-      parts.route = le::route::make_label_route(*parts.pods, pod_config, config.leader_label_key,
+      parts.mode = le::traffic::make_label_mode(*parts.pods, pod_config, config.leader_label_key,
                                                 config.leader_label_value);
       break;
     case RouteMode::readiness_gate:
       parts.pods = std::make_unique<le::kube::PodClient>(transport.make_independent(), ns);
-      parts.route = le::route::make_gate_route(*parts.pods, pod_config, config.readiness_gate, rfc3339_now);
+      parts.mode = le::traffic::make_gate_mode(*parts.pods, pod_config, config.readiness_gate, rfc3339_now);
       break;
     case RouteMode::endpoints: {
       parts.slices = std::make_unique<le::kube::EndpointSliceClient>(transport.make_independent(), ns);
-      le::route::EndpointsRouteConfig endpoints{config.service, config.pod_name, config.pod_ip, {}};
+      le::traffic::EndpointsModeConfig endpoints{config.service, config.pod_name, config.pod_ip, {}};
       for (const auto& p : config.endpoint_ports) endpoints.ports.push_back({p.name, p.port, p.protocol});
-      parts.route = le::route::make_endpoints_route(*parts.slices, std::move(endpoints));
+      parts.mode = le::traffic::make_endpoints_mode(*parts.slices, std::move(endpoints));
       break;
     }
   }
@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
   // libcurl with CURLOPT_NOSIGNAL cannot keep a peer's reset from raising SIGPIPE; an error
   // return is what every write path here handles.
   std::signal(SIGPIPE, SIG_IGN);
-  le::config::setup_early_logging();
+  le::util::setup_early_logging();
   const auto env = le::util::process_environment();
   const auto parsed = le::config::parse_command_line(std::vector<std::string>(argv + 1, argv + argc), env);
   switch (parsed.action) {
@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
                                                      cluster.value().context_namespace);
   const std::string identity = config.identity.value_or(le::config::default_identity(env));
   const std::string lease = ns + "/" + config.lease_name;
-  le::config::setup_logging(config.log_level, config.log_format, lease, identity);
+  le::util::setup_logging(config.log_level, config.log_format, lease, identity);
   for (const auto& note : parsed.notes) spdlog::info("{}", note);
 
   try {
@@ -174,24 +174,24 @@ int main(int argc, char** argv) {
     le::kube::LeaseWatcher watcher(std::move(watch_transport), ns, config.lease_name, loop,
                                    [&] { return uniform01(watch_random_engine); });
 
-    std::optional<le::route::Router> router;
-    std::optional<le::route::RoutingLoop> routing_loop;
-    if (routing.route) {
-      le::route::RouterConfig router_config;
-      router_config.identity = identity;
-      router_config.namespace_name = ns;
-      router_config.request_timeout = duration_cast<milliseconds>(elector_config.request_timeout);
+    std::optional<le::traffic::TrafficController> controller;
+    std::optional<le::traffic::TrafficLoop> traffic_loop;
+    if (routing.mode) {
+      le::traffic::TrafficControllerConfig controller_config;
+      controller_config.identity = identity;
+      controller_config.namespace_name = ns;
+      controller_config.request_timeout = duration_cast<milliseconds>(elector_config.request_timeout);
       // The stray check runs once per renewal period.
-      router_config.check_period = config.retry_period;
-      router_config.stopping_request_timeout =
+      controller_config.check_period = config.retry_period;
+      controller_config.stopping_request_timeout =
           duration_cast<milliseconds>(elector_config.stopping_request_timeout);
-      router.emplace(*routing.route, board, clock, router_config);
-      routing_loop.emplace(*router, clock);
+      controller.emplace(*routing.mode, board, clock, controller_config);
+      traffic_loop.emplace(*controller, clock);
     }
 
     asio::io_context io;
     le::http::Server http_server(io, resolve_listen_address(io, config),
-                                 le::http::make_election_router(board, clock));
+                                 le::http::make_election_route_table(board, clock));
     asio::signal_set signals(io, SIGTERM, SIGINT);
     signals.async_wait([&](const boost::system::error_code& error, int signal) {
       if (error) return;
@@ -201,7 +201,7 @@ int main(int argc, char** argv) {
       loop.request_stop();
       // One shutdown budget for the whole process: routing removes this Pod's route by the same
       // deadline as the hand-over.
-      if (routing_loop) routing_loop->request_stop(*loop.shutdown_deadline());
+      if (traffic_loop) traffic_loop->request_stop(*loop.shutdown_deadline());
     });
     // Two threads serve HTTP (each connection on its own strand): an app that polls /leader hard,
     // or a probe storm, gets both cores, as a Go net/http server would. Idle, they cost nothing.
@@ -241,16 +241,16 @@ int main(int argc, char** argv) {
         config.takeover == le::config::Takeover::watch ? "watch" : "poll",
         le::config::to_string(config.route));
 
-    if (routing_loop) routing_loop->start();
+    if (traffic_loop) traffic_loop->start();
     loop.run();  // returns after SIGTERM/SIGINT and the hand-over
-    // The router saw the stop in the snapshot at once (mark_stopping) and has been removing this
+    // The controller saw the stop in the snapshot at once (mark_stopping) and has been removing this
     // Pod's route since, its requests bounded by the election's deadline: waiting for it here
     // adds nothing to the shutdown budget. The hand-over can be over (no release delay) before the
     // signal handler has passed that deadline on, so pass it here too (the first call counts):
-    // stop() alone would end the routing loop at once.
-    if (routing_loop) {
-      routing_loop->request_stop(*loop.shutdown_deadline());
-      routing_loop->stop();
+    // stop() alone would end the traffic loop at once.
+    if (traffic_loop) {
+      traffic_loop->request_stop(*loop.shutdown_deadline());
+      traffic_loop->stop();
     }
     spdlog::info("stopped");
     return 0;

@@ -13,10 +13,6 @@
 namespace le::config {
 namespace {
 
-constexpr std::array log_levels{std::pair{LogLevel::trace, "trace"}, std::pair{LogLevel::debug, "debug"},
-                                std::pair{LogLevel::info, "info"},   std::pair{LogLevel::warn, "warn"},
-                                std::pair{LogLevel::error, "error"}, std::pair{LogLevel::off, "off"}};
-constexpr std::array log_formats{std::pair{LogFormat::text, "text"}, std::pair{LogFormat::json, "json"}};
 constexpr std::array takeovers{std::pair{Takeover::watch, "watch"}, std::pair{Takeover::poll, "poll"}};
 
 template <typename Table>
@@ -74,12 +70,12 @@ std::optional<std::string> resolve_fields(const RawSettings& raw, Config& config
   }
 
   if (const auto* v = find(raw, Setting::log_level)) {
-    const auto level = lookup(log_levels, v->text);
+    const auto level = lookup(util::kLogLevels, v->text);
     if (!level) return cite(*v) + " is not a log level: use trace, debug, info, warn, error or off";
     config.log_level = *level;
   }
   if (const auto* v = find(raw, Setting::log_format)) {
-    const auto format = lookup(log_formats, v->text);
+    const auto format = lookup(util::kLogFormats, v->text);
     if (!format) return cite(*v) + " is not a log format: use text or json";
     config.log_format = *format;
   }
@@ -124,18 +120,5 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args, const util
 
 std::string version_text() { return std::string("lease-elector ") + LEASE_ELECTOR_VERSION; }
 
-std::string_view to_string(LogLevel level) {
-  for (const auto& [value, spelling] : log_levels) {
-    if (value == level) return spelling;
-  }
-  return "unknown";
-}
-
-std::string_view to_string(LogFormat format) {
-  for (const auto& [value, spelling] : log_formats) {
-    if (value == format) return spelling;
-  }
-  return "unknown";
-}
 
 }  // namespace le::config

@@ -8,11 +8,13 @@
 #include <vector>
 
 #include "util/environment.h"
+#include "util/logging.h"
 
 namespace le::config {
 
-enum class LogFormat { text, json };
-enum class LogLevel { trace, debug, info, warn, error, off };
+// The log settings are util/logging.h's; the flags name them.
+using util::LogFormat;
+using util::LogLevel;
 // How followers learn that the Lease is free. poll reproduces client-go v0.20 exactly (for the
 // benchmarks): followers read every 1-2.2 retry periods and the leader reads before each renewal.
 enum class Takeover { watch, poll };
@@ -78,8 +80,6 @@ std::string help_text();
 std::string version_text();
 
 // Added: the spellings the flags accept ("info", "warn", "json", ...), for logs and messages.
-std::string_view to_string(LogLevel level);
-std::string_view to_string(LogFormat format);
 std::string_view to_string(RouteMode mode);
 
 }  // namespace le::config

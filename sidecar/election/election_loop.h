@@ -29,7 +29,7 @@ class ElectionLoop final : public LeaseEventSink {
   // Thread-safe; wakes the loop at once.
   void request_stop();
   // The first request_stop()'s time plus the shutdown budget (nullopt before): what the other
-  // parts that stop with the process (the routing loop) must be done by. Thread-safe.
+  // parts that stop with the process (the traffic loop) must be done by. Thread-safe.
   std::optional<BootTime> shutdown_deadline() const;
   // Thread-safe; makes the loop run its next iteration now.
   void wake();

@@ -32,7 +32,7 @@ struct ElectionSnapshot {
   std::chrono::nanoseconds renew_deadline{0};
   // Which of this process's terms the record is: a number this process gave the acquire it sent
   // (1 for its first, never reused), 0 while the record is not ours. A consumer that acts for a term
-  // (the router's marks) must check, before each write, that the term it acts for is still this
+  // (the controller's marks) must check, before each write, that the term it acts for is still this
   // one: a whole other leader's term can pass between two snapshots it reads.
   std::uint64_t term = 0;
   // After creating the Lease, leadership starts only at this instant (see Elector::create).

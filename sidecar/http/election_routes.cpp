@@ -69,18 +69,18 @@ std::string liveness_failure(const ElectionSnapshot& snapshot, election::BootTim
 
 }  // namespace
 
-std::shared_ptr<Router> make_election_router(const election::SnapshotBoard& board,
+std::shared_ptr<RouteTable> make_election_route_table(const election::SnapshotBoard& board,
                                              const election::Clock& clock) {
-  auto router = std::make_shared<Router>();
+  auto routes = std::make_shared<RouteTable>();
 
-  router->get("/leader", [&board, &clock](const Request&) {
+  routes->get("/leader", [&board, &clock](const Request&) {
     const auto snapshot = board.current();
     return json_ok(200, leader_body(*snapshot, Leadership(*snapshot, clock)));
   });
 
   // Exactly {"name": ...}: apps written against the classic leader-elector sidecar
   // (k8s.gcr.io/leader-elector) compare this field with their own pod name.
-  router->get("/", [&board](const Request&) {
+  routes->get("/", [&board](const Request&) {
     const auto snapshot = board.current();
     return json_ok(200,
                    json{{"name", snapshot->observed ? snapshot->observed->holder_identity : std::string{}}});
@@ -88,21 +88,21 @@ std::shared_ptr<Router> make_election_router(const election::SnapshotBoard& boar
 
   // Liveness judges only the election loop itself: an unreachable API server is no reason to
   // restart the pod (a restart would not fix it), and the loop keeps promising while it retries.
-  router->get("/healthz", [&board, &clock](const Request&) {
+  routes->get("/healthz", [&board, &clock](const Request&) {
     const auto snapshot = board.current();
     const auto boot_now = clock.boot_now();
     if (snapshot->alive(boot_now)) return json_ok(200, json{{"status", "ok"}});
     return json_ok(503, json{{"status", "unhealthy"}, {"reason", liveness_failure(*snapshot, boot_now)}});
   });
 
-  router->get("/readyz", [&board, &clock](const Request&) {
+  routes->get("/readyz", [&board, &clock](const Request&) {
     const auto snapshot = board.current();
     const Leadership now(*snapshot, clock);
     return json_ok(now.leading() ? 200 : 503,
                    json{{"isLeader", now.leading()}, {"status", snapshot->status}});
   });
 
-  return router;
+  return routes;
 }
 
 }  // namespace le::http

@@ -8,12 +8,12 @@
 
 #include "election/clock.h"
 #include "election/snapshot.h"
-#include "http/router.h"
+#include "http/route_table.h"
 
 namespace le::http {
 
-// `board` and `clock` must outlive the router.
-std::shared_ptr<Router> make_election_router(const election::SnapshotBoard& board,
+// `board` and `clock` must outlive the routes.
+std::shared_ptr<RouteTable> make_election_route_table(const election::SnapshotBoard& board,
                                              const election::Clock& clock);
 
 }  // namespace le::http

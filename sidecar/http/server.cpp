@@ -52,12 +52,12 @@ class Session;
 // Sessions hold a shared_ptr to it, so it outlives every one of them.
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(net::io_context& io_context, tcp::acceptor acceptor, std::shared_ptr<const Router> router,
+  Listener(net::io_context& io_context, tcp::acceptor acceptor, std::shared_ptr<const RouteTable> routes,
            ServerLimits limits)
       : io_context_(io_context),
         acceptor_(std::move(acceptor)),
         retry_timer_(acceptor_.get_executor()),
-        router_(std::move(router)),
+        routes_(std::move(routes)),
         limits_(limits),
         endpoint_text_(to_string(acceptor_.local_endpoint())) {}
 
@@ -71,7 +71,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
     return sessions_.size();
   }
 
-  const Router& router() const { return *router_; }
+  const RouteTable& routes() const { return *routes_; }
   const ServerLimits& limits() const { return limits_; }
   void forget(const Session* session) {
     std::lock_guard lock(mutex_);
@@ -95,7 +95,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   net::io_context& io_context_;
   tcp::acceptor acceptor_;  // used on its strand only
   net::steady_timer retry_timer_;
-  std::shared_ptr<const Router> router_;
+  std::shared_ptr<const RouteTable> routes_;
   ServerLimits limits_;
   std::string endpoint_text_;
 
@@ -280,7 +280,7 @@ void Session::on_read(beast::error_code ec, std::size_t /*bytes*/) {
   request.target = std::string{message.target()};
   for (const auto& field : message) request.headers.emplace_back(field.name_string(), field.value());
 
-  Response response = listener_->router().route(request);
+  Response response = listener_->routes().route(request);
   spdlog::debug("http: {} \"{} {}\" {}", peer_, request.method, request.target, response.status);
   send(std::move(response), message.version(), message.keep_alive());
 }
@@ -337,8 +337,8 @@ void Session::on_linger(beast::error_code ec, std::size_t bytes) {
 }
 
 Server::Server(net::io_context& io_context, const tcp::endpoint& endpoint,
-               std::shared_ptr<const Router> router, ServerLimits limits) {
-  if (!router) throw std::invalid_argument("http::Server needs a router");
+               std::shared_ptr<const RouteTable> routes, ServerLimits limits) {
+  if (!routes) throw std::invalid_argument("http::Server needs a route table");
   const auto fail = [&](const beast::error_code& ec) {
     throw std::system_error(ec, "cannot listen on " + to_string(endpoint));
   };
@@ -354,7 +354,7 @@ Server::Server(net::io_context& io_context, const tcp::endpoint& endpoint,
   acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) fail(ec);
   local_endpoint_ = acceptor.local_endpoint();
-  listener_ = std::make_shared<Listener>(io_context, std::move(acceptor), std::move(router), limits);
+  listener_ = std::make_shared<Listener>(io_context, std::move(acceptor), std::move(routes), limits);
   listener_->start();
 }
 

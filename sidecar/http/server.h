@@ -1,6 +1,6 @@
 #pragma once
 // The local HTTP server: Beast's async server shape (a listener that accepts, one session per
-// connection kept alive by shared_from_this, beast::tcp_stream deadlines). It serves a Router
+// connection kept alive by shared_from_this, beast::tcp_stream deadlines). It serves a RouteTable
 // whose handlers only read the election snapshot, so nothing here ever blocks.
 #include <chrono>
 #include <cstddef>
@@ -10,7 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
-#include "http/router.h"
+#include "http/route_table.h"
 
 namespace le::http {
 
@@ -42,7 +42,7 @@ class Server {
   // Port 0 picks a free port; see local_endpoint(). IPv4 and IPv6 both work; "::" also accepts
   // IPv4 where the system allows dual-stack sockets (Linux's default).
   Server(boost::asio::io_context& io_context, const boost::asio::ip::tcp::endpoint& endpoint,
-         std::shared_ptr<const Router> router, ServerLimits limits = {});
+         std::shared_ptr<const RouteTable> routes, ServerLimits limits = {});
   // Stops (see stop()).
   ~Server();
   Server(const Server&) = delete;

@@ -10,7 +10,7 @@ using election::ApiError;
 using election::ApiErrorKind;
 using election::Result;
 using nlohmann::json;
-using route::EndpointSlice;
+using traffic::EndpointSlice;
 
 namespace {
 
@@ -71,7 +71,7 @@ Result<EndpointSlice> parse_endpoint_slice(const std::string& body) {
     }
     if (const auto ports = object.find("ports"); ports != object.end() && ports->is_array()) {
       for (const auto& p : *ports) {
-        route::EndpointPort port;
+        traffic::EndpointPort port;
         port.name = string_or_empty(p, "name");
         port.port = p.value("port", 0);
         port.protocol = p.contains("protocol") ? string_or_empty(p, "protocol") : "TCP";

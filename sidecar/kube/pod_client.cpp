@@ -9,7 +9,7 @@ namespace le::kube {
 using election::ApiError;
 using election::Result;
 using nlohmann::json;
-using route::Pod;
+using traffic::Pod;
 
 namespace {
 
@@ -67,7 +67,7 @@ Result<Pod> parse_pod(const std::string& body) {
   }
 }
 
-std::string build_metadata_patch(const route::MetadataPatch& patch) {
+std::string build_metadata_patch(const traffic::MetadataPatch& patch) {
   json meta = json::object();
   if (patch.resource_version) meta["resourceVersion"] = *patch.resource_version;
   // In a JSON merge patch, null deletes the key.
@@ -82,7 +82,7 @@ std::string build_metadata_patch(const route::MetadataPatch& patch) {
 }
 
 std::string build_condition_patch(const std::optional<std::string>& resource_version,
-                                  const route::PodCondition& condition) {
+                                  const traffic::PodCondition& condition) {
   json c = json::object();
   c["type"] = condition.type;
   c["status"] = condition.status;
@@ -142,7 +142,7 @@ Result<std::vector<Pod>> PodClient::list(const std::string& label_selector,
   }
 }
 
-Result<Pod> PodClient::patch_metadata(const std::string& name, const route::MetadataPatch& patch,
+Result<Pod> PodClient::patch_metadata(const std::string& name, const traffic::MetadataPatch& patch,
                                       std::chrono::milliseconds timeout) {
   return pod_call("PATCH", collection_path_ + "/" + name, build_metadata_patch(patch), kMergePatch, timeout,
                   "patch pod " + namespace_ + "/" + name);
@@ -150,7 +150,7 @@ Result<Pod> PodClient::patch_metadata(const std::string& name, const route::Meta
 
 Result<Pod> PodClient::patch_condition(const std::string& name,
                                        const std::optional<std::string>& resource_version,
-                                       const route::PodCondition& condition,
+                                       const traffic::PodCondition& condition,
                                        std::chrono::milliseconds timeout) {
   return pod_call("PATCH", collection_path_ + "/" + name + "/status",
                   build_condition_patch(resource_version, condition), kStrategicMergePatch, timeout,

@@ -46,7 +46,7 @@ struct Fixture {
     limits.read_timeout = std::chrono::milliseconds{500};
     server = std::make_unique<le::http::Server>(
         io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0),
-        le::http::make_election_router(board, clock), limits);
+        le::http::make_election_route_table(board, clock), limits);
     port = server->local_endpoint().port();
     thread = std::thread([this] { io.run(); });
   }

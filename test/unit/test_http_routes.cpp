@@ -9,7 +9,7 @@
 #include "election/clock.h"
 #include "election/snapshot.h"
 #include "http/election_routes.h"
-#include "http/router.h"
+#include "http/route_table.h"
 #include "util/micro_time.h"
 
 using namespace std::chrono_literals;
@@ -19,7 +19,7 @@ using le::election::SnapshotBoard;
 using le::election::WallClockTime;
 using le::http::Request;
 using le::http::Response;
-using le::http::Router;
+using le::http::RouteTable;
 using nlohmann::json;
 
 namespace {
@@ -69,7 +69,7 @@ ElectionSnapshot following_snapshot() {
 struct Fixture {
   SnapshotBoard board;
   FakeClock clock;
-  std::shared_ptr<Router> router = le::http::make_election_router(board, clock);
+  std::shared_ptr<RouteTable> router = le::http::make_election_route_table(board, clock);
 
   void publish(ElectionSnapshot s) { board.publish(std::make_shared<const ElectionSnapshot>(std::move(s))); }
   void at(std::chrono::nanoseconds boot_offset, std::chrono::nanoseconds wall_offset) {
@@ -239,7 +239,7 @@ TEST_CASE_FIXTURE(Fixture, "known path, wrong method: 405 JSON with Allow") {
 }
 
 TEST_CASE("Allow lists exactly the registered methods") {
-  Router router;
+  RouteTable router;
   router.add("POST", "/only-post", [](const Request&) { return le::http::json_response(200, "{}"); });
   const auto response = router.route(Request{"GET", "/only-post", {}});
   CHECK(response.status == 405);
@@ -263,7 +263,7 @@ TEST_CASE_FIXTURE(Fixture, "HEAD answers every GET route with the same headers a
 }
 
 TEST_CASE("a handler that throws becomes a 500, not a crash") {
-  Router router;
+  RouteTable router;
   router.get("/boom", [](const Request&) -> Response { throw std::runtime_error("boom"); });
   const auto response = router.route(Request{"GET", "/boom", {}});
   CHECK(response.status == 500);

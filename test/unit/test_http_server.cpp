@@ -111,7 +111,7 @@ class Running {
     s->renew_deadline = 10s;
     s->alive_until = clock_.boot_now() + 30s;
     board_.publish(s);
-    server_.emplace(io_, at, le::http::make_election_router(board_, clock_), limits);
+    server_.emplace(io_, at, le::http::make_election_route_table(board_, clock_), limits);
     thread_ = std::thread([this] { io_.run(); });
   }
   ~Running() {
@@ -360,7 +360,7 @@ TEST_CASE("binding an address in use fails with the address in the message") {
   Running running;
   net::io_context io;
   try {
-    le::http::Server second(io, running.endpoint(), std::make_shared<le::http::Router>());
+    le::http::Server second(io, running.endpoint(), std::make_shared<le::http::RouteTable>());
     FAIL("bind should have failed");
   } catch (const std::system_error& e) {
     const std::string expected =

@@ -1,4 +1,4 @@
-#include "http/router.h"
+#include "http/route_table.h"
 
 #include <exception>
 
@@ -45,11 +45,11 @@ Response json_error(unsigned status, std::string_view error, std::string_view pa
   return json_response(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
-void Router::add(std::string method, std::string path, Handler handler) {
+void RouteTable::add(std::string method, std::string path, Handler handler) {
   routes_[std::move(path)][std::move(method)] = std::move(handler);
 }
 
-Response Router::route(const Request& request) const {
+Response RouteTable::route(const Request& request) const {
   const auto path = request.path();
   const auto by_path = routes_.find(path);
   if (by_path == routes_.end()) return json_error(404, "not found", path);

@@ -1,13 +1,13 @@
-#include "route/endpoints_route.h"
+#include "traffic/endpoints_mode.h"
 
 #include <utility>
 
-namespace le::route {
+namespace le::traffic {
 namespace {
 
-class EndpointsRoute final : public Route {
+class EndpointsMode final : public TrafficMode {
  public:
-  EndpointsRoute(EndpointSliceApi& api, EndpointsRouteConfig config)
+  EndpointsMode(EndpointSliceApi& api, EndpointsModeConfig config)
       : api_(api), config_(std::move(config)), slice_name_(slice_name_for(config_.service)) {}
 
   std::string_view mode() const override { return "endpoints"; }
@@ -95,7 +95,7 @@ class EndpointsRoute final : public Route {
   }
 
   EndpointSliceApi& api_;
-  EndpointsRouteConfig config_;
+  EndpointsModeConfig config_;
   std::string slice_name_;
 };
 
@@ -103,8 +103,8 @@ class EndpointsRoute final : public Route {
 
 std::string slice_name_for(const std::string& service) { return service + "-lease-elector"; }
 
-std::unique_ptr<Route> make_endpoints_route(EndpointSliceApi& api, EndpointsRouteConfig config) {
-  return std::make_unique<EndpointsRoute>(api, std::move(config));
+std::unique_ptr<TrafficMode> make_endpoints_mode(EndpointSliceApi& api, EndpointsModeConfig config) {
+  return std::make_unique<EndpointsMode>(api, std::move(config));
 }
 
-}  // namespace le::route
+}  // namespace le::traffic

@@ -11,7 +11,7 @@
 
 #include "election/lease_store.h"
 
-namespace le::route {
+namespace le::traffic {
 
 using election::ApiError;
 using election::ApiErrorKind;
@@ -101,4 +101,4 @@ class EndpointSliceApi {
   virtual std::string api_version() const = 0;
 };
 
-}  // namespace le::route
+}  // namespace le::traffic

@@ -1,6 +1,6 @@
 #pragma once
 // One routing mode: how this replica makes Service traffic reach its Pod only while it leads.
-// A Route does the API calls of one attempt; the Router (router.h) decides when to make them,
+// A TrafficMode does the API calls of one attempt; the TrafficController (traffic_controller.h) decides when to make them,
 // from the election's snapshot, and retries with backoff.
 //
 // The safety protocol every mode follows (a deposed leader's delayed write must fail, never undo
@@ -18,9 +18,9 @@
 #include <string>
 #include <string_view>
 
-#include "route/route_api.h"
+#include "traffic/traffic_api.h"
 
-namespace le::route {
+namespace le::traffic {
 
 // nullopt: this replica no longer leads in the term the write is for (it may lead in a later
 // term: the route's term is over all the same), abandon the write. Otherwise the longest the write
@@ -28,7 +28,7 @@ namespace le::route {
 using WriteGuard = std::function<std::optional<milliseconds>()>;
 
 // The timeout of a request sent now. Asked right before each request: once shutdown has begun it
-// shrinks (see Router), also for the requests of an attempt that was under way when it began. Zero
+// shrinks (see TrafficController), also for the requests of an attempt that was under way when it began. Zero
 // when no time is left: the API client then fails the request without sending it.
 using RequestTimeout = std::function<milliseconds()>;
 
@@ -56,9 +56,9 @@ struct Attempt {
   static Attempt failed(Failure failure, int writes) { return {Kind::failed, std::move(failure), writes}; }
 };
 
-class Route {
+class TrafficMode {
  public:
-  virtual ~Route() = default;
+  virtual ~TrafficMode() = default;
   virtual std::string_view mode() const = 0;
   // Leading in term `term` (a string unique to this election term): fence the others if not yet
   // done for this term, then route to this Pod if it is not routed already. Writes only what is
@@ -75,4 +75,4 @@ class Route {
 // The value the fence writes: who fenced, in which term.
 inline constexpr const char* kFencedByAnnotation = "lease-elector.io/fenced-by";
 
-}  // namespace le::route
+}  // namespace le::traffic

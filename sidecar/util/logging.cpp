@@ -1,4 +1,4 @@
-#include "config/logging.h"
+#include "util/logging.h"
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -9,7 +9,7 @@
 
 #include "util/micro_time.h"
 
-namespace le::config {
+namespace le::util {
 namespace {
 
 // Our spellings, not spdlog's ("warning"), so the log level names match the --log-level values.
@@ -151,4 +151,18 @@ void setup_logging(LogLevel level, LogFormat format, std::string lease, std::str
   install(make_log_formatter(format, std::move(lease), std::move(identity)), to_spdlog_level(level));
 }
 
-}  // namespace le::config
+std::string_view to_string(LogLevel level) {
+  for (const auto& [value, spelling] : kLogLevels) {
+    if (value == level) return spelling;
+  }
+  return "unknown";
+}
+
+std::string_view to_string(LogFormat format) {
+  for (const auto& [value, spelling] : kLogFormats) {
+    if (value == format) return spelling;
+  }
+  return "unknown";
+}
+
+}  // namespace le::util

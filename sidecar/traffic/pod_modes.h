@@ -6,22 +6,22 @@
 #include <memory>
 #include <string>
 
-#include "route/route.h"
+#include "traffic/traffic_mode.h"
 
-namespace le::route {
+namespace le::traffic {
 
-struct PodRouteConfig {
+struct PodModeConfig {
   std::string pod_name;      // this replica's Pod (POD_NAME)
   std::string pod_selector;  // the workload's labels, "app=demo"
 };
 
 // label mode: `key=value` on the leader's Pod only.
-std::unique_ptr<Route> make_label_route(PodApi& api, PodRouteConfig config, std::string label_key,
+std::unique_ptr<TrafficMode> make_label_mode(PodApi& api, PodModeConfig config, std::string label_key,
                                         std::string label_value);
 
 // readiness-gate mode: condition `type` True on the leader's Pod only. `now_rfc3339` gives the
 // fresh lastProbeTime each write carries.
-std::unique_ptr<Route> make_gate_route(PodApi& api, PodRouteConfig config, std::string condition_type,
+std::unique_ptr<TrafficMode> make_gate_mode(PodApi& api, PodModeConfig config, std::string condition_type,
                                        std::function<std::string()> now_rfc3339);
 
-}  // namespace le::route
+}  // namespace le::traffic

@@ -1,14 +1,14 @@
-#include "route/pod_route.h"
+#include "traffic/pod_modes.h"
 
 #include <utility>
 
-namespace le::route {
+namespace le::traffic {
 namespace {
 
 // The algorithm both Pod modes share; the subclasses say what "marked" and "fenced" mean.
-class PodRoute : public Route {
+class PodMode : public TrafficMode {
  public:
-  PodRoute(PodApi& api, PodRouteConfig config) : api_(api), config_(std::move(config)) {}
+  PodMode(PodApi& api, PodModeConfig config) : api_(api), config_(std::move(config)) {}
 
   Attempt lead(const std::string& term, const WriteGuard& guard,
                const RequestTimeout& read_timeout) override {
@@ -83,13 +83,13 @@ class PodRoute : public Route {
   virtual RbacRule write_rule() const = 0;
 
   PodApi& api_;
-  PodRouteConfig config_;
+  PodModeConfig config_;
 };
 
-class LabelRoute final : public PodRoute {
+class LabelMode final : public PodMode {
  public:
-  LabelRoute(PodApi& api, PodRouteConfig config, std::string key, std::string value)
-      : PodRoute(api, std::move(config)), key_(std::move(key)), value_(std::move(value)) {}
+  LabelMode(PodApi& api, PodModeConfig config, std::string key, std::string value)
+      : PodMode(api, std::move(config)), key_(std::move(key)), value_(std::move(value)) {}
 
   std::string_view mode() const override { return "label"; }
   std::string role_rules() const override {
@@ -133,10 +133,10 @@ class LabelRoute final : public PodRoute {
   std::string value_;
 };
 
-class GateRoute final : public PodRoute {
+class GateMode final : public PodMode {
  public:
-  GateRoute(PodApi& api, PodRouteConfig config, std::string type, std::function<std::string()> now)
-      : PodRoute(api, std::move(config)), type_(std::move(type)), now_(std::move(now)) {}
+  GateMode(PodApi& api, PodModeConfig config, std::string type, std::function<std::string()> now)
+      : PodMode(api, std::move(config)), type_(std::move(type)), now_(std::move(now)) {}
 
   std::string_view mode() const override { return "readiness-gate"; }
   std::string role_rules() const override {
@@ -195,15 +195,15 @@ class GateRoute final : public PodRoute {
 
 }  // namespace
 
-std::unique_ptr<Route> make_label_route(PodApi& api, PodRouteConfig config, std::string label_key,
+std::unique_ptr<TrafficMode> make_label_mode(PodApi& api, PodModeConfig config, std::string label_key,
                                         std::string label_value) {
-  return std::make_unique<LabelRoute>(api, std::move(config), std::move(label_key), std::move(label_value));
+  return std::make_unique<LabelMode>(api, std::move(config), std::move(label_key), std::move(label_value));
 }
 
-std::unique_ptr<Route> make_gate_route(PodApi& api, PodRouteConfig config, std::string condition_type,
+std::unique_ptr<TrafficMode> make_gate_mode(PodApi& api, PodModeConfig config, std::string condition_type,
                                        std::function<std::string()> now_rfc3339) {
-  return std::make_unique<GateRoute>(api, std::move(config), std::move(condition_type),
+  return std::make_unique<GateMode>(api, std::move(config), std::move(condition_type),
                                      std::move(now_rfc3339));
 }
 
-}  // namespace le::route
+}  // namespace le::traffic

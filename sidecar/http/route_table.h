@@ -42,7 +42,7 @@ Response json_error(unsigned status, std::string_view error, std::string_view pa
 
 using Handler = std::function<Response(const Request&)>;
 
-class Router {
+class RouteTable {
  public:
   // Registers `handler` for exactly `method` and `path` (no patterns: the sidecar has a handful
   // of fixed endpoints). A GET route answers HEAD too, unless HEAD is registered itself.

@@ -15,14 +15,14 @@
 #include <utility>
 #include <vector>
 
-#include "route/route_api.h"
+#include "traffic/traffic_api.h"
 
 namespace le::testing {
 
-using route::ApiError;
-using route::ApiErrorKind;
-using route::milliseconds;
-using route::Result;
+using traffic::ApiError;
+using traffic::ApiErrorKind;
+using traffic::milliseconds;
+using traffic::Result;
 
 inline ApiError timeout_error() {
   return ApiError{ApiErrorKind::timeout, 0, "no answer before the request timeout", std::nullopt};
@@ -56,11 +56,11 @@ class Versions {
   std::uint64_t counter_ = 100;
 };
 
-class MemoryPods final : public route::PodApi {
+class MemoryPods final : public traffic::PodApi {
  public:
   explicit MemoryPods(Versions& versions) : versions_(versions) {}
 
-  std::map<std::string, route::Pod> pods;
+  std::map<std::string, traffic::Pod> pods;
   std::set<std::string> denied;  // "patch pods", "list pods", "patch pods/status"
   std::vector<milliseconds> write_timeouts;
   int writes = 0;
@@ -81,7 +81,7 @@ class MemoryPods final : public route::PodApi {
   }
 
   void add(const std::string& name, std::map<std::string, std::string> labels) {
-    route::Pod pod;
+    traffic::Pod pod;
     pod.name = name;
     pod.labels = std::move(labels);
     pod.resource_version = versions_.next();
@@ -105,7 +105,7 @@ class MemoryPods final : public route::PodApi {
     return out;
   }
 
-  Result<route::Pod> get(const std::string& name, milliseconds timeout) override {
+  Result<traffic::Pod> get(const std::string& name, milliseconds timeout) override {
     if (auto e = begin_request(on_request, timeout)) return *e;
     if (auto e = deny("get", "pods", name)) return *e;
     if (during_next_read) std::exchange(during_next_read, nullptr)();
@@ -114,27 +114,27 @@ class MemoryPods final : public route::PodApi {
       return ApiError{ApiErrorKind::not_found, 404, "pods \"" + name + "\" not found", std::nullopt};
     return it->second;
   }
-  Result<std::vector<route::Pod>> list(const std::string& selector, milliseconds timeout) override {
+  Result<std::vector<traffic::Pod>> list(const std::string& selector, milliseconds timeout) override {
     if (auto e = begin_request(on_request, timeout)) return *e;
     if (auto e = deny("list", "pods", "")) return *e;
     if (during_next_read) std::exchange(during_next_read, nullptr)();
-    std::vector<route::Pod> out;
+    std::vector<traffic::Pod> out;
     for (const auto& [name, pod] : pods) {
       if (matches(pod, selector)) out.push_back(pod);
     }
     return out;
   }
-  Result<route::Pod> patch_metadata(const std::string& name, const route::MetadataPatch& patch,
+  Result<traffic::Pod> patch_metadata(const std::string& name, const traffic::MetadataPatch& patch,
                                     milliseconds timeout) override {
-    return write(name, patch.resource_version, timeout, "pods", [patch](route::Pod& pod) {
+    return write(name, patch.resource_version, timeout, "pods", [patch](traffic::Pod& pod) {
       for (const auto& [k, v] : patch.labels) v ? void(pod.labels[k] = *v) : void(pod.labels.erase(k));
       for (const auto& [k, v] : patch.annotations)
         v ? void(pod.annotations[k] = *v) : void(pod.annotations.erase(k));
     });
   }
-  Result<route::Pod> patch_condition(const std::string& name, const std::optional<std::string>& rv,
-                                     const route::PodCondition& condition, milliseconds timeout) override {
-    return write(name, rv, timeout, "pods/status", [condition](route::Pod& pod) {
+  Result<traffic::Pod> patch_condition(const std::string& name, const std::optional<std::string>& rv,
+                                     const traffic::PodCondition& condition, milliseconds timeout) override {
+    return write(name, rv, timeout, "pods/status", [condition](traffic::Pod& pod) {
       for (auto& c : pod.conditions) {
         if (c.type == condition.type) {
           c = condition;
@@ -147,7 +147,7 @@ class MemoryPods final : public route::PodApi {
   std::string namespace_name() const override { return "default"; }
 
  private:
-  static bool matches(const route::Pod& pod, const std::string& selector) {
+  static bool matches(const traffic::Pod& pod, const std::string& selector) {
     std::size_t start = 0;
     while (start < selector.size()) {
       auto comma = selector.find(',', start);
@@ -169,7 +169,7 @@ class MemoryPods final : public route::PodApi {
                     std::nullopt};
   }
   template <class Change>
-  Result<route::Pod> write(const std::string& name, const std::optional<std::string>& rv,
+  Result<traffic::Pod> write(const std::string& name, const std::optional<std::string>& rv,
                            milliseconds timeout, const std::string& resource, Change change) {
     if (auto e = begin_request(on_request, timeout)) return *e;
     if (auto e = deny("patch", resource, name)) return *e;
@@ -184,19 +184,19 @@ class MemoryPods final : public route::PodApi {
     return apply(name, rv, change);
   }
   template <class Change>
-  Result<route::Pod> apply(const std::string& name, const std::optional<std::string>& rv, Change change) {
+  Result<traffic::Pod> apply(const std::string& name, const std::optional<std::string>& rv, Change change) {
     const auto it = pods.find(name);
     if (it == pods.end())
       return ApiError{ApiErrorKind::not_found, 404, "pods \"" + name + "\" not found", std::nullopt};
     if (rv && *rv != it->second.resource_version) return conflict_error("pods \"" + name + "\"");
-    route::Pod updated = it->second;
+    traffic::Pod updated = it->second;
     change(updated);
     if (same(updated, it->second)) return updated;
     updated.resource_version = versions_.next();
     it->second = updated;
     return updated;
   }
-  static bool same(const route::Pod& a, const route::Pod& b) {
+  static bool same(const traffic::Pod& a, const traffic::Pod& b) {
     if (a.labels != b.labels || a.annotations != b.annotations || a.conditions.size() != b.conditions.size())
       return false;
     for (std::size_t i = 0; i < a.conditions.size(); ++i) {
@@ -211,10 +211,10 @@ class MemoryPods final : public route::PodApi {
   std::function<bool()> held_write_;
 };
 
-class MemorySlices final : public route::EndpointSliceApi {
+class MemorySlices final : public traffic::EndpointSliceApi {
  public:
   explicit MemorySlices(Versions& versions) : versions_(versions) {}
-  std::map<std::string, route::EndpointSlice> slices;
+  std::map<std::string, traffic::EndpointSlice> slices;
   std::function<void()> before_next_write;
   // As MemoryPods': a hook inside the next read, and the next write held until land_held_write().
   std::function<void()> during_next_read;
@@ -227,21 +227,21 @@ class MemorySlices final : public route::EndpointSliceApi {
     return std::exchange(held_write_, nullptr)();
   }
 
-  Result<route::EndpointSlice> get(const std::string& name, milliseconds timeout) override {
+  Result<traffic::EndpointSlice> get(const std::string& name, milliseconds timeout) override {
     if (auto e = begin_request(on_request, timeout)) return *e;
     if (during_next_read) std::exchange(during_next_read, nullptr)();
     const auto it = slices.find(name);
     if (it == slices.end()) return ApiError{ApiErrorKind::not_found, 404, "not found", std::nullopt};
     return it->second;
   }
-  Result<route::EndpointSlice> create(const route::EndpointSlice& slice, milliseconds timeout) override {
+  Result<traffic::EndpointSlice> create(const traffic::EndpointSlice& slice, milliseconds timeout) override {
     if (auto e = begin_request(on_request, timeout)) return *e;
     ++writes;
     if (before_next_write) std::exchange(before_next_write, nullptr)();
     if (hold(slice, &MemorySlices::apply_create)) return timeout_error();
     return apply_create(slice);
   }
-  Result<route::EndpointSlice> update(const route::EndpointSlice& slice, milliseconds timeout) override {
+  Result<traffic::EndpointSlice> update(const traffic::EndpointSlice& slice, milliseconds timeout) override {
     if (auto e = begin_request(on_request, timeout)) return *e;
     ++writes;
     if (before_next_write) std::exchange(before_next_write, nullptr)();
@@ -252,20 +252,20 @@ class MemorySlices final : public route::EndpointSliceApi {
   std::string api_version() const override { return "discovery.k8s.io/v1"; }
 
  private:
-  using Apply = Result<route::EndpointSlice> (MemorySlices::*)(const route::EndpointSlice&);
-  bool hold(const route::EndpointSlice& slice, Apply apply) {
+  using Apply = Result<traffic::EndpointSlice> (MemorySlices::*)(const traffic::EndpointSlice&);
+  bool hold(const traffic::EndpointSlice& slice, Apply apply) {
     if (!std::exchange(hold_next_write, false)) return false;
     held_write_ = [this, slice, apply] { return (this->*apply)(slice).ok(); };
     return true;
   }
-  Result<route::EndpointSlice> apply_create(const route::EndpointSlice& slice) {
+  Result<traffic::EndpointSlice> apply_create(const traffic::EndpointSlice& slice) {
     if (slices.count(slice.name))
       return ApiError{ApiErrorKind::already_exists, 409, "already exists", std::nullopt};
     auto stored = slice;
     stored.resource_version = versions_.next();
     return slices[slice.name] = stored;
   }
-  Result<route::EndpointSlice> apply_update(const route::EndpointSlice& slice) {
+  Result<traffic::EndpointSlice> apply_update(const traffic::EndpointSlice& slice) {
     const auto it = slices.find(slice.name);
     if (it == slices.end()) return ApiError{ApiErrorKind::not_found, 404, "not found", std::nullopt};
     if (slice.resource_version != it->second.resource_version) return conflict_error("endpointslices");

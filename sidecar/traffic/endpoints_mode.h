@@ -10,15 +10,15 @@
 #include <string>
 #include <vector>
 
-#include "route/route.h"
+#include "traffic/traffic_mode.h"
 
-namespace le::route {
+namespace le::traffic {
 
 inline constexpr const char* kManagedByLabel = "endpointslice.kubernetes.io/managed-by";
 inline constexpr const char* kManagedBy = "lease-elector.io";
 inline constexpr const char* kServiceNameLabel = "kubernetes.io/service-name";
 
-struct EndpointsRouteConfig {
+struct EndpointsModeConfig {
   std::string service;
   std::string pod_name;
   std::string pod_ip;
@@ -27,6 +27,6 @@ struct EndpointsRouteConfig {
 
 std::string slice_name_for(const std::string& service);
 
-std::unique_ptr<Route> make_endpoints_route(EndpointSliceApi& api, EndpointsRouteConfig config);
+std::unique_ptr<TrafficMode> make_endpoints_mode(EndpointSliceApi& api, EndpointsModeConfig config);
 
-}  // namespace le::route
+}  // namespace le::traffic

@@ -3,12 +3,25 @@
 // with the Lease and this replica's identity, since several replicas' logs end up side by side.
 #include <spdlog/formatter.h>
 
+#include <array>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 
-#include "config/config.h"
+namespace le::util {
 
-namespace le::config {
+enum class LogFormat { text, json };
+enum class LogLevel { trace, debug, info, warn, error, off };
+
+// The spellings the flags accept.
+inline constexpr std::array kLogLevels{std::pair{LogLevel::trace, "trace"}, std::pair{LogLevel::debug, "debug"},
+                                std::pair{LogLevel::info, "info"},   std::pair{LogLevel::warn, "warn"},
+                                std::pair{LogLevel::error, "error"}, std::pair{LogLevel::off, "off"}};
+inline constexpr std::array kLogFormats{std::pair{LogFormat::text, "text"}, std::pair{LogFormat::json, "json"}};
+std::string_view to_string(LogLevel level);
+std::string_view to_string(LogFormat format);
+
 
 // Before the config is parsed: plain text to stderr at info, without lease or identity.
 // May be called again; each call replaces the default logger.
@@ -28,4 +41,4 @@ std::unique_ptr<spdlog::formatter> make_log_formatter(LogFormat format, std::str
 // Added: our level as spdlog's.
 spdlog::level::level_enum to_spdlog_level(LogLevel level);
 
-}  // namespace le::config
+}  // namespace le::util

@@ -7,10 +7,10 @@
 #include <sstream>
 #include <string>
 
-#include "config/logging.h"
+#include "util/logging.h"
 
-using le::config::LogFormat;
-using le::config::LogLevel;
+using le::util::LogFormat;
+using le::util::LogLevel;
 
 namespace {
 
@@ -20,7 +20,7 @@ std::string log_one(LogFormat format, const std::string& lease, const std::strin
   std::ostringstream out;
   auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
   spdlog::logger logger("test", sink);
-  logger.set_formatter(le::config::make_log_formatter(format, lease, identity));
+  logger.set_formatter(le::util::make_log_formatter(format, lease, identity));
   logger.set_level(spdlog::level::trace);
   logger.log(level, message);
   logger.flush();
@@ -66,13 +66,13 @@ TEST_CASE("text log lines carry time, level, lease and identity on one line") {
 }
 
 TEST_CASE("setup functions replace the default logger and may be called again") {
-  le::config::setup_early_logging();
+  le::util::setup_early_logging();
   CHECK(spdlog::default_logger()->level() == spdlog::level::info);
-  le::config::setup_logging(LogLevel::debug, LogFormat::json, "default/l", "p");
+  le::util::setup_logging(LogLevel::debug, LogFormat::json, "default/l", "p");
   CHECK(spdlog::default_logger()->level() == spdlog::level::debug);
-  le::config::setup_logging(LogLevel::off, LogFormat::text, "default/l", "p");
+  le::util::setup_logging(LogLevel::off, LogFormat::text, "default/l", "p");
   CHECK(spdlog::default_logger()->level() == spdlog::level::off);
-  le::config::setup_early_logging();
+  le::util::setup_early_logging();
   CHECK(spdlog::default_logger()->level() == spdlog::level::info);
-  CHECK(le::config::to_spdlog_level(LogLevel::warn) == spdlog::level::warn);
+  CHECK(le::util::to_spdlog_level(LogLevel::warn) == spdlog::level::warn);
 }

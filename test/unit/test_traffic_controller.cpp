@@ -5,19 +5,19 @@
 #include <memory>
 
 #include "fake_clock.h"
-#include "memory_route_api.h"
-#include "route/endpoints_route.h"
-#include "route/pod_route.h"
-#include "route/router.h"
-#include "route/routing_loop.h"
+#include "memory_traffic_api.h"
+#include "traffic/endpoints_mode.h"
+#include "traffic/pod_modes.h"
+#include "traffic/traffic_controller.h"
+#include "traffic/traffic_loop.h"
 #include "util/micro_time.h"
 
 using namespace std::chrono_literals;
 using le::election::ElectionSnapshot;
 using le::election::SnapshotBoard;
-using le::route::milliseconds;
-using le::route::Router;
-using le::route::RouterConfig;
+using le::traffic::milliseconds;
+using le::traffic::TrafficController;
+using le::traffic::TrafficControllerConfig;
 using le::testing::FakeClock;
 using le::testing::MemoryPods;
 using le::testing::MemorySlices;
@@ -28,21 +28,21 @@ namespace {
 constexpr const char* kLabel = "lease-elector.io/leader";
 constexpr const char* kGate = "lease-elector.io/leader";
 
-// One replica: its clock, its published election state and its router.
+// One replica: its clock, its published election state and its controller.
 struct Replica {
   std::string name;
   FakeClock clock;
   SnapshotBoard board;
-  std::unique_ptr<le::route::Route> route;
-  std::unique_ptr<Router> router;
+  std::unique_ptr<le::traffic::TrafficMode> route;
+  std::unique_ptr<TrafficController> controller;
 
-  Replica(std::string pod, std::unique_ptr<le::route::Route> r) : name(std::move(pod)), route(std::move(r)) {
-    RouterConfig config;
+  Replica(std::string pod, std::unique_ptr<le::traffic::TrafficMode> r) : name(std::move(pod)), route(std::move(r)) {
+    TrafficControllerConfig config;
     config.identity = name;
     config.namespace_name = "default";
     config.request_timeout = 5000ms;
     config.check_period = 2s;
-    router = std::make_unique<Router>(*route, board, clock, config);
+    controller = std::make_unique<TrafficController>(*route, board, clock, config);
   }
   // Leads for `left` from now: renews the current election term, or begins a new one when the last
   // snapshot did not lead.
@@ -51,7 +51,7 @@ struct Replica {
     publish_leading(left);
   }
   // Leads in a new election term at once: the previous term ended (another replica may have led
-  // meanwhile) without the router seeing a snapshot that does not lead.
+  // meanwhile) without the controller seeing a snapshot that does not lead.
   void lead_new_term(std::chrono::nanoseconds left = 10s) {
     begin_term();
     publish_leading(left);
@@ -63,7 +63,7 @@ struct Replica {
   std::uint64_t term = 0;  // this process's last election term (ElectionSnapshot::term)
   bool leading = false;
   le::election::WallClockTime acquired{};
-  void step() { router->step(); }
+  void step() { controller->step(); }
 
  private:
   void begin_term() {
@@ -91,12 +91,12 @@ struct Replica {
 
 std::unique_ptr<Replica> label_replica(MemoryPods& pods, const std::string& name) {
   return std::make_unique<Replica>(name,
-                                   le::route::make_label_route(pods, {name, "app=demo"}, kLabel, "true"));
+                                   le::traffic::make_label_mode(pods, {name, "app=demo"}, kLabel, "true"));
 }
 
 int probe_counter = 0;
 std::unique_ptr<Replica> gate_replica(MemoryPods& pods, const std::string& name) {
-  return std::make_unique<Replica>(name, le::route::make_gate_route(pods, {name, "app=demo"}, kGate, [] {
+  return std::make_unique<Replica>(name, le::traffic::make_gate_mode(pods, {name, "app=demo"}, kGate, [] {
                                      return "2026-11-25T10:00:" + std::to_string(10 + probe_counter++ % 50) +
                                             "Z";
                                    }));
@@ -105,7 +105,7 @@ std::unique_ptr<Replica> gate_replica(MemoryPods& pods, const std::string& name)
 std::unique_ptr<Replica> endpoints_replica(MemorySlices& slices, const std::string& name,
                                            const std::string& ip) {
   return std::make_unique<Replica>(
-      name, le::route::make_endpoints_route(slices, {"web", name, ip, {{"http", 8080, "TCP"}}}));
+      name, le::traffic::make_endpoints_mode(slices, {"web", name, ip, {{"http", 8080, "TCP"}}}));
 }
 
 using Names = std::vector<std::string>;
@@ -133,12 +133,12 @@ TEST_CASE("label: a new leader fences a stale labelled pod from a crashed leader
   auto b = label_replica(pods, "app-1");
   b->lead();
   b->step();
-  CHECK(b->router->routed());
+  CHECK(b->controller->routed());
   CHECK(pods.labelled(kLabel) == Names{"app-1", "other"});
   // Every other pod of the workload carries this term's fence, labelled or not.
   for (const char* name : {"app-0", "app-2"}) {
     CAPTURE(name);
-    CHECK(pods.pods[name].annotations.at(le::route::kFencedByAnnotation) == *b->router->term());
+    CHECK(pods.pods[name].annotations.at(le::traffic::kFencedByAnnotation) == *b->controller->term());
   }
   CHECK(pods.pods["other"].annotations.empty());
   CHECK(pods.writes == 3);
@@ -160,8 +160,8 @@ TEST_CASE("label: a new leader fences a stale labelled pod from a crashed leader
   SUBCASE("stepping down removes the label") {
     b->follow();
     b->step();
-    CHECK_FALSE(b->router->routed());
-    CHECK(b->router->unrouted());
+    CHECK_FALSE(b->controller->routed());
+    CHECK(b->controller->unrouted());
     CHECK(pods.labelled(kLabel) == Names{"other"});
   }
 }
@@ -182,14 +182,14 @@ TEST_CASE("label: a deposed leader's delayed label write fails against the new l
       a->follow();
       b->lead();
       b->step();
-      REQUIRE(b->router->routed());
+      REQUIRE(b->controller->routed());
     };
   };
   a->step();
   CHECK(pods.writes == 4);  // A: fence, label (fails); B: fence, label
   CHECK(pods.labelled(kLabel) == Names{"app-1"});
-  CHECK(a->router->last_error().find("mark pod app-0") != std::string::npos);
-  CHECK(a->router->last_error().find("409") != std::string::npos);
+  CHECK(a->controller->last_error().find("mark pod app-0") != std::string::npos);
+  CHECK(a->controller->last_error().find("409") != std::string::npos);
   // A, no longer leading, does not try again; and its own pod is clean.
   a->step();
   CHECK(pods.labelled(kLabel) == Names{"app-1"});
@@ -211,7 +211,7 @@ TEST_CASE("label: a deposed leader's delayed fence cannot unlabel the new leader
   };
   a->step();
   CHECK(pods.labelled(kLabel) == Names{"app-1"});
-  CHECK(a->router->last_error().find("fence pod app-1") != std::string::npos);
+  CHECK(a->controller->last_error().find("fence pod app-1") != std::string::npos);
 }
 
 TEST_CASE("label: two quick handovers leave exactly one labelled pod") {
@@ -246,7 +246,7 @@ TEST_CASE("label: a restarted container whose pod still carries the label remove
   a->follow();
   a->step();
   CHECK(pods.labelled(kLabel).empty());
-  CHECK(a->router->unrouted());
+  CHECK(a->controller->unrouted());
 }
 
 TEST_CASE("every routing write is bounded by the leadership left, and none starts too close to its end") {
@@ -277,9 +277,9 @@ TEST_CASE("RBAC denial: a clear message naming the rule to add, backoff, no exce
   pods.denied = {"patch pods"};
   auto a = label_replica(pods, "app-0");
   a->lead();
-  const auto wait = a->router->step();
-  CHECK_FALSE(a->router->routed());
-  const auto& message = a->router->last_error();
+  const auto wait = a->controller->step();
+  CHECK_FALSE(a->controller->routed());
+  const auto& message = a->controller->last_error();
   CAPTURE(message);
   CHECK(message.find("cannot patch pods in namespace default: add this rule to the Role: {apiGroups: [\"\"], "
                      "resources: [\"pods\"], verbs: [\"patch\"]}") != std::string::npos);
@@ -289,7 +289,7 @@ TEST_CASE("RBAC denial: a clear message naming the rule to add, backoff, no exce
   a->clock.advance(wait);
   a->lead();
   a->step();
-  CHECK(a->router->routed());
+  CHECK(a->controller->routed());
 }
 
 TEST_CASE(
@@ -306,7 +306,7 @@ TEST_CASE(
   const auto* fenced = pods.pods["app-0"].condition(kGate);
   REQUIRE(fenced);
   CHECK(fenced->status == "False");
-  CHECK(fenced->message.find(*b->router->term()) != std::string::npos);
+  CHECK(fenced->message.find(*b->controller->term()) != std::string::npos);
   CHECK_FALSE(fenced->last_probe_time.empty());
   for (const char* n : {"app-0", "app-1"}) {
     CAPTURE(n);
@@ -343,7 +343,7 @@ TEST_CASE("endpoints: create, take over with a conditional update, step down, an
   MemorySlices slices(versions);
   auto a = endpoints_replica(slices, "app-0", "10.0.0.1");
   auto b = endpoints_replica(slices, "app-1", "10.0.0.2");
-  const std::string name = le::route::slice_name_for("web");
+  const std::string name = le::traffic::slice_name_for("web");
   a->lead();
   a->step();
   REQUIRE(slices.slices.count(name));
@@ -381,9 +381,9 @@ TEST_CASE("endpoints: create, take over with a conditional update, step down, an
   }
 }
 
-// Issue 10, part 4: the router's term is an election term. A read lasts as long as the request
+// Issue 10, part 4: the controller's term is an election term. A read lasts as long as the request
 // timeout, not as long as the leadership, and the routing thread may not run for a while: a whole
-// term of another leader can pass inside one Route::lead call, or between two steps. The next term
+// term of another leader can pass inside one TrafficMode::lead call, or between two steps. The next term
 // must then fence every other Pod again, because a write sent in the other leader's term may be
 // stuck in a queue, built on a Pod this replica fenced in its previous term.
 namespace {
@@ -398,19 +398,19 @@ const PodMode kPodModes[] = {
     {"readiness-gate", gate_replica, [](const MemoryPods& pods) { return pods.with_condition_true(kGate); }},
 };
 
-// Steps, then steps again until the router reports this Pod routed (a step ends early when it
+// Steps, then steps again until the controller reports this Pod routed (a step ends early when it
 // finds the term changed).
 void step_until_routed(Replica& r) {
   r.step();
-  for (int i = 0; i < 3 && !r.router->routed(); ++i) r.step();
-  REQUIRE(r.router->routed());
+  for (int i = 0; i < 3 && !r.controller->routed(); ++i) r.step();
+  REQUIRE(r.controller->routed());
 }
 
 }  // namespace
 
 TEST_CASE("pod modes: a list that outlasts another leader's whole term - the new term fences again") {
   for (const auto& mode : kPodModes) {
-    // Whether A's board showed the end of term 1 before term 2 (A's router is inside its list
+    // Whether A's board showed the end of term 1 before term 2 (A's controller is inside its list
     // either way, so it can only tell by the term number).
     for (const bool gap_published : {true, false}) {
       const std::string mode_name = mode.name;
@@ -425,7 +425,7 @@ TEST_CASE("pod modes: a list that outlasts another leader's whole term - the new
       a->lead();
       a->step();  // term 1: fences app-1, marks app-0
       REQUIRE(mode.routed(pods) == Names{"app-0"});
-      const std::string term_1 = *a->router->term();
+      const std::string term_1 = *a->controller->term();
 
       // A's stray check lists the Pods, and the list takes longer than a whole term: A's term 1
       // ends; B leads, fences app-0 and sends its mark of app-1, built on app-1 as A fenced it in
@@ -450,7 +450,7 @@ TEST_CASE("pod modes: a list that outlasts another leader's whole term - the new
       CHECK(mode.routed(pods) == Names{"app-1"});
       // Term 2 fences app-1 again before it marks app-0.
       step_until_routed(*a);
-      CHECK(*a->router->term() != term_1);
+      CHECK(*a->controller->term() != term_1);
       CHECK(mode.routed(pods) == Names{"app-0"});
     }
   }
@@ -480,7 +480,7 @@ TEST_CASE("pod modes: a routing thread that sleeps through another leader's whol
     a->lead();
     REQUIRE(a->term == 2);
     a->step();
-    CHECK(a->router->routed());
+    CHECK(a->controller->routed());
     CHECK(mode.routed(pods) == Names{"app-0"});
     CHECK_FALSE(pods.land_held_write());  // 409: A's term-2 fence changed app-1 after B read it
     CHECK(mode.routed(pods) == Names{"app-0"});
@@ -498,19 +498,19 @@ TEST_CASE("pod modes: a new election term of the same replica writes its fences 
     auto a = mode.make(pods, "app-0");
     a->lead();
     a->step();
-    const std::string term_1 = *a->router->term();
+    const std::string term_1 = *a->controller->term();
     const int writes = pods.writes;
-    // Term 1 ends and term 2 begins while the stray check's list is in flight: the router cannot
+    // Term 1 ends and term 2 begins while the stray check's list is in flight: the controller cannot
     // know whether another leader came in between, so nothing fenced in term 1 counts.
     a->clock.advance(2s);
     a->lead();
     pods.during_next_read = [&] { a->lead_new_term(); };
     step_until_routed(*a);
-    const std::string term_2 = *a->router->term();
+    const std::string term_2 = *a->controller->term();
     CHECK(term_2 != term_1);
     CHECK(pods.writes == writes + 1);  // app-1 fenced again; app-0 still marked
     if (mode_name == "label") {
-      CHECK(pods.pods["app-1"].annotations.at(le::route::kFencedByAnnotation) == term_2);
+      CHECK(pods.pods["app-1"].annotations.at(le::traffic::kFencedByAnnotation) == term_2);
     } else {
       CHECK(pods.pods["app-1"].condition(kGate)->message.find(term_2) != std::string::npos);
     }
@@ -526,7 +526,7 @@ TEST_CASE(
     MemorySlices slices(versions);
     auto a = endpoints_replica(slices, "app-0", "10.0.0.1");
     auto b = endpoints_replica(slices, "app-1", "10.0.0.2");
-    const std::string name = le::route::slice_name_for("web");
+    const std::string name = le::traffic::slice_name_for("web");
     a->lead();
     a->step();
     REQUIRE(slices.slices[name].addresses == Names{"10.0.0.1"});
@@ -563,14 +563,14 @@ TEST_CASE("endpoints: a follower on the leader's node (hostNetwork, same IP) lea
   // hostNetwork Pods on one node share the node's IP.
   auto a = endpoints_replica(slices, "app-0", "10.0.0.9");
   auto b = endpoints_replica(slices, "app-1", "10.0.0.9");
-  const std::string name = le::route::slice_name_for("web");
+  const std::string name = le::traffic::slice_name_for("web");
   a->lead();
   a->step();
   REQUIRE(slices.slices[name].target_pod == "app-0");
   const int writes = slices.writes;
   b->follow();
   b->step();  // the address is B's too, but the endpoint is app-0's
-  CHECK(b->router->unrouted());
+  CHECK(b->controller->unrouted());
   CHECK(slices.writes == writes);
   CHECK(slices.slices[name].addresses == Names{"10.0.0.9"});
   CHECK(slices.slices[name].target_pod == "app-0");
@@ -600,7 +600,7 @@ struct SentRequest {
 // (with the data: this Pod is still routed, so the step goes on to remove it); every later one
 // gets no answer at all. SIGTERM arrives while the first request is in flight.
 le::testing::RequestHook slow_then_silent(Replica& r, std::vector<SentRequest>& sent, BootTime& deadline) {
-  return [&r, &sent, &deadline](milliseconds timeout) -> std::optional<le::route::ApiError> {
+  return [&r, &sent, &deadline](milliseconds timeout) -> std::optional<le::traffic::ApiError> {
     sent.push_back({r.clock.boot_now(), timeout});
     const bool first = sent.size() == 1;
     if (first) {
@@ -613,11 +613,11 @@ le::testing::RequestHook slow_then_silent(Replica& r, std::vector<SentRequest>& 
   };
 }
 
-// The routing loop, once told the deadline: steps, waiting what each step says, until this Pod is
+// The traffic loop, once told the deadline: steps, waiting what each step says, until this Pod is
 // unrouted or the deadline has passed.
 void steps_until(Replica& r, BootTime deadline) {
-  while (r.clock.boot_now() < deadline && !r.router->unrouted()) {
-    const auto wait = r.router->step(deadline);
+  while (r.clock.boot_now() < deadline && !r.controller->unrouted()) {
+    const auto wait = r.controller->step(deadline);
     r.clock.advance(std::min<std::chrono::nanoseconds>(wait, deadline - r.clock.boot_now()));
   }
 }
@@ -645,7 +645,7 @@ TEST_CASE("shutdown: after the signal every routing request takes at most 3 s an
     a->lead();
     a->step();
     REQUIRE(mode.routed(pods) == Names{"app-0"});
-    // Leadership lapses; the router's step reads this Pod to remove its route, and SIGTERM comes
+    // Leadership lapses; the controller's step reads this Pod to remove its route, and SIGTERM comes
     // during that read. The removal that follows is a request made after the signal.
     a->follow();
     std::vector<SentRequest> sent;
@@ -671,34 +671,34 @@ TEST_CASE("shutdown: after the signal every routing request takes at most 3 s an
   }
 }
 
-TEST_CASE("routing loop: told the shutdown deadline, it has stopped by then - stop() adds nothing") {
+TEST_CASE("traffic loop: told the shutdown deadline, it has stopped by then - stop() adds nothing") {
   Versions versions;
   MemoryPods pods(versions);
   pods.add("app-0", {{"app", "demo"}, {kLabel, "true"}});  // this Pod's route, to remove
   FakeClock clock;
   SnapshotBoard board;
-  auto route = le::route::make_label_route(pods, {"app-0", "app=demo"}, kLabel, "true");
-  RouterConfig config;
+  auto route = le::traffic::make_label_mode(pods, {"app-0", "app=demo"}, kLabel, "true");
+  TrafficControllerConfig config;
   config.identity = "app-0";
   config.request_timeout = 5000ms;
   // No backoff: the fake clock moves only while a request is in flight, so the loop never waits.
   config.min_backoff = 0ns;
-  Router router(*route, board, clock, config);
+  TrafficController controller(*route, board, clock, config);
   board.mark_stopping(clock);
   const BootTime deadline = clock.boot_now() + 25s;
   // The API server never answers. Only the routing thread touches the clock from start() to stop().
   std::vector<SentRequest> sent;
-  pods.on_request = [&](milliseconds timeout) -> std::optional<le::route::ApiError> {
+  pods.on_request = [&](milliseconds timeout) -> std::optional<le::traffic::ApiError> {
     sent.push_back({clock.boot_now(), timeout});
     clock.advance(timeout);
     return le::testing::timeout_error();
   };
-  le::route::RoutingLoop loop(router, clock);
+  le::traffic::TrafficLoop loop(controller, clock);
   loop.request_stop(deadline);
   loop.start();
   loop.stop();
   CHECK(clock.boot_now() == deadline);
-  CHECK_FALSE(router.unrouted());
+  CHECK_FALSE(controller.unrouted());
   REQUIRE(sent.size() >= 9);  // 25 s of 3 s requests
   for (const auto& request : sent) {
     CHECK(request.timeout <= 3000ms);

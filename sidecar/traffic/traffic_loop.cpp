@@ -1,20 +1,20 @@
-#include "route/routing_loop.h"
+#include "traffic/traffic_loop.h"
 
 #include <algorithm>
 
 #include <spdlog/spdlog.h>
 
-namespace le::route {
+namespace le::traffic {
 
 using namespace std::chrono;
 
-RoutingLoop::~RoutingLoop() { stop(); }
+TrafficLoop::~TrafficLoop() { stop(); }
 
-void RoutingLoop::start() {
+void TrafficLoop::start() {
   thread_ = std::thread([this] { run(); });
 }
 
-void RoutingLoop::request_stop(election::BootTime deadline) {
+void TrafficLoop::request_stop(election::BootTime deadline) {
   {
     std::lock_guard lock(mutex_);
     if (stop_requested_) return;
@@ -24,7 +24,7 @@ void RoutingLoop::request_stop(election::BootTime deadline) {
   wakeup_.notify_all();
 }
 
-void RoutingLoop::stop() {
+void TrafficLoop::stop() {
   {
     std::lock_guard lock(mutex_);
     if (!stop_requested_) {
@@ -36,7 +36,7 @@ void RoutingLoop::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void RoutingLoop::run() {
+void TrafficLoop::run() {
   for (;;) {
     bool stopping;
     election::BootTime deadline;
@@ -45,11 +45,11 @@ void RoutingLoop::run() {
       stopping = stop_requested_;
       deadline = stop_deadline_;
     }
-    if (stopping && (router_.unrouted() || clock_.boot_now() >= deadline)) break;
+    if (stopping && (controller_.unrouted() || clock_.boot_now() >= deadline)) break;
     nanoseconds delay;
     try {
       // On shutdown no request may end after the deadline.
-      delay = router_.step(stopping ? std::optional{deadline} : std::nullopt);
+      delay = controller_.step(stopping ? std::optional{deadline} : std::nullopt);
     } catch (const std::exception& error) {
       // The clients turn failures into errors; anything else (memory) must not end routing.
       spdlog::error("routing step failed: {}", error.what());
@@ -61,7 +61,7 @@ void RoutingLoop::run() {
     wakeup_.wait_for(lock, std::max<nanoseconds>(delay, nanoseconds::zero()),
                      [&] { return stop_requested_ != stopping; });
   }
-  if (!router_.unrouted()) spdlog::warn("routing stopped before this pod's route could be removed");
+  if (!controller_.unrouted()) spdlog::warn("routing stopped before this pod's route could be removed");
 }
 
-}  // namespace le::route
+}  // namespace le::traffic

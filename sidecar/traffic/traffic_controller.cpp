@@ -1,4 +1,4 @@
-#include "route/router.h"
+#include "traffic/traffic_controller.h"
 
 #include <algorithm>
 
@@ -6,21 +6,21 @@
 
 #include "util/micro_time.h"
 
-namespace le::route {
+namespace le::traffic {
 
 using namespace std::chrono;
 
-Router::Router(Route& route, const election::SnapshotBoard& board, const election::Clock& clock,
-               RouterConfig config)
-    : route_(route), board_(board), clock_(clock), config_(std::move(config)) {}
+TrafficController::TrafficController(TrafficMode& route, const election::SnapshotBoard& board, const election::Clock& clock,
+               TrafficControllerConfig config)
+    : mode_(route), board_(board), clock_(clock), config_(std::move(config)) {}
 
-std::optional<milliseconds> Router::write_budget() const {
+std::optional<milliseconds> TrafficController::write_budget() const {
   // Checked right before each write, on the snapshot of this instant: the write is sent only
-  // while this replica leads in the election term the router's term belongs to, and its timeout
+  // while this replica leads in the election term the controller's term belongs to, and its timeout
   // ends before the leadership can. The server might still apply it later (a request stuck in a
   // queue); the resourceVersion precondition and the next leader's fencing make such a write fail.
   // A later term of this same replica is no excuse: another leader may have come in between, and
-  // the fences of the router's term do not cover what that leader sent (see router.h).
+  // the fences of the controller's term do not cover what that leader sent (see traffic_controller.h).
   const auto snapshot = board_.current();
   if (!term_ || snapshot->term != election_term_) return std::nullopt;
   const auto left = snapshot->valid_for(clock_.boot_now(), clock_.wall_now());
@@ -30,9 +30,9 @@ std::optional<milliseconds> Router::write_budget() const {
   return budget;
 }
 
-milliseconds Router::request_timeout() const {
+milliseconds TrafficController::request_timeout() const {
   milliseconds limit = config_.request_timeout;
-  // The snapshot says "stopping" from the signal on, before the routing loop hears of it: this
+  // The snapshot says "stopping" from the signal on, before the traffic loop hears of it: this
   // bounds also the requests of a step that was under way then, as the election's are bounded.
   if (shutdown_deadline_ || board_.current()->stopping)
     limit = std::min(limit, config_.stopping_request_timeout);
@@ -41,10 +41,10 @@ milliseconds Router::request_timeout() const {
   return std::max(limit, milliseconds::zero());
 }
 
-void Router::begin_term(const election::ElectionSnapshot& snapshot, election::BootTime now) {
+void TrafficController::begin_term(const election::ElectionSnapshot& snapshot, election::BootTime now) {
   if (term_) {
     spdlog::info("route {}: election term {} is over (term {}); routing again for election term {}",
-                 route_.mode(), election_term_, *term_, snapshot.term);
+                 mode_.mode(), election_term_, *term_, snapshot.term);
   }
   // Unique to this election term, also across processes under the same identity (a restarted
   // container counts its terms from 1 again): the term's acquireTime, as the Lease shows it.
@@ -59,7 +59,7 @@ void Router::begin_term(const election::ElectionSnapshot& snapshot, election::Bo
   backoff_ = nanoseconds::zero();
 }
 
-nanoseconds Router::step(std::optional<election::BootTime> shutdown_deadline) {
+nanoseconds TrafficController::step(std::optional<election::BootTime> shutdown_deadline) {
   if (shutdown_deadline) shutdown_deadline_ = shutdown_deadline;  // shutdown is never undone
   const bool stopping = shutdown_deadline_.has_value();
   const auto snapshot = board_.current();
@@ -71,7 +71,7 @@ nanoseconds Router::step(std::optional<election::BootTime> shutdown_deadline) {
   if (leading && (!term_ || snapshot->term != election_term_)) {
     begin_term(*snapshot, boot_now);
   } else if (!leading && term_) {
-    spdlog::info("route {}: no longer leading (term {}); removing this pod's route", route_.mode(), *term_);
+    spdlog::info("route {}: no longer leading (term {}); removing this pod's route", mode_.mode(), *term_);
     term_.reset();
     election_term_ = 0;
     routed_ = false;
@@ -83,7 +83,7 @@ nanoseconds Router::step(std::optional<election::BootTime> shutdown_deadline) {
   if (boot_now < next_attempt_) return next_attempt_ - boot_now;
 
   if (leading) {
-    auto attempt = route_.lead(
+    auto attempt = mode_.lead(
         *term_, [this] { return write_budget(); }, [this] { return request_timeout(); });
     // What it read may be from the term that ended during the attempt: "nothing to write" then says
     // nothing about the new term, which fences anew.
@@ -92,7 +92,7 @@ nanoseconds Router::step(std::optional<election::BootTime> shutdown_deadline) {
     switch (attempt.kind) {
       case Attempt::Kind::done:
         if (!routed_ || attempt.writes > 0) {
-          spdlog::info("route {}: traffic goes to this pod (term {}; {} write(s))", route_.mode(), *term_,
+          spdlog::info("route {}: traffic goes to this pod (term {}; {} write(s))", mode_.mode(), *term_,
                        attempt.writes);
         }
         routed_ = true;
@@ -110,11 +110,11 @@ nanoseconds Router::step(std::optional<election::BootTime> shutdown_deadline) {
         break;
     }
   } else {
-    const auto attempt = route_.follow([this] { return request_timeout(); });
+    const auto attempt = mode_.follow([this] { return request_timeout(); });
     if (attempt.kind == Attempt::Kind::failed) {
       failed(attempt, boot_now);
     } else {
-      if (attempt.writes > 0) spdlog::info("route {}: traffic no longer goes to this pod", route_.mode());
+      if (attempt.writes > 0) spdlog::info("route {}: traffic no longer goes to this pod", mode_.mode());
       unrouted_ = true;
       backoff_ = nanoseconds::zero();
       return config_.check_period;
@@ -123,7 +123,7 @@ nanoseconds Router::step(std::optional<election::BootTime> shutdown_deadline) {
   return std::max<nanoseconds>(next_attempt_ - clock_.boot_now(), nanoseconds::zero());
 }
 
-void Router::failed(const Attempt& attempt, election::BootTime now) {
+void TrafficController::failed(const Attempt& attempt, election::BootTime now) {
   backoff_ =
       backoff_ == nanoseconds::zero() ? config_.min_backoff : std::min(backoff_ * 2, config_.max_backoff);
   next_attempt_ = now + backoff_;
@@ -135,19 +135,19 @@ void Router::failed(const Attempt& attempt, election::BootTime now) {
   }
 }
 
-std::string Router::describe(const Failure& failure) const {
+std::string TrafficController::describe(const Failure& failure) const {
   std::string text =
-      "route " + std::string(route_.mode()) + ": " + failure.action + " failed: " + failure.error.describe();
+      "route " + std::string(mode_.mode()) + ": " + failure.action + " failed: " + failure.error.describe();
   if (failure.error.kind == ApiErrorKind::forbidden) {
     // What the operator must do, not just what went wrong.
-    text = "route " + std::string(route_.mode()) + ": cannot " + failure.rule.verb + " " +
+    text = "route " + std::string(mode_.mode()) + ": cannot " + failure.rule.verb + " " +
            failure.rule.resource + " in namespace " + config_.namespace_name +
            ": add this rule to the Role: {apiGroups: [\"" + failure.rule.api_group + "\"], resources: [\"" +
            failure.rule.resource + "\"], verbs: [\"" + failure.rule.verb + "\"]} (mode " +
-           std::string(route_.mode()) + " needs " + route_.role_rules() +
+           std::string(mode_.mode()) + " needs " + mode_.role_rules() +
            "); the API server said: " + failure.error.describe();
   }
   return text;
 }
 
-}  // namespace le::route
+}  // namespace le::traffic

@@ -1,18 +1,18 @@
 #pragma once
-// The routing state machine: follows the election's published snapshot and drives a Route.
+// The routing state machine: follows the election's published snapshot and drives a TrafficMode.
 // Leading: the routing term of the snapshot's election term (a string unique to it), then
-// Route::lead until it succeeds, then again every check period (the stray check). Not leading, or
-// stopping: Route::follow until it succeeds once, so a Pod this replica marked (in this process or
+// TrafficMode::lead until it succeeds, then again every check period (the stray check). Not leading, or
+// stopping: TrafficMode::follow until it succeeds once, so a Pod this replica marked (in this process or
 // a previous container of the same Pod) is unmarked. Failures are logged, a 403 with the Role rule
-// to add, and retried with backoff. Pure: no thread, no sleep; routing_loop.h runs it.
+// to add, and retried with backoff. Pure: no thread, no sleep; traffic_loop.h runs it.
 //
 // The routing term is tied to the election term, not to "no snapshot without leadership seen
-// since": a read inside Route::lead lasts as long as the request timeout, and the routing thread
+// since": a read inside TrafficMode::lead lasts as long as the request timeout, and the routing thread
 // may not run for a while, so a whole term of another leader can pass unseen between two looks at
 // the snapshot. A write sent in that other term may still be in a queue, built on a Pod this
 // replica fenced in its previous term; only a fence written in the new term makes it fail. So a new
 // election term always gets a new routing term, and every write checks, right before it is sent,
-// that the snapshot still leads in the router's election term (write_budget).
+// that the snapshot still leads in the controller's election term (write_budget).
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -20,11 +20,11 @@
 
 #include "election/clock.h"
 #include "election/snapshot.h"
-#include "route/route.h"
+#include "traffic/traffic_mode.h"
 
-namespace le::route {
+namespace le::traffic {
 
-struct RouterConfig {
+struct TrafficControllerConfig {
   std::string identity;
   std::string namespace_name;  // for messages
   // Reads, and the cap of every write (a write is further capped to end before the leadership).
@@ -40,10 +40,10 @@ struct RouterConfig {
   milliseconds stopping_request_timeout{3000};
 };
 
-class Router {
+class TrafficController {
  public:
-  Router(Route& route, const election::SnapshotBoard& board, const election::Clock& clock,
-         RouterConfig config);
+  TrafficController(TrafficMode& route, const election::SnapshotBoard& board, const election::Clock& clock,
+         TrafficControllerConfig config);
 
   // One step at the current snapshot. Returns how long it has nothing to do, unless the snapshot
   // changes. `shutdown_deadline`: shutdown has begun and must be over by then (the election's
@@ -51,9 +51,9 @@ class Router {
   // request ends after it.
   std::chrono::nanoseconds step(std::optional<election::BootTime> shutdown_deadline = std::nullopt);
 
-  // Leading, and Route::lead has succeeded in the current term.
+  // Leading, and TrafficMode::lead has succeeded in the current term.
   bool routed() const { return routed_; }
-  // Not leading, and Route::follow has succeeded since.
+  // Not leading, and TrafficMode::follow has succeeded since.
   bool unrouted() const { return unrouted_; }
   // The routing term ("identity@acquireTime/n"), while leading.
   const std::optional<std::string>& term() const { return term_; }
@@ -69,10 +69,10 @@ class Router {
   void begin_term(const election::ElectionSnapshot& snapshot, election::BootTime now);
   void failed(const Attempt& attempt, election::BootTime now);
 
-  Route& route_;
+  TrafficMode& mode_;
   const election::SnapshotBoard& board_;
   const election::Clock& clock_;
-  RouterConfig config_;
+  TrafficControllerConfig config_;
   std::optional<std::string> term_;
   // The election term (ElectionSnapshot::term) term_ belongs to; 0 while not leading.
   std::uint64_t election_term_ = 0;
@@ -84,4 +84,4 @@ class Router {
   std::string last_error_;
 };
 
-}  // namespace le::route
+}  // namespace le::traffic

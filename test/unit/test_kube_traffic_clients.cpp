@@ -51,7 +51,7 @@ TEST_CASE("pod client: label patch is a merge patch with the precondition in the
   auto* t = owned.get();
   le::kube::PodClient client(std::move(owned), "default");
   t->answers.push_back(answer(200, fixture("30-pod-label-merge-patch.json")));
-  le::route::MetadataPatch patch;
+  le::traffic::MetadataPatch patch;
   patch.resource_version = "207";
   patch.labels["lease-elector.io/leader"] = "true";
   patch.annotations["lease-elector.io/fenced-by"] = std::nullopt;
@@ -131,7 +131,7 @@ TEST_CASE("endpointslice client: discovery picks v1, else v1beta1 - create and c
         "/apis/discovery.k8s.io/v1beta1/namespaces/default/endpointslices/web-lease-elector");
   CHECK(got.value().addresses == std::vector<std::string>{"10.0.0.1"});
   CHECK(got.value().target_pod == "app-0");
-  CHECK(got.value().ports == std::vector<le::route::EndpointPort>{{"http", 8080, "TCP"}});
+  CHECK(got.value().ports == std::vector<le::traffic::EndpointPort>{{"http", 8080, "TCP"}});
   auto next = got.value();
   next.addresses = {"10.0.0.2"};
   next.target_pod = "app-1";
