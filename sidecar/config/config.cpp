@@ -9,6 +9,7 @@
 #include "config/routing.h"
 #include "config/sources.h"
 #include "config/timing.h"
+#include "util/version.h"
 
 namespace le::config {
 namespace {
@@ -118,7 +119,7 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args, const util
   return outcome;
 }
 
-std::string version_text() { return std::string("lease-elector ") + LEASE_ELECTOR_VERSION; }
+std::string version_text() { return std::string("lease-elector ") + util::kVersion; }
 
 
 }  // namespace le::config

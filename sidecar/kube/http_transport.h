@@ -8,9 +8,11 @@
 #include <string_view>
 #include <variant>
 
+#include "util/version.h"
+
 namespace le::kube {
 
-inline constexpr const char* kUserAgent = "lease-elector/0.1.0";
+using util::kUserAgent;
 
 struct HttpResponse {
   int status = 0;

@@ -1,6 +1,6 @@
 #include "util/micro_time.h"
 
-#include <cstdio>
+#include <fmt/chrono.h>
 
 namespace le::util {
 namespace {
@@ -19,20 +19,24 @@ bool read_digits(std::string_view s, std::size_t pos, std::size_t count, int& ou
   return true;
 }
 
+// Every time this program writes goes through here. fmt prints the time of day with as many
+// fractional digits as the duration has (%T), but fmt 9 (Debian 12) formats a time point's date in
+// the local time zone, so the date comes from the calendar types, always UTC.
+template <class Duration>
+std::string format_utc(sys_time<Duration> t) {
+  const auto day = floor<days>(t);
+  const year_month_day ymd{day};
+  return fmt::format("{:04}-{:02}-{:02}T{:%T}Z", int(ymd.year()), unsigned(ymd.month()), unsigned(ymd.day()),
+                     t - day);
+}
+
 }  // namespace
 
 WallTime to_micro(system_clock::time_point t) { return floor<microseconds>(t); }
 
-std::string format_micro_time(WallTime t) {
-  const auto day = floor<days>(t);
-  const year_month_day ymd{day};
-  const hh_mm_ss<microseconds> hms{t - day};
-  char buffer[40];
-  std::snprintf(buffer, sizeof buffer, "%04d-%02u-%02uT%02ld:%02ld:%02ld.%06ldZ", int(ymd.year()),
-                unsigned(ymd.month()), unsigned(ymd.day()), long(hms.hours().count()),
-                long(hms.minutes().count()), long(hms.seconds().count()), long(hms.subseconds().count()));
-  return buffer;
-}
+std::string format_micro_time(WallTime t) { return format_utc(t); }
+
+std::string format_seconds_time(sys_seconds t) { return format_utc(t); }
 
 std::optional<WallTime> parse_micro_time(std::string_view s) {
   // 2006-01-02T15:04:05[.ffffff](Z|+07:00)

@@ -17,6 +17,9 @@ WallTime to_micro(std::chrono::system_clock::time_point t);
 // "2006-01-02T15:04:05.000000Z".
 std::string format_micro_time(WallTime t);
 
+// "2006-01-02T15:04:05Z": RFC 3339 in whole seconds (a Pod condition's lastTransitionTime).
+std::string format_seconds_time(std::chrono::sys_seconds t);
+
 // Accepts RFC 3339 with 0 to 9 fractional digits and "Z" or a numeric offset, as Go's time
 // parser does for MicroTime; digits past the sixth are truncated. nullopt for anything else.
 std::optional<WallTime> parse_micro_time(std::string_view text);

@@ -1,5 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+#include <ctime>
+#include <string>
+
 #include "util/micro_time.h"
 
 using le::util::format_micro_time;
@@ -38,4 +42,24 @@ TEST_CASE("MicroTime truncates to whole microseconds") {
   using namespace std::chrono;
   const system_clock::time_point t{nanoseconds{1'700'000'000'123'456'789LL}};
   CHECK(le::util::to_micro(t).time_since_epoch() == microseconds{1'700'000'000'123'456LL});
+}
+
+TEST_CASE("times are written in UTC whatever the local time zone") {
+  using namespace std::chrono;
+  // fmt 9 formats a time point's date in local time; ours must not (a Pod in another zone, or a
+  // time just before midnight UTC, would write the wrong day).
+  const char* saved = std::getenv("TZ");
+  const std::string saved_tz = saved ? saved : "";
+  setenv("TZ", "America/New_York", 1);
+  tzset();
+  const sys_seconds late{sys_days{year{2026} / 12 / 3} + hours{23} + minutes{59} + seconds{58}};
+  CHECK(le::util::format_seconds_time(late) == "2026-12-03T23:59:58Z");
+  CHECK(format_micro_time(le::util::to_micro(late + microseconds{7})) == "2026-12-03T23:59:58.000007Z");
+  CHECK(le::util::format_seconds_time(sys_seconds{seconds{-1}}) == "1969-12-31T23:59:59Z");
+  if (saved) {
+    setenv("TZ", saved_tz.c_str(), 1);
+  } else {
+    unsetenv("TZ");
+  }
+  tzset();
 }
