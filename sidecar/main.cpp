@@ -5,7 +5,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
-#include <ctime>
 #include <iostream>
 #include <optional>
 #include <random>
@@ -31,8 +30,7 @@
 #include "kube/lease_client.h"
 #include "kube/lease_watcher.h"
 #include "kube/pod_client.h"
-#include "traffic/endpoints_mode.h"
-#include "traffic/pod_modes.h"
+#include "traffic/mode_factory.h"
 #include "traffic/traffic_controller.h"
 #include "traffic/traffic_loop.h"
 
@@ -54,51 +52,17 @@ asio::ip::tcp::endpoint resolve_listen_address(asio::io_context& io, const le::c
   return results.begin()->endpoint();
 }
 
-// The API clients and the TrafficMode of the chosen routing mode; empty in readiness mode (the HTTP side's
-// /readyz is that mode's route).
-struct RoutingParts {
-  std::unique_ptr<le::traffic::PodApi> pods;
-  std::unique_ptr<le::traffic::EndpointSliceApi> slices;
-  std::unique_ptr<le::traffic::TrafficMode> mode;
-};
-
-std::string rfc3339_now() {
-  const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  gmtime_r(&t, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
-
-// The routing thread gets its own connection (make_independent), so it never waits on the
-// election's requests, nor they on its.
-RoutingParts make_routing(const le::config::Config& config, const le::kube::CurlTransport& transport,
-                          const std::string& ns) {
-  using le::config::RouteMode;
-  RoutingParts parts;
-  const le::traffic::PodModeConfig pod_config{config.pod_name, config.pod_selector};
-  switch (config.route) {
-    case RouteMode::readiness:
-      break;
-    case RouteMode::label:
-      parts.pods = std::make_unique<le::kube::PodClient>(transport.make_independent(), ns);
-      parts.mode = le::traffic::make_label_mode(*parts.pods, pod_config, config.leader_label_key,
-                                                config.leader_label_value);
-      break;
-    case RouteMode::readiness_gate:
-      parts.pods = std::make_unique<le::kube::PodClient>(transport.make_independent(), ns);
-      parts.mode = le::traffic::make_gate_mode(*parts.pods, pod_config, config.readiness_gate, rfc3339_now);
-      break;
-    case RouteMode::endpoints: {
-      parts.slices = std::make_unique<le::kube::EndpointSliceClient>(transport.make_independent(), ns);
-      le::traffic::EndpointsModeConfig endpoints{config.service, config.pod_name, config.pod_ip, {}};
-      for (const auto& p : config.endpoint_ports) endpoints.ports.push_back({p.name, p.port, p.protocol});
-      parts.mode = le::traffic::make_endpoints_mode(*parts.slices, std::move(endpoints));
-      break;
-    }
-  }
-  return parts;
+// The --route choice and its flags, as traffic/ takes them.
+le::traffic::ModeSettings mode_settings(const le::config::Config& config) {
+  le::traffic::ModeSettings settings;
+  settings.kind = config.route;
+  settings.pods = {config.pod_name, config.pod_selector};
+  settings.label_key = config.leader_label_key;
+  settings.label_value = config.leader_label_value;
+  settings.readiness_gate = config.readiness_gate;
+  settings.endpoints = {config.service, config.pod_name, config.pod_ip, {}};
+  for (const auto& p : config.endpoint_ports) settings.endpoints.ports.push_back({p.name, p.port, p.protocol});
+  return settings;
 }
 
 }  // namespace
@@ -154,7 +118,14 @@ int main(int argc, char** argv) {
     auto transport = std::make_unique<le::kube::CurlTransport>(std::move(cluster.value()));
     // The watch gets a connection of its own: a stream never delays a renewal.
     auto watch_transport = transport->make_independent();
-    auto routing = make_routing(config, *transport, ns);
+    // The traffic thread gets connections of its own (make_independent), so it never waits on the
+    // election's requests, nor they on its.
+    const le::kube::CurlTransport& api = *transport;
+    auto routing = le::traffic::make_mode(
+        mode_settings(config),
+        {[&] { return std::make_unique<le::kube::PodClient>(api.make_independent(), ns); },
+         [&] { return std::make_unique<le::kube::EndpointSliceClient>(api.make_independent(), ns); }},
+        clock);
     le::kube::LeaseClient lease_client(std::move(transport), ns, config.lease_name);
 
     le::election::ElectorConfig elector_config;

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "traffic/mode_kind.h"
 #include "util/environment.h"
 #include "util/logging.h"
 
@@ -18,8 +19,8 @@ using util::LogLevel;
 // How followers learn that the Lease is free. poll reproduces client-go v0.20 exactly (for the
 // benchmarks): followers read every 1-2.2 retry periods and the leader reads before each renewal.
 enum class Takeover { watch, poll };
-// How Service traffic reaches only the leader (see README "Routing modes").
-enum class RouteMode { readiness, label, endpoints, readiness_gate };
+// How Service traffic reaches only the leader (see README "Routing modes"): the --route flag.
+using RouteMode = traffic::ModeKind;
 
 struct EndpointPortSpec {
   std::string name;
