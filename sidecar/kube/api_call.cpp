@@ -6,13 +6,12 @@
 
 namespace le::kube {
 
-using election::ApiError;
-using election::ApiErrorKind;
+using util::ApiError;
+using util::ApiErrorKind;
 
-election::Result<std::string> api_call(HttpTransport& transport, std::string_view method,
-                                       const std::string& path, std::string_view body,
-                                       std::string_view content_type, std::chrono::milliseconds timeout,
-                                       const std::string& what) {
+util::Result<std::string> api_call(HttpTransport& transport, std::string_view method, const std::string& path,
+                                   std::string_view body, std::string_view content_type,
+                                   std::chrono::milliseconds timeout, const std::string& what) {
   try {
     auto answer =
         transport.request(method, path, body, body.empty() ? std::string_view{} : content_type, timeout);

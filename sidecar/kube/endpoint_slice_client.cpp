@@ -6,11 +6,11 @@
 
 namespace le::kube {
 
-using election::ApiError;
-using election::ApiErrorKind;
-using election::Result;
 using nlohmann::json;
 using route::EndpointSlice;
+using util::ApiError;
+using util::ApiErrorKind;
+using util::Result;
 
 namespace {
 

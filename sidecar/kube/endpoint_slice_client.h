@@ -17,22 +17,20 @@ class EndpointSliceClient final : public route::EndpointSliceApi {
  public:
   EndpointSliceClient(std::unique_ptr<HttpTransport> transport, std::string ns);
 
-  election::Result<route::EndpointSlice> get(const std::string& name,
-                                             std::chrono::milliseconds timeout) override;
-  election::Result<route::EndpointSlice> create(const route::EndpointSlice& slice,
-                                                std::chrono::milliseconds timeout) override;
-  election::Result<route::EndpointSlice> update(const route::EndpointSlice& slice,
-                                                std::chrono::milliseconds timeout) override;
+  util::Result<route::EndpointSlice> get(const std::string& name, std::chrono::milliseconds timeout) override;
+  util::Result<route::EndpointSlice> create(const route::EndpointSlice& slice,
+                                            std::chrono::milliseconds timeout) override;
+  util::Result<route::EndpointSlice> update(const route::EndpointSlice& slice,
+                                            std::chrono::milliseconds timeout) override;
   std::string namespace_name() const override { return namespace_; }
   std::string api_version() const override { return version_ ? "discovery.k8s.io/" + *version_ : ""; }
 
  private:
   // The collection path for the discovered version, or the discovery failure.
-  election::Result<std::string> collection(std::chrono::milliseconds timeout);
-  election::Result<route::EndpointSlice> slice_call(std::string_view method, const std::string& path,
-                                                    const std::string& body,
-                                                    std::chrono::milliseconds timeout,
-                                                    const std::string& what);
+  util::Result<std::string> collection(std::chrono::milliseconds timeout);
+  util::Result<route::EndpointSlice> slice_call(std::string_view method, const std::string& path,
+                                                const std::string& body, std::chrono::milliseconds timeout,
+                                                const std::string& what);
 
   std::unique_ptr<HttpTransport> transport_;
   std::string namespace_;
@@ -41,7 +39,7 @@ class EndpointSliceClient final : public route::EndpointSliceApi {
 
 // The preferred of the served versions in an APIGroup document: "v1", else "v1beta1".
 std::optional<std::string> choose_endpoint_slice_version(const std::string& api_group_json);
-election::Result<route::EndpointSlice> parse_endpoint_slice(const std::string& body);
+util::Result<route::EndpointSlice> parse_endpoint_slice(const std::string& body);
 // The object to send: `slice.raw_object` (if any) with the routed fields replaced.
 std::string build_endpoint_slice(const route::EndpointSlice& slice, const std::string& api_version,
                                  const std::string& ns);

@@ -9,10 +9,10 @@
 
 namespace le::kube {
 
-using election::ApiError;
-using election::ApiErrorKind;
-using election::Result;
 using election::StoredLease;
+using util::ApiError;
+using util::ApiErrorKind;
+using util::Result;
 
 namespace {
 constexpr std::string_view kJson = "application/json";

@@ -18,17 +18,17 @@ class LeaseClient final : public election::LeaseStore {
   // unescaped.
   LeaseClient(std::unique_ptr<HttpTransport> transport, std::string ns, std::string name);
 
-  election::Result<election::StoredLease> get(std::chrono::milliseconds timeout) override;
-  election::Result<election::StoredLease> create(const election::LeaderRecord& record,
-                                                 std::chrono::milliseconds timeout) override;
-  election::Result<election::StoredLease> update(const election::StoredLease& base,
-                                                 const election::LeaderRecord& record,
-                                                 std::chrono::milliseconds timeout) override;
+  util::Result<election::StoredLease> get(std::chrono::milliseconds timeout) override;
+  util::Result<election::StoredLease> create(const election::LeaderRecord& record,
+                                             std::chrono::milliseconds timeout) override;
+  util::Result<election::StoredLease> update(const election::StoredLease& base,
+                                             const election::LeaderRecord& record,
+                                             std::chrono::milliseconds timeout) override;
   std::string describe() const override;  // "ns/name"
 
  private:
-  election::Result<election::StoredLease> exchange(std::string_view method, const std::string& path,
-                                                   std::string_view body, std::chrono::milliseconds timeout);
+  util::Result<election::StoredLease> exchange(std::string_view method, const std::string& path,
+                                               std::string_view body, std::chrono::milliseconds timeout);
 
   std::unique_ptr<HttpTransport> transport_;
   std::string namespace_;

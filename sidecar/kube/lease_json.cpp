@@ -11,8 +11,8 @@ namespace {
 
 // ordered_json keeps the server's key order, so what goes back reads like what came in.
 using Json = nlohmann::ordered_json;
-using election::ApiError;
-using election::ApiErrorKind;
+using util::ApiError;
+using util::ApiErrorKind;
 
 constexpr const char* kApiVersion = "coordination.k8s.io/v1";
 constexpr const char* kKind = "Lease";
@@ -76,7 +76,7 @@ void write_spec(Json& spec, const election::LeaderRecord& record) {
 
 }  // namespace
 
-election::Result<election::StoredLease> parse_lease(std::string_view body) {
+util::Result<election::StoredLease> parse_lease(std::string_view body) {
   Json object = Json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (object.is_discarded()) return malformed("not valid JSON");
   if (!object.is_object()) return malformed("not a JSON object");
@@ -125,8 +125,8 @@ election::Result<election::StoredLease> parse_lease(std::string_view body) {
   return stored;
 }
 
-election::Result<std::string> build_update_body(const election::StoredLease& base,
-                                                const election::LeaderRecord& record) {
+util::Result<std::string> build_update_body(const election::StoredLease& base,
+                                            const election::LeaderRecord& record) {
   Json object = Json::parse(base.raw_object, nullptr, /*allow_exceptions=*/false);
   if (object.is_discarded() || !object.is_object()) {
     return ApiError{ApiErrorKind::other, 0, "cannot update: the stored Lease object is not a JSON object",

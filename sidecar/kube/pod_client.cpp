@@ -6,10 +6,10 @@
 
 namespace le::kube {
 
-using election::ApiError;
-using election::Result;
 using nlohmann::json;
 using route::Pod;
+using util::ApiError;
+using util::Result;
 
 namespace {
 

@@ -15,28 +15,28 @@ class PodClient final : public route::PodApi {
  public:
   PodClient(std::unique_ptr<HttpTransport> transport, std::string ns);
 
-  election::Result<route::Pod> get(const std::string& name, std::chrono::milliseconds timeout) override;
-  election::Result<std::vector<route::Pod>> list(const std::string& label_selector,
-                                                 std::chrono::milliseconds timeout) override;
-  election::Result<route::Pod> patch_metadata(const std::string& name, const route::MetadataPatch& patch,
-                                              std::chrono::milliseconds timeout) override;
-  election::Result<route::Pod> patch_condition(const std::string& name,
-                                               const std::optional<std::string>& resource_version,
-                                               const route::PodCondition& condition,
-                                               std::chrono::milliseconds timeout) override;
+  util::Result<route::Pod> get(const std::string& name, std::chrono::milliseconds timeout) override;
+  util::Result<std::vector<route::Pod>> list(const std::string& label_selector,
+                                             std::chrono::milliseconds timeout) override;
+  util::Result<route::Pod> patch_metadata(const std::string& name, const route::MetadataPatch& patch,
+                                          std::chrono::milliseconds timeout) override;
+  util::Result<route::Pod> patch_condition(const std::string& name,
+                                           const std::optional<std::string>& resource_version,
+                                           const route::PodCondition& condition,
+                                           std::chrono::milliseconds timeout) override;
   std::string namespace_name() const override { return namespace_; }
 
  private:
-  election::Result<route::Pod> pod_call(std::string_view method, const std::string& path,
-                                        const std::string& body, std::string_view content_type,
-                                        std::chrono::milliseconds timeout, const std::string& what);
+  util::Result<route::Pod> pod_call(std::string_view method, const std::string& path, const std::string& body,
+                                    std::string_view content_type, std::chrono::milliseconds timeout,
+                                    const std::string& what);
   std::unique_ptr<HttpTransport> transport_;
   std::string namespace_;
   std::string collection_path_;
 };
 
 // The JSON mapping, exposed for tests.
-election::Result<route::Pod> parse_pod(const std::string& body);
+util::Result<route::Pod> parse_pod(const std::string& body);
 std::string build_metadata_patch(const route::MetadataPatch& patch);
 std::string build_condition_patch(const std::optional<std::string>& resource_version,
                                   const route::PodCondition& condition);

@@ -3,7 +3,7 @@
 #include "kube/api_status.h"
 #include "test_kube_support.h"
 
-using le::election::ApiErrorKind;
+using le::util::ApiErrorKind;
 using le::kube::parse_retry_after;
 using le::kube::parse_status_error;
 using le::kube::testing::fixture;

@@ -10,7 +10,7 @@
 #include "kube/pod_client.h"
 #include "test_kube_support.h"
 
-using le::election::ApiErrorKind;
+using le::util::ApiErrorKind;
 using le::kube::HttpResponse;
 using le::kube::TransportResult;
 using le::kube::testing::fixture;
