@@ -2,9 +2,7 @@
 
 #include <exception>
 
-#include <spdlog/spdlog.h>
-
-#include "kube/api_status.h"
+#include "kube/api_call.h"
 #include "kube/lease_json.h"
 
 namespace le::kube {
@@ -46,26 +44,15 @@ Result<StoredLease> LeaseClient::update(const StoredLease& base, const election:
 Result<StoredLease> LeaseClient::exchange(std::string_view method, const std::string& path,
                                           std::string_view body, std::chrono::milliseconds timeout) {
   try {
-    const auto content_type = body.empty() ? std::string_view{} : kJson;
-    auto answer = transport_->request(method, path, body, content_type, timeout);
-    if (auto* failure = std::get_if<TransportError>(&answer)) {
-      const auto kind =
-          failure->kind == TransportErrorKind::timeout ? ApiErrorKind::timeout : ApiErrorKind::network;
-      return ApiError{kind, 0, failure->message, std::nullopt};
-    }
-    auto& response = std::get<HttpResponse>(answer);
-    spdlog::debug("{} lease {}: HTTP {}", method, describe(), response.status);
-    if (response.status < 200 || response.status > 299) {
-      std::optional<std::string_view> retry_after;
-      if (response.retry_after) retry_after = *response.retry_after;
-      return parse_status_error(response.status, response.body, retry_after);
-    }
-    auto lease = parse_lease(response.body);
+    auto answer = api_call(*transport_, method, path, body, kJson, timeout,
+                           std::string(method) + " lease " + describe());
+    if (!answer.ok()) return answer.error();
+    auto lease = parse_lease(answer.value().body);
     if (!lease.ok()) {
       // The write may have been applied even though its answer is unreadable: the elector must
       // treat this like a timeout (outcome_unknown), so keep the status for the log.
       auto error = lease.error();
-      error.http_status = response.status;
+      error.http_status = answer.value().status;
       return error;
     }
     return lease;
