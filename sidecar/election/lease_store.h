@@ -22,8 +22,10 @@ class LeaseStore {
   virtual Result<StoredLease> get(std::chrono::milliseconds timeout) = 0;
   // Creates the Lease with this record; already_exists if it exists.
   virtual Result<StoredLease> create(const LeaderRecord& record, std::chrono::milliseconds timeout) = 0;
-  // Replaces base's record with this one, conditional on base.resource_version; everything in
-  // base.raw_object that is not the record is kept.
+  // Replaces base's record with this one, conditional on base.resource_version (and base.uid);
+  // everything in the object base was read as that is not the record is kept. That object is the
+  // store's to keep: a store that no longer has it fails the update rather than build it on
+  // another version.
   virtual Result<StoredLease> update(const StoredLease& base, const LeaderRecord& record,
                                      std::chrono::milliseconds timeout) = 0;
   // "namespace/name", for logs.

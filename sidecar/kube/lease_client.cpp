@@ -3,7 +3,6 @@
 #include <exception>
 
 #include "kube/api_call.h"
-#include "kube/lease_json.h"
 
 namespace le::kube {
 
@@ -16,12 +15,14 @@ namespace {
 constexpr std::string_view kJson = "application/json";
 }
 
-LeaseClient::LeaseClient(std::unique_ptr<HttpTransport> transport, std::string ns, std::string name)
+LeaseClient::LeaseClient(std::unique_ptr<HttpTransport> transport, std::string ns, std::string name,
+                         std::shared_ptr<LeaseObjectCache> objects)
     : transport_(std::move(transport)),
       namespace_(std::move(ns)),
       name_(std::move(name)),
       collection_path_("/apis/coordination.k8s.io/v1/namespaces/" + namespace_ + "/leases"),
-      object_path_(collection_path_ + "/" + name_) {}
+      object_path_(collection_path_ + "/" + name_),
+      objects_(objects ? std::move(objects) : std::make_shared<LeaseObjectCache>()) {}
 
 std::string LeaseClient::describe() const { return namespace_ + "/" + name_; }
 
@@ -35,6 +36,21 @@ Result<StoredLease> LeaseClient::create(const election::LeaderRecord& record,
 }
 
 Result<StoredLease> LeaseClient::update(const StoredLease& base, const election::LeaderRecord& record,
+                                        std::chrono::milliseconds timeout) {
+  // The update stays conditional on base.resource_version and carries base.uid as its UID
+  // precondition, because the object it is built on is exactly the one base was read as.
+  auto object = objects_->find(base);
+  if (!object) {
+    return ApiError{ApiErrorKind::other, 0,
+                    "update of lease " + describe() + ": the object at resourceVersion \"" +
+                        base.resource_version + "\" (uid \"" + base.uid +
+                        "\") is not kept here; the Lease must be read again",
+                    std::nullopt};
+  }
+  return update(*object, record, timeout);
+}
+
+Result<StoredLease> LeaseClient::update(const LeaseObject& base, const election::LeaderRecord& record,
                                         std::chrono::milliseconds timeout) {
   auto body = build_update_body(base, record);
   if (!body.ok()) return body.error();
@@ -55,7 +71,8 @@ Result<StoredLease> LeaseClient::exchange(std::string_view method, const std::st
       error.http_status = answer.value().status;
       return error;
     }
-    return lease;
+    objects_->remember(lease.value());
+    return StoredLease(std::move(lease.value()));
   } catch (const std::exception& e) {
     // Allocation failures and the like; the contract is that nothing escapes to the elector.
     return ApiError{ApiErrorKind::other, 0, std::string(method) + " lease " + describe() + ": " + e.what(),
