@@ -5,12 +5,12 @@
 #include "kube/lease_json.h"
 #include "test_kube_support.h"
 
-using le::util::ApiErrorKind;
 using le::election::LeaderRecord;
 using le::kube::build_create_body;
 using le::kube::build_update_body;
 using le::kube::parse_lease;
 using le::kube::testing::fixture;
+using le::util::ApiErrorKind;
 using le::util::format_micro_time;
 using le::util::parse_micro_time;
 using nlohmann::json;
