@@ -140,10 +140,12 @@ int main(int argc, char** argv) {
     le::election::Elector elector(elector_config, lease_client, clock, board,
                                   [&] { return uniform01(random_engine); });
     le::election::ElectionLoop loop(elector, clock, config.release_delay);
-    // The watcher has its own random engine: it runs on its own thread.
+    // The watcher has its own random engine: it runs on its own thread. It shares the Lease client's
+    // object cache, so the elector can update a Lease it learned of from a watch event.
     std::mt19937_64 watch_random_engine{std::random_device{}()};
-    le::kube::LeaseWatcher watcher(std::move(watch_transport), ns, config.lease_name, loop,
-                                   [&] { return uniform01(watch_random_engine); });
+    le::kube::LeaseWatcher watcher(
+        std::move(watch_transport), ns, config.lease_name, loop,
+        [&] { return uniform01(watch_random_engine); }, {}, lease_client.objects());
 
     std::optional<le::traffic::TrafficController> controller;
     std::optional<le::traffic::TrafficLoop> traffic_loop;

@@ -36,9 +36,9 @@ struct StoredLease {
   // metadata.uid: a new one each time the Lease is created, so a change of it means the Lease was
   // deleted and created again in between. "" if the server sent none.
   std::string uid;
-  // The whole object as the server sent it, opaque to the election. The store builds the next
-  // update on it, so labels, annotations and fields this program does not know survive.
-  std::string raw_object;
+  // The whole object is not here: the store keeps it (as client-go's LeaseLock keeps its Lease)
+  // and builds the next update on it, so labels, annotations and fields this program does not
+  // know survive.
 };
 
 }  // namespace le::election

@@ -6,13 +6,13 @@
 
 namespace le::kube {
 
-using election::ApiError;
-using election::ApiErrorKind;
+using util::ApiError;
+using util::ApiErrorKind;
 
-election::Result<std::string> api_call(HttpTransport& transport, std::string_view method,
-                                       const std::string& path, std::string_view body,
-                                       std::string_view content_type, std::chrono::milliseconds timeout,
-                                       const std::string& what) {
+util::Result<HttpResponse> api_call(HttpTransport& transport, std::string_view method,
+                                    const std::string& path, std::string_view body,
+                                    std::string_view content_type, std::chrono::milliseconds timeout,
+                                    const std::string& what) {
   try {
     auto answer =
         transport.request(method, path, body, body.empty() ? std::string_view{} : content_type, timeout);
@@ -28,7 +28,7 @@ election::Result<std::string> api_call(HttpTransport& transport, std::string_vie
       if (response.retry_after) retry_after = *response.retry_after;
       return parse_status_error(response.status, response.body, retry_after);
     }
-    return std::move(response.body);
+    return std::move(response);
   } catch (const std::exception& e) {
     return ApiError{ApiErrorKind::other, 0, what + ": " + e.what(), std::nullopt};
   }

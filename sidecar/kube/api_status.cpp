@@ -12,8 +12,8 @@
 namespace le::kube {
 namespace {
 
-using election::ApiError;
-using election::ApiErrorKind;
+using util::ApiError;
+using util::ApiErrorKind;
 
 constexpr std::size_t kExcerptBytes = 200;
 // A server asking for more than this is treated as asking for this: the elector's deadlines are
@@ -92,9 +92,9 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
                   std::chrono::milliseconds(kMaxRetryAfter));
 }
 
-election::ApiError parse_status_error(int http_status, std::string_view body,
-                                      std::optional<std::string_view> retry_after_header,
-                                      std::chrono::system_clock::time_point now) {
+util::ApiError parse_status_error(int http_status, std::string_view body,
+                                  std::optional<std::string_view> retry_after_header,
+                                  std::chrono::system_clock::time_point now) {
   ApiError error;
   error.http_status = http_status;
   std::string reason;

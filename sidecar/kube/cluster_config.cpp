@@ -15,7 +15,7 @@ ConfigResult<ClusterConfig> resolve_cluster_config(std::optional<std::string> ku
   if (kubeconfig_flag && !kubeconfig_flag->empty()) return load_kubeconfig(*kubeconfig_flag);
   if (const auto list = env("KUBECONFIG")) {
     auto result = load_kubeconfig_list(split_kubeconfig_env(*list));
-    if (!result.ok()) return ConfigError{"KUBECONFIG=" + *list + ": " + result.error()};
+    if (!result.ok()) return std::string{"KUBECONFIG=" + *list + ": " + result.error()};
     return result;
   }
   if (env("KUBERNETES_SERVICE_HOST")) return load_in_cluster(env, sa_dir);
@@ -26,7 +26,7 @@ ConfigResult<ClusterConfig> resolve_cluster_config(std::optional<std::string> ku
     if (std::filesystem::exists(path, ec)) return load_kubeconfig(path);
     home_note = path.string() + " (does not exist)";
   }
-  return ConfigError{
+  return std::string{
       "no Kubernetes credentials found; tried --kubeconfig (not given), KUBECONFIG (unset), in-cluster "
       "(KUBERNETES_SERVICE_HOST unset), " +
       home_note};

@@ -6,10 +6,15 @@
 #include <string>
 #include <vector>
 
-#include "kube/config_result.h"
 #include "util/environment.h"
+#include "util/result.h"
 
 namespace le::kube {
+
+// The outcome of loading credentials or a kubeconfig: a value, or a message for the operator that
+// names the file and the missing or bad key. Loading never throws to the caller.
+template <class T>
+using ConfigResult = util::Result<T, std::string>;
 
 // The kubelet mounts the ServiceAccount's token, CA bundle and namespace here (client-go's
 // rest.InClusterConfig and the in-cluster namespace lookup read the same paths).

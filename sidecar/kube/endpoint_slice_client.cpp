@@ -6,11 +6,11 @@
 
 namespace le::kube {
 
-using election::ApiError;
-using election::ApiErrorKind;
-using election::Result;
 using nlohmann::json;
 using traffic::EndpointSlice;
+using util::ApiError;
+using util::ApiErrorKind;
+using util::Result;
 
 namespace {
 
@@ -123,7 +123,7 @@ Result<std::string> EndpointSliceClient::collection(std::chrono::milliseconds ti
     auto group =
         api_call(*transport_, "GET", "/apis/discovery.k8s.io", {}, {}, timeout, "discover discovery.k8s.io");
     if (!group.ok()) return group.error();
-    version_ = choose_endpoint_slice_version(group.value());
+    version_ = choose_endpoint_slice_version(group.value().body);
     if (!version_) {
       return ApiError{ApiErrorKind::malformed_response, 200,
                       "the API server serves neither discovery.k8s.io/v1 nor v1beta1 EndpointSlices",
@@ -139,7 +139,7 @@ Result<EndpointSlice> EndpointSliceClient::slice_call(std::string_view method, c
                                                       const std::string& what) {
   auto answer = api_call(*transport_, method, path, body, kJson, timeout, what);
   if (!answer.ok()) return answer.error();
-  auto slice = parse_endpoint_slice(answer.value());
+  auto slice = parse_endpoint_slice(answer.value().body);
   if (!slice.ok()) return malformed(what, 200, slice.error().message);
   return slice;
 }

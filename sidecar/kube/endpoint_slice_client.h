@@ -17,22 +17,20 @@ class EndpointSliceClient final : public traffic::EndpointSliceApi {
  public:
   EndpointSliceClient(std::unique_ptr<HttpTransport> transport, std::string ns);
 
-  election::Result<traffic::EndpointSlice> get(const std::string& name,
-                                             std::chrono::milliseconds timeout) override;
-  election::Result<traffic::EndpointSlice> create(const traffic::EndpointSlice& slice,
-                                                std::chrono::milliseconds timeout) override;
-  election::Result<traffic::EndpointSlice> update(const traffic::EndpointSlice& slice,
-                                                std::chrono::milliseconds timeout) override;
+  util::Result<traffic::EndpointSlice> get(const std::string& name, std::chrono::milliseconds timeout) override;
+  util::Result<traffic::EndpointSlice> create(const traffic::EndpointSlice& slice,
+                                            std::chrono::milliseconds timeout) override;
+  util::Result<traffic::EndpointSlice> update(const traffic::EndpointSlice& slice,
+                                            std::chrono::milliseconds timeout) override;
   std::string namespace_name() const override { return namespace_; }
   std::string api_version() const override { return version_ ? "discovery.k8s.io/" + *version_ : ""; }
 
  private:
   // The collection path for the discovered version, or the discovery failure.
-  election::Result<std::string> collection(std::chrono::milliseconds timeout);
-  election::Result<traffic::EndpointSlice> slice_call(std::string_view method, const std::string& path,
-                                                    const std::string& body,
-                                                    std::chrono::milliseconds timeout,
-                                                    const std::string& what);
+  util::Result<std::string> collection(std::chrono::milliseconds timeout);
+  util::Result<traffic::EndpointSlice> slice_call(std::string_view method, const std::string& path,
+                                                const std::string& body, std::chrono::milliseconds timeout,
+                                                const std::string& what);
 
   std::unique_ptr<HttpTransport> transport_;
   std::string namespace_;
@@ -41,7 +39,7 @@ class EndpointSliceClient final : public traffic::EndpointSliceApi {
 
 // The preferred of the served versions in an APIGroup document: "v1", else "v1beta1".
 std::optional<std::string> choose_endpoint_slice_version(const std::string& api_group_json);
-election::Result<traffic::EndpointSlice> parse_endpoint_slice(const std::string& body);
+util::Result<traffic::EndpointSlice> parse_endpoint_slice(const std::string& body);
 // The object to send: `slice.raw_object` (if any) with the routed fields replaced.
 std::string build_endpoint_slice(const traffic::EndpointSlice& slice, const std::string& api_version,
                                  const std::string& ns);

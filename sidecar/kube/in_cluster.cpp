@@ -22,7 +22,7 @@ ConfigResult<ClusterConfig> load_in_cluster(const util::Environment& env,
   const auto port = env("KUBERNETES_SERVICE_PORT");
   if (!host || !port) {
     // client-go's ErrNotInCluster, word for word, so operators can search for it.
-    return ConfigError{
+    return std::string{
         "unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must "
         "be "
         "defined"};
@@ -32,12 +32,12 @@ ConfigResult<ClusterConfig> load_in_cluster(const util::Environment& env,
   // client-go fails on an unreadable token but only logs a missing CA; without the CA no TLS
   // handshake with the API server can succeed, so this says so at startup instead.
   if (auto token = read_file(token_file); !token) {
-    return ConfigError{"unable to load in-cluster configuration: cannot read the ServiceAccount token " +
+    return std::string{"unable to load in-cluster configuration: cannot read the ServiceAccount token " +
                        token_file.string() + " (is automountServiceAccountToken off?)"};
   }
   std::error_code ec;
   if (!std::filesystem::is_regular_file(ca_file, ec) || !read_file(ca_file)) {
-    return ConfigError{"unable to load in-cluster configuration: cannot read the ServiceAccount CA bundle " +
+    return std::string{"unable to load in-cluster configuration: cannot read the ServiceAccount CA bundle " +
                        ca_file.string()};
   }
   ClusterConfig config;

@@ -14,7 +14,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Thrown inside this file only; every public function turns it into a ConfigError.
+// Thrown inside this file only; every public function turns it into an error message.
 struct KubeconfigError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
@@ -222,7 +222,7 @@ std::vector<fs::path> split_kubeconfig_env(const std::string& value) {
 
 ConfigResult<ClusterConfig> load_kubeconfig(const fs::path& path) {
   std::error_code ec;
-  if (!fs::exists(path, ec)) return ConfigError{"kubeconfig " + path.string() + ": file does not exist"};
+  if (!fs::exists(path, ec)) return std::string{"kubeconfig " + path.string() + ": file does not exist"};
   return load_kubeconfig_list({path});
 }
 
@@ -239,14 +239,14 @@ ConfigResult<ClusterConfig> load_kubeconfig_list(const std::vector<fs::path>& pa
     if (source.empty()) {
       std::string listed;
       for (const auto& path : paths) listed += (listed.empty() ? "" : ":") + path.string();
-      return ConfigError{"kubeconfig: none of " + listed + " exists"};
+      return std::string{"kubeconfig: none of " + listed + " exists"};
     }
     return resolve_current(merged, source);
   } catch (const KubeconfigError& e) {
-    return ConfigError{e.what()};
+    return std::string{e.what()};
   } catch (const YAML::Exception& e) {
     // A scalar of the wrong shape deep inside, which the helpers above did not anticipate.
-    return ConfigError{std::string("kubeconfig: ") + e.what()};
+    return std::string("kubeconfig: ") + e.what();
   }
 }
 

@@ -2,28 +2,27 @@
 
 #include <exception>
 
-#include <spdlog/spdlog.h>
-
-#include "kube/api_status.h"
-#include "kube/lease_json.h"
+#include "kube/api_call.h"
 
 namespace le::kube {
 
-using election::ApiError;
-using election::ApiErrorKind;
-using election::Result;
 using election::StoredLease;
+using util::ApiError;
+using util::ApiErrorKind;
+using util::Result;
 
 namespace {
 constexpr std::string_view kJson = "application/json";
 }
 
-LeaseClient::LeaseClient(std::unique_ptr<HttpTransport> transport, std::string ns, std::string name)
+LeaseClient::LeaseClient(std::unique_ptr<HttpTransport> transport, std::string ns, std::string name,
+                         std::shared_ptr<LeaseObjectCache> objects)
     : transport_(std::move(transport)),
       namespace_(std::move(ns)),
       name_(std::move(name)),
       collection_path_("/apis/coordination.k8s.io/v1/namespaces/" + namespace_ + "/leases"),
-      object_path_(collection_path_ + "/" + name_) {}
+      object_path_(collection_path_ + "/" + name_),
+      objects_(objects ? std::move(objects) : std::make_shared<LeaseObjectCache>()) {}
 
 std::string LeaseClient::describe() const { return namespace_ + "/" + name_; }
 
@@ -38,6 +37,21 @@ Result<StoredLease> LeaseClient::create(const election::LeaderRecord& record,
 
 Result<StoredLease> LeaseClient::update(const StoredLease& base, const election::LeaderRecord& record,
                                         std::chrono::milliseconds timeout) {
+  // The update stays conditional on base.resource_version and carries base.uid as its UID
+  // precondition, because the object it is built on is exactly the one base was read as.
+  auto object = objects_->find(base);
+  if (!object) {
+    return ApiError{ApiErrorKind::other, 0,
+                    "update of lease " + describe() + ": the object at resourceVersion \"" +
+                        base.resource_version + "\" (uid \"" + base.uid +
+                        "\") is not kept here; the Lease must be read again",
+                    std::nullopt};
+  }
+  return update(*object, record, timeout);
+}
+
+Result<StoredLease> LeaseClient::update(const LeaseObject& base, const election::LeaderRecord& record,
+                                        std::chrono::milliseconds timeout) {
   auto body = build_update_body(base, record);
   if (!body.ok()) return body.error();
   return exchange("PUT", object_path_, body.value(), timeout);
@@ -46,29 +60,19 @@ Result<StoredLease> LeaseClient::update(const StoredLease& base, const election:
 Result<StoredLease> LeaseClient::exchange(std::string_view method, const std::string& path,
                                           std::string_view body, std::chrono::milliseconds timeout) {
   try {
-    const auto content_type = body.empty() ? std::string_view{} : kJson;
-    auto answer = transport_->request(method, path, body, content_type, timeout);
-    if (auto* failure = std::get_if<TransportError>(&answer)) {
-      const auto kind =
-          failure->kind == TransportErrorKind::timeout ? ApiErrorKind::timeout : ApiErrorKind::network;
-      return ApiError{kind, 0, failure->message, std::nullopt};
-    }
-    auto& response = std::get<HttpResponse>(answer);
-    spdlog::debug("{} lease {}: HTTP {}", method, describe(), response.status);
-    if (response.status < 200 || response.status > 299) {
-      std::optional<std::string_view> retry_after;
-      if (response.retry_after) retry_after = *response.retry_after;
-      return parse_status_error(response.status, response.body, retry_after);
-    }
-    auto lease = parse_lease(response.body);
+    auto answer = api_call(*transport_, method, path, body, kJson, timeout,
+                           std::string(method) + " lease " + describe());
+    if (!answer.ok()) return answer.error();
+    auto lease = parse_lease(answer.value().body);
     if (!lease.ok()) {
       // The write may have been applied even though its answer is unreadable: the elector must
       // treat this like a timeout (outcome_unknown), so keep the status for the log.
       auto error = lease.error();
-      error.http_status = response.status;
+      error.http_status = answer.value().status;
       return error;
     }
-    return lease;
+    objects_->remember(lease.value());
+    return StoredLease(std::move(lease.value()));
   } catch (const std::exception& e) {
     // Allocation failures and the like; the contract is that nothing escapes to the elector.
     return ApiError{ApiErrorKind::other, 0, std::string(method) + " lease " + describe() + ": " + e.what(),

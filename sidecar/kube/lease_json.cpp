@@ -11,8 +11,8 @@ namespace {
 
 // ordered_json keeps the server's key order, so what goes back reads like what came in.
 using Json = nlohmann::ordered_json;
-using election::ApiError;
-using election::ApiErrorKind;
+using util::ApiError;
+using util::ApiErrorKind;
 
 constexpr const char* kApiVersion = "coordination.k8s.io/v1";
 constexpr const char* kKind = "Lease";
@@ -76,9 +76,13 @@ void write_spec(Json& spec, const election::LeaderRecord& record) {
 
 }  // namespace
 
-election::Result<election::StoredLease> parse_lease(std::string_view body) {
+util::Result<LeaseObject> parse_lease(std::string_view body) {
   Json object = Json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (object.is_discarded()) return malformed("not valid JSON");
+  return lease_from_json(std::move(object));
+}
+
+util::Result<LeaseObject> lease_from_json(Json object) {
   if (!object.is_object()) return malformed("not a JSON object");
   if (const Json* kind = field(object, "kind"); kind != nullptr && *kind != kKind) {
     return malformed("kind is " + kind->dump() + ", not Lease");
@@ -91,12 +95,11 @@ election::Result<election::StoredLease> parse_lease(std::string_view body) {
     return malformed("no metadata.resourceVersion");
   }
 
-  election::StoredLease stored;
+  LeaseObject stored;
   stored.resource_version = resource_version->get<std::string>();
   if (const Json* uid = field(*metadata, "uid"); uid != nullptr && uid->is_string()) {
     stored.uid = uid->get<std::string>();
   }
-  stored.raw_object = std::string(body);
   election::LeaderRecord& record = stored.record;
 
   static const Json kEmptySpec = Json::object();
@@ -122,16 +125,16 @@ election::Result<election::StoredLease> parse_lease(std::string_view body) {
     if (!count) return malformed("spec.leaseTransitions is not an int32");
     record.lease_transitions = *count;
   }
+  stored.object = std::move(object);
   return stored;
 }
 
-election::Result<std::string> build_update_body(const election::StoredLease& base,
-                                                const election::LeaderRecord& record) {
-  Json object = Json::parse(base.raw_object, nullptr, /*allow_exceptions=*/false);
-  if (object.is_discarded() || !object.is_object()) {
+util::Result<std::string> build_update_body(const LeaseObject& base, const election::LeaderRecord& record) {
+  if (!base.object.is_object()) {
     return ApiError{ApiErrorKind::other, 0, "cannot update: the stored Lease object is not a JSON object",
                     std::nullopt};
   }
+  Json object = base.object;
   if (!object.contains("apiVersion")) object["apiVersion"] = kApiVersion;
   if (!object.contains("kind")) object["kind"] = kKind;
   Json& metadata = object["metadata"];

@@ -14,14 +14,15 @@ using election::LeaseEvent;
 
 LeaseWatcher::LeaseWatcher(std::unique_ptr<StreamingTransport> transport, std::string ns, std::string name,
                            election::LeaseEventSink& sink, std::function<double()> uniform01,
-                           WatchTiming timing)
+                           WatchTiming timing, std::shared_ptr<LeaseObjectCache> objects)
     : transport_(std::move(transport)),
       namespace_(std::move(ns)),
       name_(std::move(name)),
       collection_path_("/apis/coordination.k8s.io/v1/namespaces/" + namespace_ + "/leases"),
       sink_(sink),
       uniform01_(std::move(uniform01)),
-      timing_(timing) {}
+      timing_(timing),
+      objects_(std::move(objects)) {}
 
 std::string LeaseWatcher::watch_path(const std::string& resource_version, seconds server_timeout) const {
   std::string path = collection_path_ + "?allowWatchBookmarks=true&fieldSelector=metadata.name%3D" + name_;
@@ -133,9 +134,12 @@ LeaseWatcher::Ending LeaseWatcher::watch_once(const std::string& resource_versio
         case WatchEvent::Type::deleted:
           if (event.name != name_) break;  // the field selector should have kept it out
           last_version_ = event.resource_version;
+          // Kept before delivery: the election may build its next update on this object. A deleted
+          // one too: an update on it then reaches the server, which answers NotFound.
+          if (objects_) objects_->remember(*event.lease);
           sink_.deliver(LeaseEvent{
               event.type == WatchEvent::Type::deleted ? LeaseEvent::Kind::deleted : LeaseEvent::Kind::changed,
-              std::move(event.lease),
+              election::StoredLease(std::move(*event.lease)),
               {}});
           break;
       }

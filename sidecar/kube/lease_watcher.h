@@ -17,6 +17,7 @@
 
 #include "election/lease_event.h"
 #include "kube/http_transport.h"
+#include "kube/lease_object_cache.h"
 
 namespace le::kube {
 
@@ -32,8 +33,11 @@ struct WatchTiming {
 
 class LeaseWatcher {
  public:
+  // `objects` (the LeaseClient's, if given) keeps every Lease object an event carries, so that the
+  // election can update a Lease it learned of from this watch.
   LeaseWatcher(std::unique_ptr<StreamingTransport> transport, std::string ns, std::string name,
-               election::LeaseEventSink& sink, std::function<double()> uniform01, WatchTiming timing = {});
+               election::LeaseEventSink& sink, std::function<double()> uniform01, WatchTiming timing = {},
+               std::shared_ptr<LeaseObjectCache> objects = nullptr);
 
   // Blocks until stop(): watch, deliver, reconnect.
   void run();
@@ -57,6 +61,7 @@ class LeaseWatcher {
   election::LeaseEventSink& sink_;
   std::function<double()> uniform01_;
   WatchTiming timing_;
+  std::shared_ptr<LeaseObjectCache> objects_;
 
   std::string last_version_;  // the newest resourceVersion the stream delivered
   std::string last_failure_;  // to log a repeated failure once, not at every retry

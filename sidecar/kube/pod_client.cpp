@@ -6,10 +6,10 @@
 
 namespace le::kube {
 
-using election::ApiError;
-using election::Result;
 using nlohmann::json;
 using traffic::Pod;
+using util::ApiError;
+using util::Result;
 
 namespace {
 
@@ -109,7 +109,7 @@ Result<Pod> PodClient::pod_call(std::string_view method, const std::string& path
                                 const std::string& what) {
   auto answer = api_call(*transport_, method, path, body, content_type, timeout, what);
   if (!answer.ok()) return answer.error();
-  auto pod = parse_pod(answer.value());
+  auto pod = parse_pod(answer.value().body);
   // An unreadable answer to a write leaves its outcome unknown: malformed_response says so.
   if (!pod.ok()) return malformed(what, 200, pod.error().message);
   return pod;
@@ -128,7 +128,7 @@ Result<std::vector<Pod>> PodClient::list(const std::string& label_selector,
                {}, timeout, what);
   if (!answer.ok()) return answer.error();
   try {
-    const auto list = json::parse(answer.value());
+    const auto list = json::parse(answer.value().body);
     if (!list.is_object() || !list.contains("items") ||
         !(list["items"].is_array() || list["items"].is_null()))
       return malformed(what, 200, "not a PodList");

@@ -7,7 +7,9 @@
 namespace le::kube {
 namespace {
 
-using Json = nlohmann::json;
+// ordered_json, as in lease_json.cpp: the event's object is the Lease itself, parsed once, and an
+// update built on it must keep the server's key order.
+using Json = nlohmann::ordered_json;
 
 WatchEvent malformed(std::string message) {
   WatchEvent event;
@@ -27,7 +29,7 @@ std::string string_at(const Json& object, const char* a, const char* b) {
 }  // namespace
 
 WatchEvent parse_watch_event(std::string_view line) {
-  const Json event = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+  Json event = Json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (!event.is_object()) return malformed("watch event is not a JSON object");
   const auto type = event.find("type");
   const auto object = event.find("object");
@@ -66,7 +68,7 @@ WatchEvent parse_watch_event(std::string_view line) {
   } else {
     return malformed("unknown watch event type \"" + type_name + "\"");
   }
-  auto lease = parse_lease(object->dump());
+  auto lease = lease_from_json(std::move(*object));
   if (!lease.ok()) return malformed(type_name + " event: " + lease.error().message);
   parsed.lease = std::move(lease.value());
   return parsed;

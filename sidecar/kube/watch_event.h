@@ -5,15 +5,15 @@
 #include <string>
 #include <string_view>
 
-#include "election/leader_record.h"
+#include "kube/lease_json.h"
 
 namespace le::kube {
 
 struct WatchEvent {
   enum class Type { added, modified, deleted, bookmark, error, malformed };
   Type type = Type::malformed;
-  // For added, modified and deleted: the Lease.
-  std::optional<election::StoredLease> lease;
+  // For added, modified and deleted: the Lease, parsed once, with the whole object.
+  std::optional<LeaseObject> lease;
   // The object's metadata.name ("" for a bookmark or an error).
   std::string name;
   // metadata.resourceVersion of the object (for a bookmark, the version the stream has reached).

@@ -2,21 +2,21 @@
 // What routing needs from the API server, as plain values: the Pods of the workload and the
 // EndpointSlice of a Service. kube/pod_client and kube/endpoint_slice_client implement these
 // against an API server; the unit tests use in-memory ones. Like election::LeaseStore, every call
-// is bounded by a timeout the caller chooses, and every failure is an election::ApiError.
+// is bounded by a timeout the caller chooses, and every failure is a util::ApiError.
 #include <chrono>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "election/lease_store.h"
+#include "util/result.h"
 
 namespace le::traffic {
 
-using election::ApiError;
-using election::ApiErrorKind;
-using election::Result;
 using std::chrono::milliseconds;
+using util::ApiError;
+using util::ApiErrorKind;
+using util::Result;
 
 struct PodCondition {
   std::string type;

@@ -35,8 +35,7 @@ struct FakeLeaseServer {
   std::vector<Change> history;
 
   StoredLease stored() const {
-    return StoredLease{*record, std::to_string(resource_version), "uid-" + std::to_string(uid),
-                       "{\"labels\":" + labels + "}"};
+    return StoredLease{*record, std::to_string(resource_version), "uid-" + std::to_string(uid)};
   }
   // Bumps the version after a change and records it for watchers.
   void changed() {

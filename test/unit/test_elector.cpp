@@ -549,7 +549,7 @@ TEST_CASE("failures back off: exponentially at start-up, jittered retry period a
       le::election::Result<le::election::StoredLease> get(milliseconds) override {
         if (!answered_once) {
           answered_once = true;
-          return le::election::StoredLease{held_by("other"), "1", "", "{}"};
+          return le::election::StoredLease{held_by("other"), "1", ""};
         }
         le::election::ApiError e;
         e.kind = ApiErrorKind::too_many_requests;

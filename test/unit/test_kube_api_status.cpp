@@ -3,10 +3,10 @@
 #include "kube/api_status.h"
 #include "test_kube_support.h"
 
-using le::election::ApiErrorKind;
 using le::kube::parse_retry_after;
 using le::kube::parse_status_error;
 using le::kube::testing::fixture;
+using le::util::ApiErrorKind;
 using namespace std::chrono_literals;
 
 TEST_CASE("the API server's error Status maps to the error kind and keeps its message") {

@@ -5,12 +5,12 @@
 #include "kube/lease_json.h"
 #include "test_kube_support.h"
 
-using le::election::ApiErrorKind;
 using le::election::LeaderRecord;
 using le::kube::build_create_body;
 using le::kube::build_update_body;
 using le::kube::parse_lease;
 using le::kube::testing::fixture;
+using le::util::ApiErrorKind;
 using le::util::format_micro_time;
 using le::util::parse_micro_time;
 using nlohmann::json;
@@ -39,7 +39,7 @@ TEST_CASE("a Lease as the API server returns it parses into a record, its resour
     CHECK(format_micro_time(*record.renew_time) == c.renew_time);
     CHECK(record.lease_transitions == 0);
     CHECK(lease.value().resource_version == c.resource_version);
-    CHECK(lease.value().raw_object == body);
+    CHECK(lease.value().object == nlohmann::ordered_json::parse(body));
   }
 }
 
@@ -130,12 +130,12 @@ TEST_CASE("an update keeps everything but the record and carries the base resour
 }
 
 TEST_CASE("an update keeps unknown spec and top-level fields and uses the base's resourceVersion") {
-  le::election::StoredLease base;
+  le::kube::LeaseObject base;
   base.resource_version = "42";
-  base.raw_object =
+  base.object = nlohmann::ordered_json::parse(
       R"({"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"demo","resourceVersion":"41"},)"
       R"("spec":{"holderIdentity":"pod-a","preferredHolder":"pod-c","strategy":"OldestEmulationVersion",)"
-      R"("leaseDurationSeconds":15,"acquireTime":"2026-11-24T23:59:00.123456Z"},"status":{"future":true}})";
+      R"("leaseDurationSeconds":15,"acquireTime":"2026-11-24T23:59:00.123456Z"},"status":{"future":true}})");
   LeaderRecord record;
   record.holder_identity = "pod-a";
   record.renew_time = parse_micro_time("2026-11-25T00:00:00Z");
@@ -166,9 +166,9 @@ TEST_CASE("a release writes holderIdentity as an empty string, as client-go does
 }
 
 TEST_CASE("an update on a base that is not a JSON object fails without throwing") {
-  le::election::StoredLease base;
+  le::kube::LeaseObject base;
   base.resource_version = "1";
-  base.raw_object = "not json";
+  base.object = "not json";
   CHECK(build_update_body(base, LeaderRecord{}).is(ApiErrorKind::other));
 }
 

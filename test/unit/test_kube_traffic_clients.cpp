@@ -10,10 +10,10 @@
 #include "kube/pod_client.h"
 #include "test_kube_support.h"
 
-using le::election::ApiErrorKind;
 using le::kube::HttpResponse;
 using le::kube::TransportResult;
 using le::kube::testing::fixture;
+using le::util::ApiErrorKind;
 using nlohmann::json;
 using namespace std::chrono_literals;
 

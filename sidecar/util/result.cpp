@@ -1,6 +1,6 @@
-#include "election/lease_store.h"
+#include "util/result.h"
 
-namespace le::election {
+namespace le::util {
 
 const char* to_string(ApiErrorKind kind) {
   switch (kind) {
@@ -40,4 +40,4 @@ std::string ApiError::describe() const {
   return text;
 }
 
-}  // namespace le::election
+}  // namespace le::util
