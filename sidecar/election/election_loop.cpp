@@ -82,7 +82,7 @@ void ElectionLoop::hand_over() {
   const BootTime now = clock_.boot_now();
   BootTime until = now + release_delay_;
   if (const auto leads_from = elector_.leads_from(); leads_from && *leads_from > now) until = *leads_from;
-  const BootTime latest = deadline - 3 * elector_.config().stopping_request_timeout;
+  const BootTime latest = deadline - timing::release_time(elector_.config().stopping_request_timeout);
   if (until > latest) {
     spdlog::warn("releasing the lease {}ms sooner than planned, to exit within the shutdown budget",
                  duration_cast<milliseconds>(until - latest).count());

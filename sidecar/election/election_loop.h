@@ -10,6 +10,7 @@
 
 #include "election/elector.h"
 #include "election/lease_event.h"
+#include "election/timing_rules.h"
 
 namespace le::election {
 
@@ -17,9 +18,8 @@ namespace le::election {
 // Elector on its own thread between ticks, so the Elector stays single-threaded.
 class ElectionLoop final : public LeaseEventSink {
  public:
-  // Kubernetes' default terminationGracePeriodSeconds is 30: everything after a stop request,
-  // requests under way included, fits in this, whatever the API server does.
-  static constexpr std::chrono::seconds kDefaultShutdownBudget{25};
+  // Everything after a stop request fits in this (see timing::kShutdownBudget).
+  static constexpr std::chrono::seconds kDefaultShutdownBudget = timing::kShutdownBudget;
 
   ElectionLoop(Elector& elector, const Clock& clock, std::chrono::nanoseconds release_delay,
                std::chrono::nanoseconds shutdown_budget = kDefaultShutdownBudget);

@@ -43,7 +43,7 @@ Elector::Elector(ElectorConfig config, LeaseStore& store, const Clock& clock, Sn
       board_(board),
       uniform01_(std::move(uniform01)),
       lease_(store.describe()) {
-  config_.request_timeout = std::min(config_.request_timeout, config_.renew_deadline);
+  config_.request_timeout = timing::bounded_request_timeout(config_.request_timeout, config_.renew_deadline);
   startup_backoff_ = config_.retry_period;
   set_status("starting");
   publish();
@@ -518,14 +518,14 @@ LeaderRecord Elector::new_term_record(std::int32_t transitions) {
 // Timing
 
 bool Elector::holds_at(BootTime boot_now, WallClockTime wall_now) const {
-  return observed_is_ours_ && renewed_ && boot_now < renewed_->boot + config_.renew_deadline &&
-         wall_now < renewed_->wall + config_.renew_deadline;
+  return observed_is_ours_ && renewed_ && time_held(*renewed_, config_.renew_deadline, boot_now, wall_now);
 }
 
 bool Elector::holds() const { return holds_at(clock_.boot_now(), clock_.wall_now()); }
 
 bool Elector::is_leader() const {
-  return !stopping_ && holds() && (!leading_not_before_ || clock_.boot_now() >= *leading_not_before_);
+  return observed_is_ours_ && time_leading(renewed_, config_.renew_deadline, leading_not_before_, stopping_,
+                                           clock_.boot_now(), clock_.wall_now());
 }
 
 milliseconds Elector::timeout_for_request() const {
@@ -561,8 +561,7 @@ nanoseconds Elector::failure_delay(const ApiError& error, const char* what) {
   if (error.retry_after) {
     // Honour Retry-After, but only up to the longest jittered wait: the loop must keep its pace to
     // renew before the deadline.
-    const auto longest = duration_cast<nanoseconds>(
-        duration<double, std::nano>(config_.retry_period.count() * (1.0 + config_.jitter_factor)));
+    const auto longest = timing::longest_jittered_wait(config_.retry_period, config_.jitter_factor);
     delay = std::max(delay, std::min<nanoseconds>(*error.retry_after, longest));
   }
   const auto level = error.kind == ApiErrorKind::unauthorized || error.kind == ApiErrorKind::forbidden

@@ -12,9 +12,11 @@
 #include <utility>
 
 #include "election/clock.h"
+#include "election/leadership.h"
 #include "election/lease_event.h"
 #include "election/lease_store.h"
 #include "election/snapshot.h"
+#include "election/timing_rules.h"
 
 namespace le::election {
 
@@ -33,13 +35,13 @@ struct ElectorConfig {
   std::chrono::nanoseconds retry_period{std::chrono::seconds{2}};
   // client-go's JitterFactor: a follower's next poll, and any retry after a failure, comes after
   // retry_period * (1 + jitter_factor * random).
-  double jitter_factor = 1.2;
+  double jitter_factor = timing::kJitterFactor;
   // The longest a read or write may take while this replica does not hold the Lease. Never more
   // than renew_deadline; while holding, a request is bounded by the time left to the deadline.
   std::chrono::nanoseconds request_timeout{std::chrono::seconds{5}};
   // While shutting down, requests are bounded by this as well, so the process exits well inside
   // Kubernetes' termination grace period even when the API server hangs.
-  std::chrono::nanoseconds stopping_request_timeout{std::chrono::seconds{3}};
+  std::chrono::nanoseconds stopping_request_timeout{timing::kStoppingRequestTimeout};
   // client-go v0.20's polling, kept as the benchmarks' baseline: the leader reads the Lease before
   // every renewal (GET + Update), and followers take over only on a poll tick.
   bool read_before_renew = false;
@@ -101,11 +103,6 @@ class Elector {
   const ElectorConfig& config() const { return config_; }
 
  private:
-  struct SendTime {
-    BootTime boot;
-    WallClockTime wall;
-  };
-
   std::chrono::nanoseconds renew();
   std::chrono::nanoseconds read_and_decide();
   std::chrono::nanoseconds decide(BootTime now);
