@@ -46,6 +46,8 @@ class ElectionLoop final : public LeaseEventSink {
   std::chrono::nanoseconds guarded_tick();
   std::optional<std::chrono::nanoseconds> guarded_event(const LeaseEvent& event);
   void note_version();
+  // The shutdown deadline, under mutex_; nullopt before request_stop().
+  std::optional<BootTime> shutdown_deadline_locked() const;
 
   Elector& elector_;
   const Clock& clock_;
@@ -55,8 +57,8 @@ class ElectionLoop final : public LeaseEventSink {
   std::condition_variable wakeup_;
   std::deque<LeaseEvent> events_;
   std::string observed_version_;
-  bool stop_requested_ = false;
-  BootTime stop_requested_at_{};
+  // When request_stop() was first called; the shutdown deadline is this plus the budget.
+  std::optional<BootTime> stop_requested_at_;
   bool woken_ = false;
 };
 
