@@ -27,10 +27,6 @@ std::int32_t next_transitions(std::int32_t transitions) {
 // A record that no holder ever wrote: no renewTime. client-go's and our release write one.
 bool never_held(const LeaderRecord& record) { return !record.has_holder() && !record.renew_time; }
 
-std::string describe_holder(const LeaderRecord& record) {
-  return record.has_holder() ? "\"" + record.holder_identity + "\"" : "nobody";
-}
-
 }  // namespace
 
 Elector::Elector(ElectorConfig config, LeaseStore& store, const Clock& clock, SnapshotBoard& board,
@@ -51,24 +47,25 @@ Elector::Elector(ElectorConfig config, LeaseStore& store, const Clock& clock, Sn
 // ---------------------------------------------------------------------------------------------
 // The loop
 
+// One iteration, step by step as client-go's tryAcquireOrRenew.
 nanoseconds Elector::tick() {
   nanoseconds delay;
   if (holds() && !need_read_ && !config_.read_before_renew) {
-    delay = renew();
+    // 1. The leader's fast path: one conditional update carrying the resourceVersion of our own
+    //    last write (client-go 1.30+ does the same). Anyone else's write in between makes it fail
+    //    with 409; then it re-reads and decides.
+    delay = write(observed_->record, false, true);
   } else if (need_read_ || !observed_ || !watch_in_use()) {
+    // 2. Read the Lease (a missing one is created only after a wait: on_lease_missing), then decide.
     delay = read_and_decide();
   } else {
-    // A follower whose watch keeps its observation current: no read needed.
+    // 2. A follower whose watch keeps its observation current: no read needed.
     delay = decide(clock_.boot_now());
   }
   next_delay_ = delay;
   publish();
   return delay;
 }
-
-// The leader's fast path: one conditional update carrying the resourceVersion of our own last
-// write (client-go 1.30+ does the same). Anyone else's write in between makes it fail with 409.
-nanoseconds Elector::renew() { return write(observed_->record, false, true); }
 
 nanoseconds Elector::read_and_decide() {
   auto result = store_.get(timeout_for_request());
@@ -84,20 +81,25 @@ nanoseconds Elector::read_and_decide() {
   return decide(now);
 }
 
-// What to do about the record observed last (read, or delivered by the watch).
+// Steps 3 to 7: what to do about the record observed last (read, or delivered by the watch).
 nanoseconds Elector::decide(BootTime now) {
   const LeaderRecord& record = observed_->record;
   if (terms_.ours()) {
-    // Our record: renew it, whether we still hold it or its answer was lost or the deadline
-    // passed. No one else wrote since (that would have changed the record), and the update is
-    // conditional on this version, so a write by anyone in between makes it fail.
-    if ((shutdown_.stopping()) && !holds()) return config_.retry_period;
+    // 3. Our record: renew it, whether we still hold it or its answer was lost or the deadline
+    //    passed. No one else wrote since (that would have changed the record), and the update is
+    //    conditional on this version, so a write by anyone in between makes it fail. While
+    //    shutting down, only a record we still hold is renewed.
+    if (shutdown_.stopping() && !holds()) return config_.retry_period;
     return write(record, false, false);
   }
-  if (shutdown_.stopping()) return config_.retry_period;  // never start a term while shutting down
-
+  // 4. Never start a term while shutting down.
+  if (shutdown_.stopping()) return config_.retry_period;
+  // 5. Someone else's lease, live by our own observation: follow it.
   if (const auto wait = follow_live_holder(now)) return *wait;
+  // 6. Free, but not released by a holder: wait out any leader it may have been taken from.
   if (const auto wait = wait_out_hold_off(now)) return *wait;
+  // 7. Free or expired: start a new term (client-go counts it in leaseTransitions). The update is
+  //    conditional on the version read, so of all replicas that try, at most one succeeds.
   if (record.has_holder()) {
     spdlog::info(
         "lease {} held by {} has expired ({}s after this replica last saw it change); trying to take over",
@@ -157,81 +159,6 @@ nanoseconds Elector::follow(BootTime expires, BootTime now) {
     return config_.watch_resync;
   }
   return until_expiry;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Watch events
-
-std::optional<nanoseconds> Elector::on_lease_event(const LeaseEvent& event) {
-  const BootTime now = clock_.boot_now();
-  std::optional<nanoseconds> plan;
-  switch (event.kind) {
-    case LeaseEvent::Kind::connected:
-      watch_up_ = true;
-      if (!config_.read_before_renew && observed_ && !need_read_) plan = plan_after_event(now);
-      break;
-    case LeaseEvent::Kind::disconnected:
-      watch_up_ = false;
-      // Back to polling: a follower must not sleep until the holder's expiry on a dead stream.
-      if (!holds()) plan = backoff_.jittered_retry();
-      break;
-    case LeaseEvent::Kind::expired:
-      // The stream could not resume; only a read tells what changed meanwhile. The leader's next
-      // renewal finds out by itself (a conflict), so it keeps its pace.
-      need_read_ = true;
-      if (!holds()) plan = nanoseconds{0};
-      break;
-    case LeaseEvent::Kind::deleted:
-      if (event.lease && !last_version_.empty()) {
-        const auto order = compare_resource_versions(event.lease->resource_version, last_version_);
-        if (order && *order <= 0) break;  // older news than what we know
-      }
-      if (terms_.ours() || terms_.last_renewal()) lose_leadership("lease " + lease_ + " was deleted");
-      if (event.lease) last_version_ = event.lease->resource_version;
-      if (!lease_gone_) {
-        lease_gone_ = true;
-        note_lease_changed_under_us(now, "was deleted");
-      }
-      need_read_ = true;
-      plan = nanoseconds{0};
-      break;
-    case LeaseEvent::Kind::changed: {
-      if (!event.lease) break;
-      // Compared with the newest version seen, kept across a 404: a replayed event from before the
-      // Lease was deleted must not bring the deleted record back.
-      if (!last_version_.empty()) {
-        const auto order = compare_resource_versions(event.lease->resource_version, last_version_);
-        if (!order) {
-          // Versions that cannot be ordered: the event may be older than what we know. The leader
-          // ignores it (its conditional renewal finds any newer write); a follower reads.
-          if (!holds()) {
-            need_read_ = true;
-            plan = nanoseconds{0};
-          }
-          break;
-        }
-        if (*order <= 0) break;  // our own write's echo, or older news
-      }
-      backoff_.note_contact();
-      logged_missing_ = false;
-      // A newer record: if it is not ours, leadership ends here, before anything else.
-      observe(*event.lease, now);
-      if (terms_.ours()) break;  // e.g. a label edit on our record: the renewal goes on as planned
-      need_read_ = false;
-      plan = plan_after_event(now);
-      break;
-    }
-  }
-  publish();
-  return plan;
-}
-
-std::optional<nanoseconds> Elector::plan_after_event(BootTime now) {
-  if (terms_.ours() || shutdown_.stopping()) return std::nullopt;
-  if (const auto wait = follow_live_holder(now)) return wait;
-  if (const auto wait = wait_out_hold_off(now)) return wait;
-  // Free (released, or expired): try at once, spread a little so the followers do not all collide.
-  return backoff_.spread(config_.acquire_spread);
 }
 
 // A missing Lease is not a free one: someone may have deleted it under a live leader, who will go
@@ -334,68 +261,6 @@ nanoseconds Elector::write(const LeaderRecord& base_record, bool new_term, bool 
   // The write may or may not have been applied. Leadership lasts until the deadline counted from
   // the last write known to have succeeded; the next try reads first.
   return failure_delay(error, new_term ? "acquire" : "renew");
-}
-
-// ---------------------------------------------------------------------------------------------
-// Shutdown
-
-void Elector::begin_stopping(BootTime deadline) {
-  if (!shutdown_.begin(deadline)) return;
-  if (holds()) spdlog::info("stopping: no longer reporting leadership of {}", lease_);
-  set_status("stopping");
-  publish();
-}
-
-bool Elector::release() {
-  if (!holds()) {
-    spdlog::info("not releasing {}: this replica does not hold it", lease_);
-    return false;
-  }
-  if (const auto leading_not_before = terms_.leading_not_before();
-      leading_not_before && clock_.boot_now() < *leading_not_before) {
-    spdlog::info(
-        "not releasing {}: this replica created it too recently (a leader of the deleted Lease may "
-        "still lead); it will expire instead",
-        lease_);
-    return false;
-  }
-  // client-go's release record: no holder, a one-second lease, times now, transitions unchanged.
-  const auto make_release = [&](const LeaderRecord& from) {
-    LeaderRecord record;
-    record.holder_identity = "";
-    record.lease_duration = seconds{1};
-    record.acquire_time = record.renew_time = to_micro(clock_.wall_now());
-    record.lease_transitions = from.lease_transitions;
-    return record;
-  };
-  auto result = store_.update(*observed_, make_release(observed_->record), timeout_for_request());
-  if (!result.ok() && result.is(ApiErrorKind::conflict)) {
-    // Someone changed the object since our last write. Only if it is still our record (say, a label
-    // was edited) and we still hold it may we release; a deposed leader must never wipe a new
-    // holder's record, which is what judging by a stale observed record would do.
-    auto fresh = store_.get(timeout_for_request());
-    if (!fresh.ok()) {
-      spdlog::warn("release of {} abandoned: re-read failed: {}", lease_, fresh.error().describe());
-      return false;
-    }
-    observe(fresh.value(), clock_.boot_now());
-    if (!terms_.ours() || !holds()) {
-      spdlog::info("release of {} abandoned: it is now held by {}", lease_,
-                   describe_holder(observed_->record));
-      return false;
-    }
-    result = store_.update(*observed_, make_release(observed_->record), timeout_for_request());
-  }
-  if (!result.ok()) {
-    spdlog::warn("release of {} failed: {}; it will expire instead", lease_, result.error().describe());
-    return false;
-  }
-  observe(result.value(), clock_.boot_now());
-  terms_.disown();
-  spdlog::info("released lease {}", lease_);
-  set_status("released");
-  publish();
-  return true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -525,6 +390,10 @@ nanoseconds Elector::failure_delay(const ApiError& error, const char* what) {
               duration_cast<milliseconds>(delay).count());
   if (!holds()) set_status(std::string(what) + " failed: " + error.describe());
   return delay;
+}
+
+std::string Elector::describe_holder(const LeaderRecord& record) {
+  return record.has_holder() ? "\"" + record.holder_identity + "\"" : "nobody";
 }
 
 void Elector::set_status(std::string status) { status_ = std::move(status); }

@@ -101,7 +101,6 @@ class Elector {
   const ElectorConfig& config() const { return config_; }
 
  private:
-  std::chrono::nanoseconds renew();
   std::chrono::nanoseconds read_and_decide();
   std::chrono::nanoseconds decide(BootTime now);
   // A follower's next step after a watch event: when the holder's lease runs out, or (a free Lease)
@@ -129,6 +128,8 @@ class Elector {
   std::chrono::nanoseconds failure_delay(const ApiError& error, const char* what);
   SendTime send_time() const { return {clock_.boot_now(), clock_.wall_now()}; }
 
+  // "\"name\"", or "nobody" for a free record: for logs.
+  static std::string describe_holder(const LeaderRecord& record);
   void set_status(std::string status);
   void publish();
 
