@@ -1,7 +1,9 @@
 #pragma once
 // The election state machine: client-go's LeaderElector (tools/leaderelection), reworked so that
 // at most one process believes it leads at any instant. It owns no I/O: it talks to a LeaseStore
-// and reads a Clock, and every call returns at once in tests.
+// and reads a Clock, and every call returns at once in tests. The decision, tick() step by step, is
+// in elector.cpp; the bookkeeping of what it saw and wrote, watch events and shutdown are in
+// elector_observe.cpp, elector_watch.cpp and elector_release.cpp.
 #include <chrono>
 #include <functional>
 #include <memory>
