@@ -22,6 +22,7 @@
 #include "election/elector.h"
 #include "election/leadership_log.h"
 #include "election/snapshot.h"
+#include "election/timing_rules.h"
 #include "http/election_routes.h"
 #include "http/server.h"
 #include "kube/cluster_config.h"
@@ -133,9 +134,7 @@ int main(int argc, char** argv) {
     elector_config.lease_duration = config.lease_duration;
     elector_config.renew_deadline = config.renew_deadline;
     elector_config.retry_period = config.retry_period;
-    // Two requests (a read and a write) fit in one renew deadline; and no single request outlasts
-    // 10 s, so a request under way when SIGTERM comes cannot push the exit past the grace period.
-    elector_config.request_timeout = std::min<nanoseconds>(config.renew_deadline / 2, seconds{10});
+    elector_config.request_timeout = le::election::timing::request_timeout_for(config.renew_deadline);
     elector_config.read_before_renew = config.takeover == le::config::Takeover::poll;
     le::election::Elector elector(elector_config, lease_client, clock, board,
                                   [&] { return uniform01(random_engine); });

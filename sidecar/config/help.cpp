@@ -1,11 +1,29 @@
 #include <algorithm>
 #include <string>
 
+#include <spdlog/fmt/fmt.h>
+
 #include "config/config.h"
+#include "config/duration.h"
 #include "config/flags.h"
+#include "election/timing_rules.h"
 
 namespace le::config {
 namespace {
+
+// The limit config/timing.cpp enforces on a flag, printed from the same constants so that --help
+// cannot drift from the check.
+std::string timing_rule(Setting setting) {
+  namespace timing = election::timing;
+  switch (setting) {
+    case Setting::retry_period:
+      return " (" + fmt::format("{}", timing::kJitterFactor) + " x it < renew deadline)";
+    case Setting::release_delay:
+      return " (<= " + format_go_duration(timing::kMaxReleaseDelay) + ")";
+    default:
+      return "";
+  }
+}
 
 // "  --lease-duration DURATION" padded to a column, then the meaning and where else it comes from.
 void append_flag(std::string& out, const FlagSpec& spec) {
@@ -14,7 +32,7 @@ void append_flag(std::string& out, const FlagSpec& spec) {
   if (!spec.metavar.empty()) head += " " + std::string(spec.metavar);
   constexpr std::size_t column = 30;
   head.resize(std::max(head.size() + 2, column), ' ');
-  out += head + std::string(spec.meaning) + "\n";
+  out += head + std::string(spec.meaning) + timing_rule(spec.setting) + "\n";
   const std::string indent(column, ' ');
   if (!spec.env.empty()) out += indent + "env " + std::string(spec.env);
   if (!spec.default_text.empty())

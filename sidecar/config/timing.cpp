@@ -3,7 +3,10 @@
 #include <cstdint>
 #include <limits>
 
+#include <spdlog/fmt/fmt.h>
+
 #include "config/duration.h"
+#include "election/timing_rules.h"
 
 namespace le::config {
 namespace {
@@ -11,15 +14,8 @@ namespace {
 using std::chrono::nanoseconds;
 using std::chrono::seconds;
 
-// Kubernetes gives a pod 30 s between SIGTERM and SIGKILL by default; the sidecar must step down,
-// wait this delay, release the Lease and exit well within that, or the release never happens and
-// the other replicas wait out a full lease duration.
-// Everything after SIGTERM fits a 25 s budget (election::ElectionLoop), inside Kubernetes' default
-// 30 s grace period, and the release itself needs up to 9 s of that.
-constexpr nanoseconds max_release_delay = seconds{15};
-
-// client-go's leaderelection.JitterFactor: retries are jittered up to 20% late.
-constexpr double jitter_factor = 1.2;
+// The limits themselves (client-go's jitter, the shutdown arithmetic) are election::timing's.
+namespace timing = election::timing;
 
 // One timing value with the name messages use for it.
 struct Timing {
@@ -96,20 +92,20 @@ std::optional<std::string> resolve_timing(const RawSettings& raw, Config& config
   if (renew.value <= nanoseconds{0}) return show(renew) + " must be greater than zero";
   if (retry.value <= nanoseconds{0}) return show(retry) + " must be greater than zero";
   if (release.value < nanoseconds{0}) return show(release) + " must not be negative";
-  if (release.value > max_release_delay) {
-    return show(release) + " must be at most " + format_go_duration(max_release_delay) +
-           ": Kubernetes kills a pod 30s after SIGTERM by default, and the sidecar must also release the "
-           "Lease and exit within that";
+  if (release.value > timing::kMaxReleaseDelay) {
+    return show(release) + " must be at most " + format_go_duration(timing::kMaxReleaseDelay) +
+           ": Kubernetes kills a pod " + format_go_duration(timing::kTerminationGracePeriod) +
+           " after SIGTERM by default, and the sidecar must also release the Lease and exit within that";
   }
 
-  // The two checks of client-go's NewLeaderElector, with its arithmetic: a leader must give up
-  // before its lease can expire for the others, and its last retry, jittered up to 1.2 times the
-  // retry period, must still fall inside the renew deadline.
-  if (lease.value <= renew.value) return show(renew) + " must be less than " + show(lease);
-  // Compared in floating point: 1.2 times a huge retry period would overflow a 64-bit count of
-  // nanoseconds and slip through.
-  if (static_cast<double>(renew.value.count()) <= jitter_factor * static_cast<double>(retry.value.count())) {
-    return show(retry) + " times 1.2 (client-go's retry jitter) must be less than " + show(renew);
+  // client-go's NewLeaderElector checks: the leader gives up before its lease can expire for the
+  // others, and its last jittered retry still falls inside the renew deadline.
+  if (!timing::renew_deadline_fits_lease(lease.value, renew.value)) {
+    return show(renew) + " must be less than " + show(lease);
+  }
+  if (!timing::retry_fits_renew_deadline(renew.value, retry.value)) {
+    return show(retry) + " times " + fmt::format("{}", timing::kJitterFactor) +
+           " (client-go's retry jitter) must be less than " + show(renew);
   }
 
   config.lease_duration = std::chrono::duration_cast<seconds>(lease.value);

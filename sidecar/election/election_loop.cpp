@@ -18,7 +18,7 @@ void ElectionLoop::run() {
   for (;;) {
     {
       std::lock_guard lock(mutex_);
-      if (stop_requested_) break;
+      if (stop_requested_at_) break;
     }
     if (clock_.boot_now() >= next_tick) {
       next_tick = clock_.boot_now() + guarded_tick();
@@ -66,7 +66,7 @@ void ElectionLoop::hand_over() {
   BootTime deadline;
   {
     std::lock_guard lock(mutex_);
-    deadline = stop_requested_at_ + shutdown_budget_;
+    deadline = *shutdown_deadline_locked();
   }
   // Step one: stop reporting leadership (the signal handler already hid it from the endpoints), so
   // the app polling /leader and the readiness probe see it before anyone else can lead.
@@ -82,7 +82,7 @@ void ElectionLoop::hand_over() {
   const BootTime now = clock_.boot_now();
   BootTime until = now + release_delay_;
   if (const auto leads_from = elector_.leads_from(); leads_from && *leads_from > now) until = *leads_from;
-  const BootTime latest = deadline - 3 * elector_.config().stopping_request_timeout;
+  const BootTime latest = deadline - timing::release_time(elector_.config().stopping_request_timeout);
   if (until > latest) {
     spdlog::warn("releasing the lease {}ms sooner than planned, to exit within the shutdown budget",
                  duration_cast<milliseconds>(until - latest).count());
@@ -111,11 +111,8 @@ void ElectionLoop::request_stop() {
   BootTime deadline;
   {
     std::lock_guard lock(mutex_);
-    if (!stop_requested_) {
-      stop_requested_ = true;
-      stop_requested_at_ = clock_.boot_now();
-    }
-    deadline = stop_requested_at_ + shutdown_budget_;
+    if (!stop_requested_at_) stop_requested_at_ = clock_.boot_now();
+    deadline = *shutdown_deadline_locked();
   }
   elector_.request_stop(deadline);
   wakeup_.notify_all();
@@ -123,8 +120,12 @@ void ElectionLoop::request_stop() {
 
 std::optional<BootTime> ElectionLoop::shutdown_deadline() const {
   std::lock_guard lock(mutex_);
-  if (!stop_requested_) return std::nullopt;
-  return stop_requested_at_ + shutdown_budget_;
+  return shutdown_deadline_locked();
+}
+
+std::optional<BootTime> ElectionLoop::shutdown_deadline_locked() const {
+  if (!stop_requested_at_) return std::nullopt;
+  return *stop_requested_at_ + shutdown_budget_;
 }
 
 void ElectionLoop::wake() {
@@ -152,7 +153,7 @@ std::deque<LeaseEvent> ElectionLoop::wait(BootTime next_tick, bool& woken) {
   std::unique_lock lock(mutex_);
   // The boot clock is not the condition variable's; wait in slices of what is left on it.
   wakeup_.wait_for(lock, std::max<nanoseconds>(next_tick - clock_.boot_now(), nanoseconds{0}),
-                   [this] { return stop_requested_ || woken_ || !events_.empty(); });
+                   [this] { return stop_requested_at_ || woken_ || !events_.empty(); });
   std::deque<LeaseEvent> events;
   events.swap(events_);
   woken = woken_;

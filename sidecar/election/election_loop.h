@@ -10,6 +10,7 @@
 
 #include "election/elector.h"
 #include "election/lease_event.h"
+#include "election/timing_rules.h"
 
 namespace le::election {
 
@@ -17,9 +18,8 @@ namespace le::election {
 // Elector on its own thread between ticks, so the Elector stays single-threaded.
 class ElectionLoop final : public LeaseEventSink {
  public:
-  // Kubernetes' default terminationGracePeriodSeconds is 30: everything after a stop request,
-  // requests under way included, fits in this, whatever the API server does.
-  static constexpr std::chrono::seconds kDefaultShutdownBudget{25};
+  // Everything after a stop request fits in this (see timing::kShutdownBudget).
+  static constexpr std::chrono::seconds kDefaultShutdownBudget = timing::kShutdownBudget;
 
   ElectionLoop(Elector& elector, const Clock& clock, std::chrono::nanoseconds release_delay,
                std::chrono::nanoseconds shutdown_budget = kDefaultShutdownBudget);
@@ -46,6 +46,8 @@ class ElectionLoop final : public LeaseEventSink {
   std::chrono::nanoseconds guarded_tick();
   std::optional<std::chrono::nanoseconds> guarded_event(const LeaseEvent& event);
   void note_version();
+  // The shutdown deadline, under mutex_; nullopt before request_stop().
+  std::optional<BootTime> shutdown_deadline_locked() const;
 
   Elector& elector_;
   const Clock& clock_;
@@ -55,8 +57,8 @@ class ElectionLoop final : public LeaseEventSink {
   std::condition_variable wakeup_;
   std::deque<LeaseEvent> events_;
   std::string observed_version_;
-  bool stop_requested_ = false;
-  BootTime stop_requested_at_{};
+  // When request_stop() was first called; the shutdown deadline is this plus the budget.
+  std::optional<BootTime> stop_requested_at_;
   bool woken_ = false;
 };
 

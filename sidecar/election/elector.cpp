@@ -8,12 +8,9 @@
 namespace le::election {
 
 using namespace std::chrono;
-using util::format_micro_time;
 using util::to_micro;
 
 namespace {
-
-constexpr std::size_t kRememberedTerms = 32;
 
 // Liveness margin on top of the longest wait and the longest iteration.
 constexpr nanoseconds kLivenessMargin = seconds{5};
@@ -26,13 +23,6 @@ std::int32_t next_transitions(std::int32_t transitions) {
   return transitions == std::numeric_limits<std::int32_t>::max() ? transitions : transitions + 1;
 }
 
-// A record that no holder ever wrote: no renewTime. client-go's and our release write one.
-bool never_held(const LeaderRecord& record) { return !record.has_holder() && !record.renew_time; }
-
-std::string describe_holder(const LeaderRecord& record) {
-  return record.has_holder() ? "\"" + record.holder_identity + "\"" : "nobody";
-}
-
 }  // namespace
 
 Elector::Elector(ElectorConfig config, LeaseStore& store, const Clock& clock, SnapshotBoard& board,
@@ -41,10 +31,11 @@ Elector::Elector(ElectorConfig config, LeaseStore& store, const Clock& clock, Sn
       store_(store),
       clock_(clock),
       board_(board),
-      uniform01_(std::move(uniform01)),
-      lease_(store.describe()) {
-  config_.request_timeout = std::min(config_.request_timeout, config_.renew_deadline);
-  startup_backoff_ = config_.retry_period;
+      lease_(store.describe()),
+      terms_(config_.identity),
+      backoff_(config_.retry_period, config_.jitter_factor, config_.lease_duration, std::move(uniform01)),
+      shutdown_(config_.stopping_request_timeout) {
+  config_.request_timeout = timing::bounded_request_timeout(config_.request_timeout, config_.renew_deadline);
   set_status("starting");
   publish();
 }
@@ -52,24 +43,25 @@ Elector::Elector(ElectorConfig config, LeaseStore& store, const Clock& clock, Sn
 // ---------------------------------------------------------------------------------------------
 // The loop
 
+// One iteration, step by step as client-go's tryAcquireOrRenew.
 nanoseconds Elector::tick() {
   nanoseconds delay;
   if (holds() && !need_read_ && !config_.read_before_renew) {
-    delay = renew();
+    // 1. The leader's fast path: one conditional update carrying the resourceVersion of our own
+    //    last write (client-go 1.30+ does the same). Anyone else's write in between makes it fail
+    //    with 409; then it re-reads and decides.
+    delay = write(observed_->record, false, true);
   } else if (need_read_ || !observed_ || !watch_in_use()) {
+    // 2. Read the Lease (a missing one is created only after a wait: on_lease_missing), then decide.
     delay = read_and_decide();
   } else {
-    // A follower whose watch keeps its observation current: no read needed.
+    // 2. A follower whose watch keeps its observation current: no read needed.
     delay = decide(clock_.boot_now());
   }
   next_delay_ = delay;
   publish();
   return delay;
 }
-
-// The leader's fast path: one conditional update carrying the resourceVersion of our own last
-// write (client-go 1.30+ does the same). Anyone else's write in between makes it fail with 409.
-nanoseconds Elector::renew() { return write(observed_->record, false, true); }
 
 nanoseconds Elector::read_and_decide() {
   auto result = store_.get(timeout_for_request());
@@ -78,33 +70,40 @@ nanoseconds Elector::read_and_decide() {
     if (result.is(ApiErrorKind::not_found)) return on_lease_missing(now);
     return failure_delay(result.error(), "read");
   }
-  contacted_ = true;
+  backoff_.note_contact();
   logged_missing_ = false;
   observe(result.value(), now);
   need_read_ = false;
   return decide(now);
 }
 
-// What to do about the record observed last (read, or delivered by the watch).
+// Steps 3 to 7: what to do about the record observed last (read, or delivered by the watch).
 nanoseconds Elector::decide(BootTime now) {
   const LeaderRecord& record = observed_->record;
-  if (observed_is_ours_) {
-    // Our record: renew it, whether we still hold it or its answer was lost or the deadline
-    // passed. No one else wrote since (that would have changed the record), and the update is
-    // conditional on this version, so a write by anyone in between makes it fail.
-    if ((stopping_ || stop_requested_) && !holds()) return config_.retry_period;
+  if (terms_.ours()) {
+    // 3. Our record: renew it, whether we still hold it or its answer was lost or the deadline
+    //    passed. No one else wrote since (that would have changed the record), and the update is
+    //    conditional on this version, so a write by anyone in between makes it fail. While
+    //    shutting down, only a record we still hold is renewed.
+    if (shutdown_.stopping() && !holds()) return config_.retry_period;
     return write(record, false, false);
   }
-  if (stopping_ || stop_requested_) return config_.retry_period;  // never start a term while shutting down
-
+  // 4. Never start a term while shutting down.
+  if (shutdown_.stopping()) return config_.retry_period;
+  // 5. Someone else's lease, live by our own observation: follow it.
   if (const auto wait = follow_live_holder(now)) return *wait;
+  // 6. Free, but not released by a holder: wait out any leader it may have been taken from.
   if (const auto wait = wait_out_hold_off(now)) return *wait;
+  // 7. Free or expired: start a new term (client-go counts it in leaseTransitions). The update is
+  //    conditional on the version read, so of all replicas that try, at most one succeeds.
   if (record.has_holder()) {
     spdlog::info(
         "lease {} held by {} has expired ({}s after this replica last saw it change); trying to take over",
         lease_, describe_holder(record), record.lease_duration.value_or(seconds{0}).count());
   }
-  return write(new_term_record(next_transitions(record.lease_transitions)), true, false);
+  return write(
+      terms_.start(next_transitions(record.lease_transitions), config_.lease_duration, clock_.wall_now()),
+      true, false);
 }
 
 std::optional<nanoseconds> Elector::wait_out_hold_off(BootTime now) {
@@ -118,10 +117,10 @@ std::optional<nanoseconds> Elector::wait_out_hold_off(BootTime now) {
     logged_hold_off_ = true;
   }
   set_status("lease free, waiting out a possible leader");
-  if (!watch_in_use()) return std::min(jittered_retry(), left);
+  if (!watch_in_use()) return std::min(backoff_.jittered_retry(), left);
   // With the watch, any change before then arrives as an event; the spread keeps the followers
   // from all writing at the same instant.
-  return left + duration_cast<nanoseconds>(config_.acquire_spread * uniform01_());
+  return left + backoff_.spread(config_.acquire_spread);
 }
 
 // The Lease was deleted, created again or reset, under whoever held it: from now on a free record is
@@ -149,7 +148,7 @@ std::optional<nanoseconds> Elector::follow_live_holder(BootTime now) {
 // A follower waits for its next chance: with the watch up, until the holder's lease runs out (any
 // change before then arrives as an event and re-plans); without it, client-go's jittered poll.
 nanoseconds Elector::follow(BootTime expires, BootTime now) {
-  if (!watch_in_use()) return jittered_retry();
+  if (!watch_in_use()) return backoff_.jittered_retry();
   const nanoseconds until_expiry = std::max<nanoseconds>(expires - now, milliseconds{1});
   if (until_expiry > config_.watch_resync) {
     need_read_ = true;  // a stalled stream would otherwise go unnoticed for that long
@@ -158,86 +157,11 @@ nanoseconds Elector::follow(BootTime expires, BootTime now) {
   return until_expiry;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Watch events
-
-std::optional<nanoseconds> Elector::on_lease_event(const LeaseEvent& event) {
-  const BootTime now = clock_.boot_now();
-  std::optional<nanoseconds> plan;
-  switch (event.kind) {
-    case LeaseEvent::Kind::connected:
-      watch_up_ = true;
-      if (!config_.read_before_renew && observed_ && !need_read_) plan = plan_after_event(now);
-      break;
-    case LeaseEvent::Kind::disconnected:
-      watch_up_ = false;
-      // Back to polling: a follower must not sleep until the holder's expiry on a dead stream.
-      if (!holds()) plan = jittered_retry();
-      break;
-    case LeaseEvent::Kind::expired:
-      // The stream could not resume; only a read tells what changed meanwhile. The leader's next
-      // renewal finds out by itself (a conflict), so it keeps its pace.
-      need_read_ = true;
-      if (!holds()) plan = nanoseconds{0};
-      break;
-    case LeaseEvent::Kind::deleted:
-      if (event.lease && !last_version_.empty()) {
-        const auto order = compare_resource_versions(event.lease->resource_version, last_version_);
-        if (order && *order <= 0) break;  // older news than what we know
-      }
-      if (observed_is_ours_ || renewed_) lose_leadership("lease " + lease_ + " was deleted");
-      if (event.lease) last_version_ = event.lease->resource_version;
-      if (!lease_gone_) {
-        lease_gone_ = true;
-        note_lease_changed_under_us(now, "was deleted");
-      }
-      need_read_ = true;
-      plan = nanoseconds{0};
-      break;
-    case LeaseEvent::Kind::changed: {
-      if (!event.lease) break;
-      // Compared with the newest version seen, kept across a 404: a replayed event from before the
-      // Lease was deleted must not bring the deleted record back.
-      if (!last_version_.empty()) {
-        const auto order = compare_resource_versions(event.lease->resource_version, last_version_);
-        if (!order) {
-          // Versions that cannot be ordered: the event may be older than what we know. The leader
-          // ignores it (its conditional renewal finds any newer write); a follower reads.
-          if (!holds()) {
-            need_read_ = true;
-            plan = nanoseconds{0};
-          }
-          break;
-        }
-        if (*order <= 0) break;  // our own write's echo, or older news
-      }
-      contacted_ = true;
-      logged_missing_ = false;
-      // A newer record: if it is not ours, leadership ends here, before anything else.
-      observe(*event.lease, now);
-      if (observed_is_ours_) break;  // e.g. a label edit on our record: the renewal goes on as planned
-      need_read_ = false;
-      plan = plan_after_event(now);
-      break;
-    }
-  }
-  publish();
-  return plan;
-}
-
-std::optional<nanoseconds> Elector::plan_after_event(BootTime now) {
-  if (observed_is_ours_ || stopping_ || stop_requested_) return std::nullopt;
-  if (const auto wait = follow_live_holder(now)) return wait;
-  if (const auto wait = wait_out_hold_off(now)) return wait;
-  // Free (released, or expired): try at once, spread a little so the followers do not all collide.
-  return duration_cast<nanoseconds>(config_.acquire_spread * uniform01_());
-}
-
 // A missing Lease is not a free one: someone may have deleted it under a live leader, who will go
 // on leading until its deadline. Wait (see hold_off_until_) from the first 404 before creating it.
 nanoseconds Elector::on_lease_missing(BootTime now) {
-  contacted_ = true;
-  if (observed_is_ours_ || renewed_) lose_leadership("lease " + lease_ + " was deleted");
+  backoff_.note_contact();
+  if (terms_.ours() || terms_.last_renewal()) lose_leadership("lease " + lease_ + " was deleted");
   if (!lease_gone_) {
     lease_gone_ = true;
     note_lease_changed_under_us(now, "does not exist");
@@ -245,9 +169,9 @@ nanoseconds Elector::on_lease_missing(BootTime now) {
   // A create of ours that never answered either did not apply or was deleted since.
   unanswered_create_.reset();
   observed_.reset();
-  observed_is_ours_ = false;
+  terms_.disown();
   need_read_ = true;
-  if (now >= *hold_off_until_) return stopping_ || stop_requested_ ? config_.retry_period : create();
+  if (now >= *hold_off_until_) return shutdown_.stopping() ? config_.retry_period : create();
   const auto wait = *hold_off_until_ - now;
   if (!logged_missing_) {
     spdlog::info(
@@ -257,7 +181,7 @@ nanoseconds Elector::on_lease_missing(BootTime now) {
     logged_missing_ = true;
   }
   set_status("lease missing");
-  return std::min(jittered_retry(), duration_cast<nanoseconds>(wait));
+  return std::min(backoff_.jittered_retry(), duration_cast<nanoseconds>(wait));
 }
 
 // Creating the Lease proves only that it did not exist at the moment the server applied the create,
@@ -271,25 +195,25 @@ nanoseconds Elector::on_lease_missing(BootTime now) {
 // without this.
 nanoseconds Elector::create() {
   // client-go creates with leaseTransitions 0: the first holder of a new Lease.
-  const LeaderRecord desired = new_term_record(0);
+  const LeaderRecord desired = terms_.start(0, config_.lease_duration, clock_.wall_now());
   const SendTime sent = send_time();
   auto result = store_.create(desired, timeout_for_request());
   if (result.ok()) {
-    sent_terms_.back().leading_not_before = clock_.boot_now() + config_.renew_deadline;
-    sent_terms_.back().uid = result.value().uid;
+    terms_.latest().leading_not_before = clock_.boot_now() + config_.renew_deadline;
+    terms_.latest().uid = result.value().uid;
     logged_missing_ = false;
     accept_own_write(result.value(), sent, true, Origin::own_create);
-    if (leading_not_before_) {
+    if (const auto leading_not_before = terms_.leading_not_before()) {
       spdlog::info(
           "created lease {}; leading {}ms from now, once any leader of a deleted Lease must have stepped "
           "down",
-          lease_, duration_cast<milliseconds>(*leading_not_before_ - clock_.boot_now()).count());
+          lease_, duration_cast<milliseconds>(*leading_not_before - clock_.boot_now()).count());
     }
     return config_.retry_period;
   }
   if (result.is(ApiErrorKind::already_exists)) {
     spdlog::info("lease {} was created by another replica first", lease_);
-    return jittered_retry();
+    return backoff_.jittered_retry();
   }
   if (result.error().outcome_unknown()) unanswered_create_ = desired.acquire_time;
   return failure_delay(result.error(), "create");
@@ -300,7 +224,7 @@ nanoseconds Elector::create() {
 nanoseconds Elector::write(const LeaderRecord& base_record, bool new_term, bool reread_on_conflict) {
   LeaderRecord desired = base_record;
   if (new_term) {
-    sent_terms_.back().uid = observed_->uid;  // the update's UID precondition: only this object
+    terms_.latest().uid = observed_->uid;  // the update's UID precondition: only this object
   } else {
     desired.renew_time = to_micro(clock_.wall_now());
     desired.lease_duration = config_.lease_duration;
@@ -314,7 +238,7 @@ nanoseconds Elector::write(const LeaderRecord& base_record, bool new_term, bool 
     spdlog::warn(
         "update of {} changed nothing on the server (is the wall clock stuck?); not counted as a renewal",
         lease_);
-    return jittered_retry();
+    return backoff_.jittered_retry();
   }
   if (result.ok()) {
     accept_own_write(result.value(), sent, new_term, Origin::own_update);
@@ -325,10 +249,10 @@ nanoseconds Elector::write(const LeaderRecord& base_record, bool new_term, bool 
   if (error.kind == ApiErrorKind::conflict || error.kind == ApiErrorKind::not_found) {
     // Someone else wrote (or deleted) the Lease since we read or wrote it: stop claiming leadership
     // before anything else, then read what is there and decide again.
-    if (observed_is_ours_) lose_leadership("update of " + lease_ + " failed: " + error.describe());
+    if (terms_.ours()) lose_leadership("update of " + lease_ + " failed: " + error.describe());
     spdlog::debug("update of {} lost a race: {}", lease_, error.describe());
     // The fast path re-reads at once (once: a storm of conflicts must not recurse).
-    return reread_on_conflict ? read_and_decide() : jittered_retry();
+    return reread_on_conflict ? read_and_decide() : backoff_.jittered_retry();
   }
   // The write may or may not have been applied. Leadership lasts until the deadline counted from
   // the last write known to have succeeded; the next try reads first.
@@ -336,234 +260,37 @@ nanoseconds Elector::write(const LeaderRecord& base_record, bool new_term, bool 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Shutdown
-
-void Elector::begin_stopping(BootTime deadline) {
-  stop_requested_ = true;
-  shutdown_deadline_ = deadline;
-  if (stopping_) return;
-  stopping_ = true;
-  if (holds()) spdlog::info("stopping: no longer reporting leadership of {}", lease_);
-  set_status("stopping");
-  publish();
-}
-
-bool Elector::release() {
-  if (!holds()) {
-    spdlog::info("not releasing {}: this replica does not hold it", lease_);
-    return false;
-  }
-  if (leading_not_before_ && clock_.boot_now() < *leading_not_before_) {
-    spdlog::info(
-        "not releasing {}: this replica created it too recently (a leader of the deleted Lease may "
-        "still lead); it will expire instead",
-        lease_);
-    return false;
-  }
-  // client-go's release record: no holder, a one-second lease, times now, transitions unchanged.
-  const auto make_release = [&](const LeaderRecord& from) {
-    LeaderRecord record;
-    record.holder_identity = "";
-    record.lease_duration = seconds{1};
-    record.acquire_time = record.renew_time = to_micro(clock_.wall_now());
-    record.lease_transitions = from.lease_transitions;
-    return record;
-  };
-  auto result = store_.update(*observed_, make_release(observed_->record), timeout_for_request());
-  if (!result.ok() && result.is(ApiErrorKind::conflict)) {
-    // Someone changed the object since our last write. Only if it is still our record (say, a label
-    // was edited) and we still hold it may we release; a deposed leader must never wipe a new
-    // holder's record, which is what judging by a stale observed record would do.
-    auto fresh = store_.get(timeout_for_request());
-    if (!fresh.ok()) {
-      spdlog::warn("release of {} abandoned: re-read failed: {}", lease_, fresh.error().describe());
-      return false;
-    }
-    observe(fresh.value(), clock_.boot_now());
-    if (!observed_is_ours_ || !holds()) {
-      spdlog::info("release of {} abandoned: it is now held by {}", lease_,
-                   describe_holder(observed_->record));
-      return false;
-    }
-    result = store_.update(*observed_, make_release(observed_->record), timeout_for_request());
-  }
-  if (!result.ok()) {
-    spdlog::warn("release of {} failed: {}; it will expire instead", lease_, result.error().describe());
-    return false;
-  }
-  observe(result.value(), clock_.boot_now());
-  renewed_.reset();
-  observed_is_ours_ = false;
-  spdlog::info("released lease {}", lease_);
-  set_status("released");
-  publish();
-  return true;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Bookkeeping
-
-void Elector::observe(const StoredLease& lease, BootTime now, Origin origin) {
-  // Like client-go, the expiry clock restarts only when the leader record itself changes, not on
-  // an edit of labels or annotations that merely bumps the resourceVersion.
-  // A record copied into a new object (a restored export) is a change too.
-  if (!observed_ || observed_->record != lease.record || observed_->uid != lease.uid) observed_at_ = now;
-  // An object this process has not seen before ("" : the server sent no uid, nothing to compare).
-  const bool unseen_object = !lease.uid.empty() && lease.uid != known_uid_;
-  if (unseen_object && !known_uid_.empty() && !lease_gone_ && origin != Origin::own_create) {
-    // We missed the deletion: the object was replaced (kubectl replace --force, Argo CD's
-    // Replace=true,Force=true) under whoever held it.
-    note_lease_changed_under_us(now, "was deleted and created again");
-  } else if (never_held(lease.record) &&
-             !(observed_ && never_held(observed_->record) && observed_->uid == lease.uid &&
-               observed_->resource_version == lease.resource_version)) {
-    // Reset in place (`kubectl replace` or `helm upgrade --force` of the chart's `spec: {}`), created
-    // empty, or seen so at start-up: the holder it was taken from, if any, may still lead. Any new
-    // version counts: between two reads of an empty record someone may have held it and had it
-    // reset again (a label edit on an empty Lease costs a wait, never a second leader).
-    note_lease_changed_under_us(now, "has a record that no holder wrote or released");
-  }
-
-  SentTerm* term = find_sent_term(lease.record);
-  if (term && !lease.uid.empty() && term->uid != lease.uid) {
-    // Our record in an object our term was not written into (a restored or exported-and-replaced
-    // Lease) is not a term we hold, whatever its acquireTime: a copy of a record is not a renewal
-    // of it. Only the create this process sent and never heard back from may have made an object
-    // we have not seen; then we lead only a renew deadline after now, as after a create.
-    if (term->uid.empty() && unanswered_create_ && lease.record.acquire_time == unanswered_create_) {
-      term->uid = lease.uid;
-      term->leading_not_before = now + config_.renew_deadline;
-      spdlog::info("lease {} was created by this replica's unanswered create; leading {}ms from now", lease_,
-                   duration_cast<milliseconds>(config_.renew_deadline).count());
-    } else {
-      term = nullptr;
-    }
-  }
-  unanswered_create_.reset();
-  if (!lease.uid.empty()) known_uid_ = lease.uid;
-  lease_gone_ = false;
-  last_version_ = lease.resource_version;
-  last_lease_duration_ = lease.record.lease_duration;
-  observed_ = lease;
-  const bool ours = term != nullptr;
-  if (!ours && (observed_is_ours_ || renewed_)) {
-    lose_leadership("lease " + lease_ + " is now held by " + describe_holder(lease.record));
-  }
-  observed_is_ours_ = ours;
-  if (ours) {
-    leading_not_before_ = term->leading_not_before;
-  } else {
-    renewed_.reset();
-    leading_not_before_.reset();
-  }
-  if (lease.record.holder_identity != last_logged_holder_) {
-    last_logged_holder_ = lease.record.holder_identity;
-    if (!ours) spdlog::info("lease {} is held by {}", lease_, describe_holder(lease.record));
-  }
-}
-
-void Elector::accept_own_write(const StoredLease& written, const SendTime& sent, bool new_term,
-                               Origin origin) {
-  const bool was_leading = holds();
-  observe(written, clock_.boot_now(), origin);
-  need_read_ = false;
-  if (!observed_is_ours_) {
-    // The server answered with a record that is not the one we wrote; trust the server.
-    spdlog::warn("write of {} returned a record held by {}", lease_, describe_holder(written.record));
-    need_read_ = true;
-    return;
-  }
-  renewed_ = sent;
-  if (!was_leading) {
-    spdlog::info("{} lease {} (term {}, leaseTransitions {})", new_term ? "acquired" : "renewed our own",
-                 lease_, written.record.acquire_time ? format_micro_time(*written.record.acquire_time) : "?",
-                 written.record.lease_transitions);
-  }
-  set_status(stopping_                                                         ? "stopping"
-             : leading_not_before_ && clock_.boot_now() < *leading_not_before_ ? "holding, not yet leading"
-                                                                               : "leading");
-}
-
-void Elector::lose_leadership(const std::string& reason) {
-  const bool was_leading = is_leader();
-  renewed_.reset();
-  if (was_leading) spdlog::warn("stepped down: {}", reason);
-  set_status("not leading");
-  publish();  // at once, before any further request
-}
-
-const Elector::SentTerm* Elector::find_sent_term(const LeaderRecord& record) const {
-  if (record.holder_identity != config_.identity || !record.acquire_time) return nullptr;
-  for (const SentTerm& term : sent_terms_) {
-    if (term.acquire_time == *record.acquire_time) return &term;
-  }
-  return nullptr;
-}
-
-LeaderRecord Elector::new_term_record(std::int32_t transitions) {
-  LeaderRecord record;
-  record.holder_identity = config_.identity;
-  record.lease_duration = config_.lease_duration;
-  record.acquire_time = record.renew_time = to_micro(clock_.wall_now());
-  record.lease_transitions = transitions;
-  // Remembered before sending: if the answer is lost but the write applied, the record we read
-  // next is still recognised as ours. A few recent terms are enough: the record can only carry
-  // one of our last attempts, and forgetting an old one only makes us wait it out.
-  sent_terms_.push_back(SentTerm{*record.acquire_time, std::nullopt, ++terms_sent_, {}});
-  if (sent_terms_.size() > kRememberedTerms) sent_terms_.pop_front();
-  return record;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Timing
 
 bool Elector::holds_at(BootTime boot_now, WallClockTime wall_now) const {
-  return observed_is_ours_ && renewed_ && boot_now < renewed_->boot + config_.renew_deadline &&
-         wall_now < renewed_->wall + config_.renew_deadline;
+  return terms_.ours() && terms_.last_renewal() &&
+         time_held(*terms_.last_renewal(), config_.renew_deadline, boot_now, wall_now);
 }
 
 bool Elector::holds() const { return holds_at(clock_.boot_now(), clock_.wall_now()); }
 
 bool Elector::is_leader() const {
-  return !stopping_ && holds() && (!leading_not_before_ || clock_.boot_now() >= *leading_not_before_);
+  return terms_.ours() &&
+         time_leading(terms_.last_renewal(), config_.renew_deadline, terms_.leading_not_before(),
+                      shutdown_.begun(), clock_.boot_now(), clock_.wall_now());
 }
 
 milliseconds Elector::timeout_for_request() const {
   // Not shortened near the deadline: a renewal answered late still counts from its own send time
   // (and request_timeout <= renew_deadline, so its answer comes while that counts), so waiting for it
   // can only shorten a gap. Leadership itself is judged from the snapshot at every question.
-  nanoseconds limit = config_.request_timeout;
-  if (stopping_ || stop_requested_) limit = std::min(limit, config_.stopping_request_timeout);
-  if (shutdown_deadline_) limit = std::min<nanoseconds>(limit, *shutdown_deadline_ - clock_.boot_now());
-  if (const auto stop_deadline = stop_deadline_ns_.load(); stop_deadline != 0) {
-    limit = std::min<nanoseconds>(limit, BootTime{nanoseconds{stop_deadline}} - clock_.boot_now());
-  }
-  return ceil_ms(limit);
-}
-
-nanoseconds Elector::jittered_retry() {
-  const double factor = 1.0 + config_.jitter_factor * uniform01_();
-  return duration_cast<nanoseconds>(duration<double, std::nano>(config_.retry_period.count() * factor));
+  return ceil_ms(shutdown_.bound(config_.request_timeout, clock_.boot_now()));
 }
 
 nanoseconds Elector::failure_delay(const ApiError& error, const char* what) {
-  if (!contacted_) {
-    // Start-up: the API server has not answered yet. Back off exponentially up to one lease
-    // duration, and say what we are waiting for.
-    const nanoseconds delay = startup_backoff_;
-    startup_backoff_ = std::min<nanoseconds>(startup_backoff_ * 2, config_.lease_duration);
+  const bool starting = !backoff_.contacted();
+  const nanoseconds delay = backoff_.after_failure(error.retry_after);
+  if (starting) {
+    // Start-up: the API server has not answered yet (the back-off grows); say what we wait for.
     spdlog::warn("waiting for the API server: {} of {} failed: {}; retrying in {}ms", what, lease_,
                  error.describe(), duration_cast<milliseconds>(delay).count());
     set_status("waiting for the API server: " + error.describe());
     return delay;
-  }
-  nanoseconds delay = jittered_retry();
-  if (error.retry_after) {
-    // Honour Retry-After, but only up to the longest jittered wait: the loop must keep its pace to
-    // renew before the deadline.
-    const auto longest = duration_cast<nanoseconds>(
-        duration<double, std::nano>(config_.retry_period.count() * (1.0 + config_.jitter_factor)));
-    delay = std::max(delay, std::min<nanoseconds>(*error.retry_after, longest));
   }
   const auto level = error.kind == ApiErrorKind::unauthorized || error.kind == ApiErrorKind::forbidden
                          ? spdlog::level::err
@@ -574,6 +301,10 @@ nanoseconds Elector::failure_delay(const ApiError& error, const char* what) {
   return delay;
 }
 
+std::string Elector::describe_holder(const LeaderRecord& record) {
+  return record.has_holder() ? "\"" + record.holder_identity + "\"" : "nobody";
+}
+
 void Elector::set_status(std::string status) { status_ = std::move(status); }
 
 void Elector::publish() {
@@ -581,17 +312,17 @@ void Elector::publish() {
   snapshot->identity = config_.identity;
   snapshot->lease = lease_;
   if (observed_) snapshot->observed = observed_->record;
-  snapshot->record_is_ours = observed_is_ours_;
-  if (observed_is_ours_) {
-    if (const SentTerm* term = find_sent_term(observed_->record)) snapshot->term = term->number;
+  snapshot->record_is_ours = terms_.ours();
+  if (terms_.ours()) {
+    if (const SentTerms::Term* term = terms_.find(observed_->record)) snapshot->term = term->number;
   }
-  if (renewed_) {
-    snapshot->renew_sent_boot = renewed_->boot;
-    snapshot->renew_sent_wall = renewed_->wall;
+  if (const auto& renewed = terms_.last_renewal()) {
+    snapshot->renew_sent_boot = renewed->boot;
+    snapshot->renew_sent_wall = renewed->wall;
   }
   snapshot->renew_deadline = config_.renew_deadline;
-  snapshot->leading_not_before = leading_not_before_;
-  snapshot->stopping = stopping_;
+  snapshot->leading_not_before = terms_.leading_not_before();
+  snapshot->stopping = shutdown_.begun();
   // Alive while the next iteration is due, plus the longest an iteration can take (a read and a
   // write, each bounded by the request timeout), plus a margin.
   const nanoseconds longest_wait = std::max<nanoseconds>(next_delay_, config_.lease_duration);

@@ -1,20 +1,25 @@
 #pragma once
 // The election state machine: client-go's LeaderElector (tools/leaderelection), reworked so that
 // at most one process believes it leads at any instant. It owns no I/O: it talks to a LeaseStore
-// and reads a Clock, and every call returns at once in tests.
-#include <atomic>
+// and reads a Clock, and every call returns at once in tests. The decision, tick() step by step, is
+// in elector.cpp; the bookkeeping of what it saw and wrote, watch events and shutdown are in
+// elector_observe.cpp, elector_watch.cpp and elector_release.cpp.
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 
+#include "election/backoff.h"
 #include "election/clock.h"
+#include "election/leadership.h"
 #include "election/lease_event.h"
 #include "election/lease_store.h"
+#include "election/sent_terms.h"
+#include "election/shutdown.h"
 #include "election/snapshot.h"
+#include "election/timing_rules.h"
 
 namespace le::election {
 
@@ -33,13 +38,13 @@ struct ElectorConfig {
   std::chrono::nanoseconds retry_period{std::chrono::seconds{2}};
   // client-go's JitterFactor: a follower's next poll, and any retry after a failure, comes after
   // retry_period * (1 + jitter_factor * random).
-  double jitter_factor = 1.2;
+  double jitter_factor = timing::kJitterFactor;
   // The longest a read or write may take while this replica does not hold the Lease. Never more
   // than renew_deadline; while holding, a request is bounded by the time left to the deadline.
   std::chrono::nanoseconds request_timeout{std::chrono::seconds{5}};
   // While shutting down, requests are bounded by this as well, so the process exits well inside
   // Kubernetes' termination grace period even when the API server hangs.
-  std::chrono::nanoseconds stopping_request_timeout{std::chrono::seconds{3}};
+  std::chrono::nanoseconds stopping_request_timeout{timing::kStoppingRequestTimeout};
   // client-go v0.20's polling, kept as the benchmarks' baseline: the leader reads the Lease before
   // every renewal (GET + Update), and followers take over only on a poll tick.
   bool read_before_renew = false;
@@ -64,10 +69,7 @@ class Elector {
   // Thread-safe: shutdown has been asked for, and must be over by `deadline`. An iteration already
   // under way on the election thread starts no term and creates no Lease after its next check, and
   // its further requests are bounded as those of a stopping elector are.
-  void request_stop(BootTime deadline) {
-    stop_deadline_ns_ = deadline.time_since_epoch().count();
-    stop_requested_ = true;
-  }
+  void request_stop(BootTime deadline) { shutdown_.request(deadline); }
 
   // Shutdown, step one: stop reporting leadership at once. tick() still renews a Lease this
   // process holds (so it does not expire during the release delay) but never acquires one. No
@@ -91,7 +93,7 @@ class Elector {
   std::string observed_version() const { return last_version_; }
 
   // When the current term began with a create: the instant from which this process may lead.
-  std::optional<BootTime> leads_from() const { return leading_not_before_; }
+  std::optional<BootTime> leads_from() const { return terms_.leading_not_before(); }
 
   // Whether this process holds the Lease now (its record, renewed within the deadline). Leading
   // is holding and not stopping.
@@ -101,12 +103,6 @@ class Elector {
   const ElectorConfig& config() const { return config_; }
 
  private:
-  struct SendTime {
-    BootTime boot;
-    WallClockTime wall;
-  };
-
-  std::chrono::nanoseconds renew();
   std::chrono::nanoseconds read_and_decide();
   std::chrono::nanoseconds decide(BootTime now);
   // A follower's next step after a watch event: when the holder's lease runs out, or (a free Lease)
@@ -128,30 +124,14 @@ class Elector {
   void observe(const StoredLease& lease, BootTime now, Origin origin = Origin::seen);
   void accept_own_write(const StoredLease& written, const SendTime& sent, bool new_term, Origin origin);
   void lose_leadership(const std::string& reason);
-  // A term this process started: the acquireTime it sent, answered or not, and for a term started by
-  // creating the Lease, when it may start to lead (see create()).
-  struct SentTerm {
-    WallTime acquire_time;
-    std::optional<BootTime> leading_not_before;
-    std::uint64_t number = 0;  // ElectionSnapshot::term
-    // The metadata.uid of the object the term was written into: the base's for an update (its UID
-    // precondition allows no other), the answer's for a create. A copy of the record in any other
-    // object (a restored export) is not this term.
-    std::string uid;
-  };
-  const SentTerm* find_sent_term(const LeaderRecord& record) const;
-  SentTerm* find_sent_term(const LeaderRecord& record) {
-    return const_cast<SentTerm*>(std::as_const(*this).find_sent_term(record));
-  }
-  LeaderRecord new_term_record(std::int32_t transitions);
-
   // Timing.
   bool holds_at(BootTime boot_now, WallClockTime wall_now) const;
   std::chrono::milliseconds timeout_for_request() const;
-  std::chrono::nanoseconds jittered_retry();
   std::chrono::nanoseconds failure_delay(const ApiError& error, const char* what);
   SendTime send_time() const { return {clock_.boot_now(), clock_.wall_now()}; }
 
+  // "\"name\"", or "nobody" for a free record: for logs.
+  static std::string describe_holder(const LeaderRecord& record);
   void set_status(std::string status);
   void publish();
 
@@ -159,19 +139,12 @@ class Elector {
   LeaseStore& store_;
   const Clock& clock_;
   SnapshotBoard& board_;
-  std::function<double()> uniform01_;
   std::string lease_;
 
   // The last record read or written, and when (boot clock) its leader record last changed:
   // others' leases expire at observed_at_ + their leaseDurationSeconds, as in client-go 1.27+.
   std::optional<StoredLease> observed_;
   BootTime observed_at_{};
-  bool observed_is_ours_ = false;
-  // Send time of the last successful write of our record; present only while the record is ours.
-  std::optional<SendTime> renewed_;
-  // Set while the record is ours and its term began with a create: we hold it from the create on
-  // but lead only from this instant (see create()).
-  std::optional<BootTime> leading_not_before_;
   // The fast-path renew (one PUT, no GET) is only used while our last write is known current, and
   // a follower skips its read only while the watch keeps its observation current.
   bool need_read_ = true;
@@ -193,21 +166,12 @@ class Elector {
   // The acquireTime of a create whose answer never came: if the first record seen after it is that
   // one, in an object we have not seen, our create made it.
   std::optional<WallTime> unanswered_create_;
-  // Terms this process has started, answered or not. A record naming our identity is ours only if
-  // its acquireTime is one of these: a previous incarnation under the same name (a restarted
-  // container) is treated like any other holder.
-  std::deque<SentTerm> sent_terms_;
-  std::uint64_t terms_sent_ = 0;
-
-  std::atomic<bool> stop_requested_{false};
-  std::atomic<BootTime::rep> stop_deadline_ns_{0};
-  bool stopping_ = false;
-  std::optional<BootTime> shutdown_deadline_;
-  // Until the API server first answers, failures back off exponentially (start-up); afterwards
-  // the loop retries at client-go's jittered retry period.
-  bool contacted_ = false;
-  std::chrono::nanoseconds startup_backoff_{0};
+  // The terms this process sent, and whether the observed record is one of them (renewed when).
+  SentTerms terms_;
+  // When to try again: start-up back-off, then client-go's jittered retry.
+  Backoff backoff_;
   std::chrono::nanoseconds next_delay_{0};
+  Shutdown shutdown_;
 
   std::string status_;
   bool announced_leading_ = false;

@@ -13,6 +13,7 @@
 
 #include "election/clock.h"
 #include "election/leader_record.h"
+#include "election/leadership.h"
 
 namespace le::election {
 
@@ -49,14 +50,10 @@ struct ElectionSnapshot {
   // How much longer this replica counts itself leader unless it renews first; nullopt when it
   // does not lead. Both clocks must agree: the wall clock can only shorten it.
   std::optional<std::chrono::nanoseconds> valid_for(BootTime boot_now, WallClockTime wall_now) const {
-    if (!record_is_ours || stopping || !renew_sent_boot || !renew_sent_wall) return std::nullopt;
-    if (leading_not_before && boot_now < *leading_not_before) return std::nullopt;
-    const auto by_boot = *renew_sent_boot + renew_deadline - boot_now;
-    const auto by_wall =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(*renew_sent_wall + renew_deadline - wall_now);
-    const auto left = std::min(by_boot, by_wall);
-    if (left <= std::chrono::nanoseconds::zero()) return std::nullopt;
-    return left;
+    if (!record_is_ours) return std::nullopt;
+    std::optional<SendTime> renewed;
+    if (renew_sent_boot && renew_sent_wall) renewed = SendTime{*renew_sent_boot, *renew_sent_wall};
+    return time_leading(renewed, renew_deadline, leading_not_before, stopping, boot_now, wall_now);
   }
   bool is_leader(BootTime boot_now, WallClockTime wall_now) const {
     return valid_for(boot_now, wall_now).has_value();
