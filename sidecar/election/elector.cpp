@@ -52,10 +52,10 @@ nanoseconds Elector::tick() {
     //    with 409; then it re-reads and decides.
     delay = write(observed_->record, false, true);
   } else if (need_read_ || !observed_ || !watch_in_use()) {
-    // 2. Read the Lease (a missing one is created only after a wait: on_lease_missing), then decide.
+    // 2a. Read the Lease (a missing one is created only after a wait: on_lease_missing), then decide.
     delay = read_and_decide();
   } else {
-    // 2. A follower whose watch keeps its observation current: no read needed.
+    // 2b. A follower whose watch keeps its observation current: no read needed.
     delay = decide(clock_.boot_now());
   }
   next_delay_ = delay;

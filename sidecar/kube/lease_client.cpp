@@ -41,10 +41,13 @@ Result<StoredLease> LeaseClient::update(const StoredLease& base, const election:
   // precondition, because the object it is built on is exactly the one base was read as.
   auto object = objects_->find(base);
   if (!object) {
-    return ApiError{ApiErrorKind::other, 0,
+    // Only a base many versions old is no longer kept, and the server would refuse an update on it
+    // with 409 Conflict: answer as it would, without sending, so the elector does what it does on a
+    // lost race (a leader steps down at once, then reads).
+    return ApiError{ApiErrorKind::conflict, 0,
                     "update of lease " + describe() + ": the object at resourceVersion \"" +
                         base.resource_version + "\" (uid \"" + base.uid +
-                        "\") is not kept here; the Lease must be read again",
+                        "\") is no longer kept here, so it is stale; the Lease must be read again",
                     std::nullopt};
   }
   return update(*object, record, timeout);

@@ -26,7 +26,7 @@ class LeaseObjectCache {
 
   explicit LeaseObjectCache(std::size_t capacity = kDefaultCapacity);
 
-  // Keeps `lease` as the newest; the oldest goes when more than capacity are kept.
+  // Keeps `lease`; the lowest resourceVersion goes when more than capacity are kept.
   void remember(const LeaseObject& lease);
   // The object whose resourceVersion and uid are base's; nullopt if it was never seen or is no
   // longer kept. Never another version: a body built on one would undo or misstate what the
@@ -35,9 +35,11 @@ class LeaseObjectCache {
   std::size_t size() const;
 
  private:
+  void evict_one();
+
   const std::size_t capacity_;
   mutable std::mutex mutex_;
-  std::deque<LeaseObject> objects_;  // oldest first
+  std::deque<LeaseObject> objects_;  // in arrival order
 };
 
 }  // namespace le::kube

@@ -135,7 +135,8 @@ LeaseWatcher::Ending LeaseWatcher::watch_once(const std::string& resource_versio
           if (event.name != name_) break;  // the field selector should have kept it out
           last_version_ = event.resource_version;
           // Kept before delivery: the election may build its next update on this object. A deleted
-          // one too: an update on it then reaches the server, which answers NotFound.
+          // one too: an update on it then reaches the server, whose uid precondition refuses it
+          // with 409 Conflict.
           if (objects_) objects_->remember(*event.lease);
           sink_.deliver(LeaseEvent{
               event.type == WatchEvent::Type::deleted ? LeaseEvent::Kind::deleted : LeaseEvent::Kind::changed,

@@ -165,9 +165,20 @@ TEST_CASE("every failure is an ApiError of the right kind, never an exception") 
 }
 
 TEST_CASE("update of a base whose raw object is not JSON fails without a request") {
+  // The object is kept in the store now (LeaseObject), no longer a string in the record: one that
+  // is not a JSON object still fails before any request.
+  Fixture f;
+  le::kube::LeaseObject base;
+  base.resource_version = "1";
+  base.object = nlohmann::ordered_json::array();
+  CHECK(f.client.update(base, LeaderRecord{}, 1s).is(ApiErrorKind::other));
+  CHECK(f.transport->sent.empty());
+}
+
+TEST_CASE("update of a base this client has not seen fails as a conflict without a request") {
   Fixture f;
   le::election::StoredLease base;
   base.resource_version = "1";
-  CHECK(f.client.update(base, LeaderRecord{}, 1s).is(ApiErrorKind::other));
+  CHECK(f.client.update(base, LeaderRecord{}, 1s).is(ApiErrorKind::conflict));
   CHECK(f.transport->sent.empty());
 }

@@ -124,7 +124,7 @@ TEST_CASE("the cache finds the object of a resourceVersion and uid, and no other
   CHECK_FALSE(cache.find(base_at("1", "u2")));
 }
 
-TEST_CASE("the cache keeps at most its capacity, dropping the oldest") {
+TEST_CASE("the cache keeps at most its capacity, dropping the lowest version") {
   LeaseObjectCache cache(3);
   for (const char* version : {"1", "2", "3", "4", "5"}) cache.remember(lease_at(version));
   CHECK(cache.size() == 3);
@@ -133,12 +133,19 @@ TEST_CASE("the cache keeps at most its capacity, dropping the oldest") {
   CHECK(cache.find(base_at("3")));
   CHECK(cache.find(base_at("5")));
 
-  // Seen again (a watch event for the store's own write), a version counts as the newest.
-  cache.remember(lease_at("3"));
-  cache.remember(lease_at("6"));
+  // A replayed older version (a watch resuming from an earlier point) never pushes out a newer
+  // one: the lowest version goes, here the replayed one itself.
+  cache.remember(lease_at("2"));
   CHECK(cache.size() == 3);
+  CHECK_FALSE(cache.find(base_at("2")));
   CHECK(cache.find(base_at("3")));
-  CHECK_FALSE(cache.find(base_at("4")));
+  // Seen again (a watch event for the store's own write), a version is kept once.
+  cache.remember(lease_at("5"));
+  CHECK(cache.size() == 3);
+  cache.remember(lease_at("6"));
+  CHECK_FALSE(cache.find(base_at("3")));
+  CHECK(cache.find(base_at("4")));
+  CHECK(cache.find(base_at("6")));
   CHECK(LeaseObjectCache().size() == 0);
   CHECK(LeaseObjectCache::kDefaultCapacity >= 2);
 }
@@ -168,7 +175,7 @@ TEST_CASE("an update is built on the object get or a previous update returned") 
   CHECK(nlohmann::json::parse(transport.sent[2].body)["metadata"]["resourceVersion"] == "190");
 }
 
-TEST_CASE("an update whose base object is not kept fails with a clear error and sends nothing") {
+TEST_CASE("an update whose base object is not kept fails as a conflict with a clear error and sends nothing") {
   auto owned = std::make_unique<ScriptedTransport>();
   auto& transport = *owned;
   LeaseClient client(std::move(owned), "default", "demo", std::make_shared<LeaseObjectCache>(1));
@@ -179,7 +186,7 @@ TEST_CASE("an update whose base object is not kept fails with a clear error and 
   REQUIRE(client.get(1s).ok());  // a newer version pushes the old one out
 
   const auto result = client.update(old.value(), old.value().record, 1s);
-  CHECK(result.is(ApiErrorKind::other));
+  CHECK(result.is(ApiErrorKind::conflict));
   CHECK_FALSE(result.error().outcome_unknown());
   const std::string& message = result.error().message;
   CHECK(message.find("default/demo") != std::string::npos);
