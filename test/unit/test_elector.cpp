@@ -8,9 +8,7 @@
 #include <memory>
 #include <random>
 
-#include "election/elector.h"
-#include "fake_clock.h"
-#include "fake_lease_store.h"
+#include "elector_harness.h"
 
 using namespace std::chrono;
 using namespace std::chrono_literals;
@@ -19,41 +17,15 @@ using le::election::Elector;
 using le::election::ElectorConfig;
 using le::election::LeaderRecord;
 using le::election::SnapshotBoard;
+using le::testing::default_config;
 using le::testing::FakeClock;
 using le::testing::FakeLeaseServer;
 using le::testing::FakeLeaseStore;
 using le::testing::Fault;
+using le::testing::Replica;
 using le::testing::ScriptedFault;
 
 namespace {
-
-ElectorConfig default_config(std::string identity) {
-  ElectorConfig config;
-  config.identity = std::move(identity);
-  config.lease_duration = 15s;
-  config.renew_deadline = 10s;
-  config.retry_period = 2s;
-  return config;
-}
-
-// One sidecar process: its own clocks, connection and elector.
-struct Replica {
-  Replica(FakeLeaseServer& server, std::string identity, double jitter = 0.0)
-      : Replica(server, default_config(std::move(identity)), jitter) {}
-  Replica(FakeLeaseServer& server, ElectorConfig config, double jitter = 0.0)
-      : store(server, config.identity), elector(config, store, clock, board, [jitter] { return jitter; }) {}
-
-  bool leads() const { return board.current()->is_leader(clock); }
-  // What an app polling /leader would read right now.
-  std::optional<nanoseconds> valid_for() const {
-    return board.current()->valid_for(clock.boot_now(), clock.wall_now());
-  }
-
-  FakeClock clock;
-  FakeLeaseStore store;
-  SnapshotBoard board;
-  Elector elector;
-};
 
 LeaderRecord held_by(std::string holder, std::optional<seconds> duration = 15s, int transitions = 0) {
   LeaderRecord r;

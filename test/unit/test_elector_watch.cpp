@@ -8,9 +8,7 @@
 #include <memory>
 #include <random>
 
-#include "election/elector.h"
-#include "fake_clock.h"
-#include "fake_lease_store.h"
+#include "elector_harness.h"
 
 using namespace std::chrono;
 using namespace std::chrono_literals;
@@ -21,47 +19,19 @@ using le::election::LeaderRecord;
 using le::election::LeaseEvent;
 using le::election::SnapshotBoard;
 using le::election::StoredLease;
-using le::testing::FakeClock;
+using le::testing::default_config;
 using le::testing::FakeLeaseServer;
 using le::testing::FakeLeaseStore;
 using le::testing::Fault;
 
 namespace {
 
-ElectorConfig watch_config(std::string identity) {
-  ElectorConfig config;
-  config.identity = std::move(identity);
-  config.lease_duration = 15s;
-  config.renew_deadline = 10s;
-  config.retry_period = 2s;
-  return config;
-}
-
-struct Replica {
+// The watch tests' replicas draw 0.5 from their random source, not the harness's 0.0.
+struct Replica : le::testing::Replica {
   Replica(FakeLeaseServer& server, ElectorConfig config, double random = 0.5)
-      : store(server, config.identity), elector(config, store, clock, board, [random] { return random; }) {}
+      : le::testing::Replica(server, std::move(config), random) {}
   explicit Replica(FakeLeaseServer& server, std::string identity, double random = 0.5)
-      : Replica(server, watch_config(std::move(identity)), random) {}
-
-  bool leads() const { return board.current()->is_leader(clock); }
-  std::optional<nanoseconds> event(LeaseEvent::Kind kind, std::optional<StoredLease> lease = std::nullopt) {
-    return elector.on_lease_event(LeaseEvent{kind, std::move(lease), {}});
-  }
-  // Delivers every change of the Lease from history index `from` on; returns the last plan.
-  std::optional<nanoseconds> catch_up(const FakeLeaseServer& server, std::size_t& from) {
-    std::optional<nanoseconds> plan;
-    for (; from < server.history.size(); ++from) {
-      const auto& change = server.history[from];
-      auto p = event(change.deleted ? LeaseEvent::Kind::deleted : LeaseEvent::Kind::changed, change.lease);
-      if (p) plan = p;
-    }
-    return plan;
-  }
-
-  FakeClock clock;
-  FakeLeaseStore store;
-  SnapshotBoard board;
-  Elector elector;
+      : le::testing::Replica(server, std::move(identity), random) {}
 };
 
 LeaderRecord held_by(std::string holder, seconds duration = 15s) {
@@ -279,7 +249,7 @@ TEST_CASE("versions that cannot be ordered: the follower reads, the leader ignor
 TEST_CASE("client-go v0.20 polling mode: the leader reads before every renewal") {
   FakeLeaseServer server;
   server.external_write(released());
-  auto config = watch_config("me");
+  auto config = default_config("me");
   config.read_before_renew = true;
   Replica leader(server, config);
   leader.event(LeaseEvent::Kind::connected);  // ignored in this mode
@@ -340,7 +310,7 @@ TEST_CASE("randomized with watches: never two leaders") {
     std::vector<LeaderRecord> exports;
     nanoseconds now{0};
     auto start = [&](WatchedReplica& s, std::string identity) {
-      auto config = watch_config(std::move(identity));
+      auto config = default_config(std::move(identity));
       config.acquire_spread = 5ms;
       s.replica = std::make_unique<Replica>(server, config, uniform(rng));
       s.replica->clock.advance(now);
