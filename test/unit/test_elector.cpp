@@ -58,20 +58,35 @@ std::optional<nanoseconds> run_until_leading(Replica& r, nanoseconds limit) {
 
 }  // namespace
 
-TEST_CASE("acquires a Lease that has no holder") {
-  // "" stands for absent and null too: the kube layer maps all three to "" (tested there).
-  FakeLeaseServer server;
-  SUBCASE("released by client-go: holder \"\", one-second lease") {
-    server.external_write(held_by("", 1s, 4));
+// The first read finds a record nobody holds any longer; one tick takes it. A list of the records
+// found and the leaseTransitions expected after (client-go's leaderelection_test.go is such a list).
+TEST_CASE("a first read that finds no live holder takes the Lease in one tick") {
+  struct Case {
+    const char* name;
+    LeaderRecord observed;
+    int transitions_after;
+  };
+  const Case cases[] = {
+      // "" stands for absent and null too: the kube layer maps all three to "" (tested there).
+      {"released by client-go: holder \"\", one-second lease", held_by("", 1s, 4), 5},
+      {"holder empty, no duration at all", held_by("", std::nullopt, 4), 5},
+      {"a holder without leaseDurationSeconds counts as already expired", held_by("other", std::nullopt, 7),
+       8},
+      {"leaseTransitions stops at the largest int32 instead of overflowing",
+       held_by("", 1s, std::numeric_limits<std::int32_t>::max()), std::numeric_limits<std::int32_t>::max()},
+  };
+  for (const auto& c : cases) {
+    INFO(c.name);
+    FakeLeaseServer server;
+    server.external_write(c.observed);
+    Replica a(server, "a");
+    a.elector.tick();
+    CHECK(a.leads());
+    CHECK(server.record->holder_identity == "a");
+    CHECK(server.record->lease_duration == 15s);
+    CHECK(server.record->lease_transitions == c.transitions_after);
+    CHECK(server.record->acquire_time == server.record->renew_time);
   }
-  SUBCASE("holder empty, no duration at all") { server.external_write(held_by("", std::nullopt, 4)); }
-  Replica a(server, "a");
-  a.elector.tick();
-  CHECK(a.leads());
-  CHECK(server.record->holder_identity == "a");
-  CHECK(server.record->lease_duration == 15s);
-  CHECK(server.record->lease_transitions == 5);
-  CHECK(server.record->acquire_time == server.record->renew_time);
 }
 
 TEST_CASE("respects a live holder and takes over only once its lease expired by local observation") {
@@ -111,15 +126,6 @@ TEST_CASE("the expiry clock restarts whenever the record changes, not on label e
   a.clock.advance(5s);
   a.elector.tick();
   CHECK(a.leads());  // 15 s after the renewal, though only 5 s after the label edit
-}
-
-TEST_CASE("a holder without leaseDurationSeconds counts as already expired") {
-  FakeLeaseServer server;
-  server.external_write(held_by("other", std::nullopt, 7));
-  Replica a(server, "a");
-  a.elector.tick();
-  CHECK(a.leads());
-  CHECK(server.record->lease_transitions == 8);
 }
 
 TEST_CASE("the leader renews with one conditional update per retry period") {
@@ -1102,15 +1108,6 @@ TEST_CASE("the wait after a create counts from its answer, not from its send") {
   }
   REQUIRE(b_led);
   CHECK(*b_led >= 4s + 10s);
-}
-
-TEST_CASE("leaseTransitions stops at the largest int32 instead of overflowing") {
-  FakeLeaseServer server;
-  server.external_write(held_by("", 1s, std::numeric_limits<std::int32_t>::max()));
-  Replica a(server, "a");
-  a.elector.tick();
-  REQUIRE(a.leads());
-  CHECK(server.record->lease_transitions == std::numeric_limits<std::int32_t>::max());
 }
 
 TEST_CASE("a renewal that changes nothing on the server is no renewal") {
