@@ -178,6 +178,7 @@ int main(int argc, char** argv) {
     // Two threads serve HTTP (each connection on its own strand): an app that polls /leader hard,
     // or a probe storm, gets both cores, as a Go net/http server would. Idle, they cost nothing.
     std::vector<std::thread> http_threads;
+    http_threads.reserve(kHttpThreads);
     for (int i = 0; i < kHttpThreads; ++i) http_threads.emplace_back([&] { io.run(); });
     // Whatever happens below, stop the HTTP side and the watch, and join their threads before
     // leaving this scope.

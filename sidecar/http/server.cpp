@@ -162,6 +162,8 @@ void Listener::on_accept(beast::error_code ec, tcp::socket socket) {
   const auto peer = socket.remote_endpoint(peer_ec);
   auto peer_text = peer_ec ? std::string{"?"} : to_string(peer);
 
+  // The socket until a new session takes it; closed below when none does (refused).
+  std::optional<tcp::socket> unclaimed{std::move(socket)};
   std::shared_ptr<Session> session;
   {
     std::lock_guard lock(mutex_);
@@ -177,7 +179,8 @@ void Listener::on_accept(beast::error_code ec, tcp::socket socket) {
       }
     } else {
       at_cap_reported_ = false;
-      session = std::make_shared<Session>(std::move(socket), shared_from_this(), std::move(peer_text));
+      session = std::make_shared<Session>(std::move(*unclaimed), shared_from_this(), std::move(peer_text));
+      unclaimed.reset();
       sessions_.emplace(session.get(), session);
     }
   }
@@ -185,7 +188,7 @@ void Listener::on_accept(beast::error_code ec, tcp::socket socket) {
     session->run();
   } else {
     beast::error_code ignored;
-    socket.close(ignored);
+    unclaimed->close(ignored);
   }
   do_accept();
 }

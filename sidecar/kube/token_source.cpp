@@ -39,9 +39,7 @@ const std::string& TokenSource::current() {
     warned_ = false;
     return *file_token_;
   }
-  if (!stamp) {
-    warn_once("cannot be read");
-  } else if (auto content = access_.read(token_file_); !content) {
+  if (const auto content = stamp ? access_.read(token_file_) : std::nullopt; !content) {
     warn_once("cannot be read");
   } else if (const auto token = trim_space(*content); token.empty()) {
     // client-go's cached token source rejects an empty file too: mid-rotation writers can leave

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "config_command_line.h"
 
 using namespace std::chrono_literals;
 using le::config::Config;
@@ -14,32 +15,17 @@ using le::config::LogFormat;
 using le::config::LogLevel;
 using le::config::parse_command_line;
 using le::config::ParseOutcome;
-using Action = ParseOutcome::Action;
-using Args = std::vector<std::string>;
-using Env = std::map<std::string, std::string>;
+using le::config::testing::Action;
+using le::config::testing::Args;
+using le::config::testing::contains;
+using le::config::testing::Env;
+using le::config::testing::error;
+using le::config::testing::parse;
+using le::config::testing::run;
+
+le::config::testing::Args le::config::testing::leading_arguments() { return {}; }
 
 namespace {
-
-ParseOutcome parse(const Args& args, const Env& env = {}) {
-  return parse_command_line(args, le::util::map_environment(env));
-}
-
-Config run(const Args& args, const Env& env = {}) {
-  const auto outcome = parse(args, env);
-  INFO("message: " << outcome.message);
-  REQUIRE(outcome.action == Action::run);
-  return outcome.config;
-}
-
-std::string error(const Args& args, const Env& env = {}) {
-  const auto outcome = parse(args, env);
-  REQUIRE(outcome.action == Action::error);
-  return outcome.message;
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
 
 // One flag, one value, and what it must do to the Config.
 struct FlagCase {

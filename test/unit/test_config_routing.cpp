@@ -8,35 +8,25 @@
 
 #include "config/config.h"
 #include "config/routing.h"
+#include "config_command_line.h"
 
 using le::config::Config;
 using le::config::parse_command_line;
 using le::config::ParseOutcome;
 using le::config::RouteMode;
-using Action = ParseOutcome::Action;
-using Args = std::vector<std::string>;
-using Env = std::map<std::string, std::string>;
+using le::config::testing::Action;
+using le::config::testing::Args;
+using le::config::testing::contains;
+using le::config::testing::Env;
+using le::config::testing::error;
+using le::config::testing::parse;
+using le::config::testing::run;
+
+// Every command line here names a Lease, so that each case shows only the routing flags.
+le::config::testing::Args le::config::testing::leading_arguments() { return {"--lease-name", "demo"}; }
 
 namespace {
 
-ParseOutcome parse(Args args, const Env& env = {}) {
-  args.insert(args.begin(), {"--lease-name", "demo"});
-  return parse_command_line(args, le::util::map_environment(env));
-}
-Config run(const Args& args, const Env& env = {}) {
-  const auto outcome = parse(args, env);
-  INFO("message: " << outcome.message);
-  REQUIRE(outcome.action == Action::run);
-  return outcome.config;
-}
-std::string error(const Args& args, const Env& env = {}) {
-  const auto outcome = parse(args, env);
-  REQUIRE(outcome.action == Action::error);
-  return outcome.message;
-}
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
 const Env kPod{{"POD_NAME", "app-0"}, {"POD_IP", "10.1.2.3"}};
 
 }  // namespace

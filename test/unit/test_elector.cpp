@@ -8,9 +8,8 @@
 #include <memory>
 #include <random>
 
-#include "election/elector.h"
-#include "fake_clock.h"
-#include "fake_lease_store.h"
+#include "elector_harness.h"
+#include "random_events.h"
 
 using namespace std::chrono;
 using namespace std::chrono_literals;
@@ -19,41 +18,21 @@ using le::election::Elector;
 using le::election::ElectorConfig;
 using le::election::LeaderRecord;
 using le::election::SnapshotBoard;
+using le::testing::apply_lease_event;
+using le::testing::default_config;
 using le::testing::FakeClock;
 using le::testing::FakeLeaseServer;
 using le::testing::FakeLeaseStore;
 using le::testing::Fault;
+using le::testing::lease_allows;
+using le::testing::maybe_export;
+using le::testing::pick;
+using le::testing::RandomEvent;
+using le::testing::Replica;
 using le::testing::ScriptedFault;
+using le::testing::seed_range;
 
 namespace {
-
-ElectorConfig default_config(std::string identity) {
-  ElectorConfig config;
-  config.identity = std::move(identity);
-  config.lease_duration = 15s;
-  config.renew_deadline = 10s;
-  config.retry_period = 2s;
-  return config;
-}
-
-// One sidecar process: its own clocks, connection and elector.
-struct Replica {
-  Replica(FakeLeaseServer& server, std::string identity, double jitter = 0.0)
-      : Replica(server, default_config(std::move(identity)), jitter) {}
-  Replica(FakeLeaseServer& server, ElectorConfig config, double jitter = 0.0)
-      : store(server, config.identity), elector(config, store, clock, board, [jitter] { return jitter; }) {}
-
-  bool leads() const { return board.current()->is_leader(clock); }
-  // What an app polling /leader would read right now.
-  std::optional<nanoseconds> valid_for() const {
-    return board.current()->valid_for(clock.boot_now(), clock.wall_now());
-  }
-
-  FakeClock clock;
-  FakeLeaseStore store;
-  SnapshotBoard board;
-  Elector elector;
-};
 
 LeaderRecord held_by(std::string holder, std::optional<seconds> duration = 15s, int transitions = 0) {
   LeaderRecord r;
@@ -79,20 +58,35 @@ std::optional<nanoseconds> run_until_leading(Replica& r, nanoseconds limit) {
 
 }  // namespace
 
-TEST_CASE("acquires a Lease that has no holder") {
-  // "" stands for absent and null too: the kube layer maps all three to "" (tested there).
-  FakeLeaseServer server;
-  SUBCASE("released by client-go: holder \"\", one-second lease") {
-    server.external_write(held_by("", 1s, 4));
+// The first read finds a record nobody holds any longer; one tick takes it. A list of the records
+// found and the leaseTransitions expected after (client-go's leaderelection_test.go is such a list).
+TEST_CASE("a first read that finds no live holder takes the Lease in one tick") {
+  struct Case {
+    const char* name;
+    LeaderRecord observed;
+    int transitions_after;
+  };
+  const Case cases[] = {
+      // "" stands for absent and null too: the kube layer maps all three to "" (tested there).
+      {"released by client-go: holder \"\", one-second lease", held_by("", 1s, 4), 5},
+      {"holder empty, no duration at all", held_by("", std::nullopt, 4), 5},
+      {"a holder without leaseDurationSeconds counts as already expired", held_by("other", std::nullopt, 7),
+       8},
+      {"leaseTransitions stops at the largest int32 instead of overflowing",
+       held_by("", 1s, std::numeric_limits<std::int32_t>::max()), std::numeric_limits<std::int32_t>::max()},
+  };
+  for (const auto& c : cases) {
+    INFO(c.name);
+    FakeLeaseServer server;
+    server.external_write(c.observed);
+    Replica a(server, "a");
+    a.elector.tick();
+    CHECK(a.leads());
+    CHECK(server.record->holder_identity == "a");
+    CHECK(server.record->lease_duration == 15s);
+    CHECK(server.record->lease_transitions == c.transitions_after);
+    CHECK(server.record->acquire_time == server.record->renew_time);
   }
-  SUBCASE("holder empty, no duration at all") { server.external_write(held_by("", std::nullopt, 4)); }
-  Replica a(server, "a");
-  a.elector.tick();
-  CHECK(a.leads());
-  CHECK(server.record->holder_identity == "a");
-  CHECK(server.record->lease_duration == 15s);
-  CHECK(server.record->lease_transitions == 5);
-  CHECK(server.record->acquire_time == server.record->renew_time);
 }
 
 TEST_CASE("respects a live holder and takes over only once its lease expired by local observation") {
@@ -132,15 +126,6 @@ TEST_CASE("the expiry clock restarts whenever the record changes, not on label e
   a.clock.advance(5s);
   a.elector.tick();
   CHECK(a.leads());  // 15 s after the renewal, though only 5 s after the label edit
-}
-
-TEST_CASE("a holder without leaseDurationSeconds counts as already expired") {
-  FakeLeaseServer server;
-  server.external_write(held_by("other", std::nullopt, 7));
-  Replica a(server, "a");
-  a.elector.tick();
-  CHECK(a.leads());
-  CHECK(server.record->lease_transitions == 8);
 }
 
 TEST_CASE("the leader renews with one conditional update per retry period") {
@@ -735,51 +720,58 @@ struct SimWorld {
         (server.record ? "'" + server.record->holder_identity + "' uid " + std::to_string(server.uid) +
                              " rv " + std::to_string(server.resource_version)
                        : std::string("none")));
-    FakeLeaseStore& store = s.replica->store;
-    if (event < 0.04) {
-      store.script({Fault::apply_then_lose, ApiErrorKind::timeout, ""});
-    } else if (event < 0.06) {
-      store.script({Fault::lose_then_apply, ApiErrorKind::timeout, ""});
-    } else if (event < 0.07) {
-      store.script({Fault::apply_twice, ApiErrorKind::timeout, ""});
-    } else if (event < 0.10) {
-      store.script({Fault::fail, ApiErrorKind::server_error, ""});
-    } else if (event < 0.12 && now > s.wall_stuck_until) {
-      s.paused_until = now + milliseconds{int(uniform() * 30'000)};
-      return;
-    } else if (event < 0.125 && now > s.paused_until) {
-      s.wall_stuck_until = now + milliseconds{int(uniform() * 20'000)};
-    } else if (event < 0.14 && &s != busy) {
-      start(s, s.replica->elector.config().identity);  // SIGKILL and restart under the same identity
-    } else if (event < 0.15 && server.record) {
-      server.edit_labels("{\"n\":\"" + std::to_string(steps) + "\"}");
-    } else if (event < 0.16) {
-      server.remove();
-    } else if (event < 0.17) {
-      server.reset_in_place();  // helm upgrade --force, kubectl replace of `spec: {}`
-    } else if (event < 0.18) {
-      server.recreate_empty();  // kubectl replace --force
-    } else if (event < 0.185 && !exports.empty()) {
-      server.remove();  // an old export restored: a new object holding an old record
-      server.external_write(exports[std::size_t(uniform() * exports.size()) % exports.size()]);
-    } else if (event < 0.20 && !server.deferred.empty()) {
-      // Writes whose answers were lost reach the server now, or never.
-      if (uniform() < 0.7) server.run_deferred();
-      server.deferred.clear();
-    } else if (event < 0.215 && &s != busy) {
-      // Graceful stop and restart.
-      s.replica->elector.begin_stopping(s.replica->clock.boot_now() + 25s);
-      s.replica->elector.release();
-      start(s, s.replica->elector.config().identity);
-    } else if (event < 0.24) {
-      // Cut off from the API server for a while: its next requests all fail, while the others
-      // go on (and may delete, create and lead the Lease meanwhile).
-      const int failures = 1 + int(uniform() * 15);
-      for (int k = 0; k < failures; ++k) store.script({Fault::fail, ApiErrorKind::network, ""});
+    // Rows tried in order; the first one below the draw whose event is possible now happens.
+    const RandomEvent what =
+        pick({{0.04, RandomEvent::lost_answer},
+              {0.06, RandomEvent::late_apply},
+              {0.07, RandomEvent::applied_twice},
+              {0.10, RandomEvent::server_error},
+              {0.12, RandomEvent::pause},
+              {0.125, RandomEvent::wall_clock_stuck},
+              {0.14, RandomEvent::kill_and_restart},
+              {0.15, RandomEvent::edit_labels},
+              {0.16, RandomEvent::remove},
+              {0.17, RandomEvent::reset_in_place},
+              {0.18, RandomEvent::recreate_empty},
+              {0.185, RandomEvent::restore_export},
+              {0.20, RandomEvent::deliver_deferred},
+              {0.215, RandomEvent::graceful_restart},
+              {0.24, RandomEvent::cut_off}},
+             event, [&](RandomEvent e) {
+               switch (e) {
+                 case RandomEvent::pause:  // never together with a stuck wall clock (see SimReplica)
+                   return now > s.wall_stuck_until;
+                 case RandomEvent::wall_clock_stuck:
+                   return now > s.paused_until;
+                 case RandomEvent::kill_and_restart:
+                 case RandomEvent::graceful_restart:  // not while its own request is in flight
+                   return &s != busy;
+                 default:
+                   return lease_allows(e, server, exports);
+               }
+             });
+    const auto draw = [this] { return uniform(); };
+    if (!apply_lease_event(what, server, s.replica->store, exports, steps, draw)) {
+      switch (what) {
+        case RandomEvent::pause:
+          s.paused_until = now + milliseconds{int(uniform() * 30'000)};
+          return;
+        case RandomEvent::wall_clock_stuck:
+          s.wall_stuck_until = now + milliseconds{int(uniform() * 20'000)};
+          break;
+        case RandomEvent::kill_and_restart:
+          start(s, s.replica->elector.config().identity);  // under the same identity
+          break;
+        case RandomEvent::graceful_restart:
+          s.replica->elector.begin_stopping(s.replica->clock.boot_now() + 25s);
+          s.replica->elector.release();
+          start(s, s.replica->elector.config().identity);
+          break;
+        default:
+          break;
+      }
     }
-    // Exports of held records only: a released record restored into a new object is caught by the
-    // uid rule only by replicas that saw the object it replaced (README, Safety: what remains).
-    if (server.record && server.record->has_holder() && uniform() < 0.05) exports.push_back(*server.record);
+    maybe_export(server, exports, draw);
     const nanoseconds delay = s.replica->elector.tick();
     trace.back() += " -> " + s.replica->board.current()->status + " term " +
                     std::to_string(s.replica->board.current()->term) + " server='" +
@@ -805,10 +797,7 @@ struct SimWorld {
 }  // namespace
 
 TEST_CASE("randomized: never two leaders, and a leader whenever the API allows one") {
-  // LEASE_ELECTOR_SEED=N replays one seed (with LEASE_ELECTOR_TEST_LOGS=1 for the elector's logs).
-  const char* only = std::getenv("LEASE_ELECTOR_SEED");
-  const unsigned first = only ? unsigned(std::atoi(only)) : 1;
-  const unsigned last = only ? first : kRandomizedSeeds;
+  const auto [first, last] = seed_range(kRandomizedSeeds);
   for (unsigned seed = first; seed <= last; ++seed) {
     CAPTURE(seed);
     SimWorld world(seed);
@@ -1119,15 +1108,6 @@ TEST_CASE("the wait after a create counts from its answer, not from its send") {
   }
   REQUIRE(b_led);
   CHECK(*b_led >= 4s + 10s);
-}
-
-TEST_CASE("leaseTransitions stops at the largest int32 instead of overflowing") {
-  FakeLeaseServer server;
-  server.external_write(held_by("", 1s, std::numeric_limits<std::int32_t>::max()));
-  Replica a(server, "a");
-  a.elector.tick();
-  REQUIRE(a.leads());
-  CHECK(server.record->lease_transitions == std::numeric_limits<std::int32_t>::max());
 }
 
 TEST_CASE("a renewal that changes nothing on the server is no renewal") {

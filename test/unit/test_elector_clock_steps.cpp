@@ -3,43 +3,15 @@
 // monotonic boot clock only, whatever its renewTime string says.
 #include <doctest/doctest.h>
 
-#include "election/elector.h"
-#include "fake_clock.h"
-#include "fake_lease_store.h"
+#include "elector_harness.h"
 
 using namespace std::chrono;
 using namespace std::chrono_literals;
-using le::election::Elector;
-using le::election::ElectorConfig;
 using le::election::LeaderRecord;
-using le::election::SnapshotBoard;
-using le::testing::FakeClock;
 using le::testing::FakeLeaseServer;
-using le::testing::FakeLeaseStore;
+using le::testing::Replica;
 
 namespace {
-
-ElectorConfig config_for(std::string identity) {
-  ElectorConfig config;
-  config.identity = std::move(identity);
-  config.lease_duration = 15s;
-  config.renew_deadline = 10s;
-  config.retry_period = 2s;
-  return config;
-}
-
-struct Replica {
-  Replica(FakeLeaseServer& server, std::string identity)
-      : store(server, identity), elector(config_for(identity), store, clock, board, [] { return 0.0; }) {}
-  bool leads() const { return board.current()->is_leader(clock); }
-  std::optional<nanoseconds> valid_for() const {
-    return board.current()->valid_for(clock.boot_now(), clock.wall_now());
-  }
-  FakeClock clock;
-  FakeLeaseStore store;
-  SnapshotBoard board;
-  Elector elector;
-};
 
 // A record renewed "now" by the holder's wall clock, which may differ from ours.
 LeaderRecord held_by(std::string holder, le::util::WallTime renewed) {

@@ -8,9 +8,8 @@
 #include <memory>
 #include <random>
 
-#include "election/elector.h"
-#include "fake_clock.h"
-#include "fake_lease_store.h"
+#include "elector_harness.h"
+#include "random_events.h"
 
 using namespace std::chrono;
 using namespace std::chrono_literals;
@@ -21,47 +20,25 @@ using le::election::LeaderRecord;
 using le::election::LeaseEvent;
 using le::election::SnapshotBoard;
 using le::election::StoredLease;
-using le::testing::FakeClock;
+using le::testing::apply_lease_event;
+using le::testing::default_config;
 using le::testing::FakeLeaseServer;
 using le::testing::FakeLeaseStore;
 using le::testing::Fault;
+using le::testing::lease_allows;
+using le::testing::maybe_export;
+using le::testing::pick;
+using le::testing::RandomEvent;
+using le::testing::seed_range;
 
 namespace {
 
-ElectorConfig watch_config(std::string identity) {
-  ElectorConfig config;
-  config.identity = std::move(identity);
-  config.lease_duration = 15s;
-  config.renew_deadline = 10s;
-  config.retry_period = 2s;
-  return config;
-}
-
-struct Replica {
+// The watch tests' replicas draw 0.5 from their random source, not the harness's 0.0.
+struct Replica : le::testing::Replica {
   Replica(FakeLeaseServer& server, ElectorConfig config, double random = 0.5)
-      : store(server, config.identity), elector(config, store, clock, board, [random] { return random; }) {}
+      : le::testing::Replica(server, std::move(config), random) {}
   explicit Replica(FakeLeaseServer& server, std::string identity, double random = 0.5)
-      : Replica(server, watch_config(std::move(identity)), random) {}
-
-  bool leads() const { return board.current()->is_leader(clock); }
-  std::optional<nanoseconds> event(LeaseEvent::Kind kind, std::optional<StoredLease> lease = std::nullopt) {
-    return elector.on_lease_event(LeaseEvent{kind, std::move(lease), {}});
-  }
-  // Delivers every change of the Lease from history index `from` on; returns the last plan.
-  std::optional<nanoseconds> catch_up(const FakeLeaseServer& server, std::size_t& from) {
-    std::optional<nanoseconds> plan;
-    for (; from < server.history.size(); ++from) {
-      const auto& change = server.history[from];
-      auto p = event(change.deleted ? LeaseEvent::Kind::deleted : LeaseEvent::Kind::changed, change.lease);
-      if (p) plan = p;
-    }
-    return plan;
-  }
-
-  FakeClock clock;
-  FakeLeaseStore store;
-  SnapshotBoard board;
-  Elector elector;
+      : le::testing::Replica(server, std::move(identity), random) {}
 };
 
 LeaderRecord held_by(std::string holder, seconds duration = 15s) {
@@ -279,7 +256,7 @@ TEST_CASE("versions that cannot be ordered: the follower reads, the leader ignor
 TEST_CASE("client-go v0.20 polling mode: the leader reads before every renewal") {
   FakeLeaseServer server;
   server.external_write(released());
-  auto config = watch_config("me");
+  auto config = default_config("me");
   config.read_before_renew = true;
   Replica leader(server, config);
   leader.event(LeaseEvent::Kind::connected);  // ignored in this mode
@@ -327,10 +304,7 @@ constexpr unsigned kWatchSeeds = 1500;
 #endif
 
 TEST_CASE("randomized with watches: never two leaders") {
-  // LEASE_ELECTOR_SEED=N replays one seed (with LEASE_ELECTOR_TEST_LOGS=1 for the elector's logs).
-  const char* only = std::getenv("LEASE_ELECTOR_SEED");
-  const unsigned first = only ? unsigned(std::atoi(only)) : 1;
-  const unsigned last = only ? first : kWatchSeeds;
+  const auto [first, last] = seed_range(kWatchSeeds);
   for (unsigned seed = first; seed <= last; ++seed) {
     CAPTURE(seed);
     std::mt19937 rng(seed);
@@ -340,7 +314,7 @@ TEST_CASE("randomized with watches: never two leaders") {
     std::vector<LeaderRecord> exports;
     nanoseconds now{0};
     auto start = [&](WatchedReplica& s, std::string identity) {
-      auto config = watch_config(std::move(identity));
+      auto config = default_config(std::move(identity));
       config.acquire_spread = 5ms;
       s.replica = std::make_unique<Replica>(server, config, uniform(rng));
       s.replica->clock.advance(now);
@@ -416,43 +390,35 @@ TEST_CASE("randomized with watches: never two leaders") {
       if (now < due) continue;
 
       const double event = uniform(rng);
-      FakeLeaseStore& store = s.replica->store;
-      if (event < 0.05) {
-        store.script({Fault::apply_then_lose, ApiErrorKind::timeout, ""});
-      } else if (event < 0.10) {
-        store.script({Fault::fail, ApiErrorKind::server_error, ""});
-      } else if (event < 0.12) {
-        s.paused_until = now + milliseconds{int(uniform(rng) * 30'000)};
-        continue;
-      } else if (event < 0.14) {
-        start(s, s.replica->elector.config().identity);
-      } else if (event < 0.16 && server.record) {
-        server.edit_labels("{\"n\":\"" + std::to_string(step) + "\"}");
-      } else if (event < 0.17) {
-        server.remove();
-      } else if (event < 0.175) {
-        server.reset_in_place();  // helm upgrade --force, kubectl replace of `spec: {}`
-      } else if (event < 0.18) {
-        server.recreate_empty();  // kubectl replace --force
-      } else if (event < 0.183 && !exports.empty()) {
-        server.remove();  // an old export restored: a new object holding an old record
-        server.external_write(exports[std::size_t(uniform(rng) * exports.size()) % exports.size()]);
-      } else if (event < 0.19) {
-        store.script({Fault::lose_then_apply, ApiErrorKind::timeout, ""});
-      } else if (event < 0.195 && !server.deferred.empty()) {
-        if (uniform(rng) < 0.7) server.run_deferred();  // lost writes reach the server late, or never
-        server.deferred.clear();
-      } else if (event < 0.20) {
-        s.replica->elector.begin_stopping(s.replica->clock.boot_now() + 25s);
-        s.replica->elector.release();
-        start(s, s.replica->elector.config().identity);
-      } else if (event < 0.23) {
-        const int failures = 1 + int(uniform(rng) * 15);
-        for (int k = 0; k < failures; ++k) store.script({Fault::fail, ApiErrorKind::network, ""});
+      // Rows tried in order; the first one below the draw whose event is possible now happens.
+      const RandomEvent what = pick({{0.05, RandomEvent::lost_answer},
+                                     {0.10, RandomEvent::server_error},
+                                     {0.12, RandomEvent::pause},
+                                     {0.14, RandomEvent::kill_and_restart},
+                                     {0.16, RandomEvent::edit_labels},
+                                     {0.17, RandomEvent::remove},
+                                     {0.175, RandomEvent::reset_in_place},
+                                     {0.18, RandomEvent::recreate_empty},
+                                     {0.183, RandomEvent::restore_export},
+                                     {0.19, RandomEvent::late_apply},
+                                     {0.195, RandomEvent::deliver_deferred},
+                                     {0.20, RandomEvent::graceful_restart},
+                                     {0.23, RandomEvent::cut_off}},
+                                    event, [&](RandomEvent e) { return lease_allows(e, server, exports); });
+      const auto draw = [&] { return uniform(rng); };
+      if (!apply_lease_event(what, server, s.replica->store, exports, step, draw)) {
+        if (what == RandomEvent::pause) {
+          s.paused_until = now + milliseconds{int(uniform(rng) * 30'000)};
+          continue;
+        } else if (what == RandomEvent::kill_and_restart) {
+          start(s, s.replica->elector.config().identity);
+        } else if (what == RandomEvent::graceful_restart) {
+          s.replica->elector.begin_stopping(s.replica->clock.boot_now() + 25s);
+          s.replica->elector.release();
+          start(s, s.replica->elector.config().identity);
+        }
       }
-      // Held records only (see the same line in test_elector.cpp).
-      if (server.record && server.record->has_holder() && uniform(rng) < 0.05)
-        exports.push_back(*server.record);
+      maybe_export(server, exports, draw);
       s.next_tick = now + s.replica->elector.tick();
       REQUIRE(count_leaders() <= 1);
     }

@@ -1,56 +1,25 @@
 #include <doctest/doctest.h>
 
-#include <deque>
-
 #include <nlohmann/json.hpp>
 
 #include "kube/lease_client.h"
 #include "kube/lease_json.h"
+#include "scripted_transport.h"
 #include "test_kube_support.h"
 
 using le::election::ApiErrorKind;
 using le::election::LeaderRecord;
 using le::kube::HttpResponse;
-using le::kube::HttpTransport;
 using le::kube::LeaseClient;
 using le::kube::TransportError;
 using le::kube::TransportErrorKind;
 using le::kube::TransportResult;
+using le::kube::testing::answer;
 using le::kube::testing::fixture;
+using le::kube::testing::ScriptedTransport;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct SentRequest {
-  std::string method, path, body, content_type;
-  std::chrono::milliseconds timeout;
-};
-
-// Answers from a script and records what was asked.
-class ScriptedTransport final : public HttpTransport {
- public:
-  std::deque<TransportResult> answers;
-  std::vector<SentRequest> sent;
-  bool throw_next = false;
-
-  TransportResult request(std::string_view method, std::string_view path, std::string_view body,
-                          std::string_view content_type, std::chrono::milliseconds timeout) override {
-    sent.push_back(
-        {std::string(method), std::string(path), std::string(body), std::string(content_type), timeout});
-    if (throw_next) throw std::bad_alloc();
-    auto answer = std::move(answers.front());
-    answers.pop_front();
-    return answer;
-  }
-  const std::string& server() const override { return server_; }
-
- private:
-  std::string server_ = "https://fake";
-};
-
-HttpResponse answer(int status, std::string body, std::optional<std::string> retry_after = std::nullopt) {
-  return HttpResponse{status, "application/json", std::move(retry_after), std::move(body)};
-}
 
 struct Fixture {
   ScriptedTransport* transport;

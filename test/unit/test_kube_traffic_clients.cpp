@@ -2,49 +2,21 @@
 // patch body), parsing the real server's answers (fixtures 30-35), discovery of the slice version.
 #include <doctest/doctest.h>
 
-#include <deque>
-
 #include <nlohmann/json.hpp>
 
 #include "kube/endpoint_slice_client.h"
 #include "kube/pod_client.h"
+#include "scripted_transport.h"
 #include "test_kube_support.h"
 
 using le::kube::HttpResponse;
 using le::kube::TransportResult;
+using le::kube::testing::answer;
 using le::kube::testing::fixture;
+using le::kube::testing::ScriptedTransport;
 using le::util::ApiErrorKind;
 using nlohmann::json;
 using namespace std::chrono_literals;
-
-namespace {
-
-struct Sent {
-  std::string method, path, body, content_type;
-};
-
-class ScriptedTransport final : public le::kube::HttpTransport {
- public:
-  std::deque<TransportResult> answers;
-  std::vector<Sent> sent;
-  TransportResult request(std::string_view method, std::string_view path, std::string_view body,
-                          std::string_view content_type, std::chrono::milliseconds) override {
-    sent.push_back({std::string(method), std::string(path), std::string(body), std::string(content_type)});
-    auto a = std::move(answers.front());
-    answers.pop_front();
-    return a;
-  }
-  const std::string& server() const override { return server_; }
-
- private:
-  std::string server_ = "https://fake";
-};
-
-HttpResponse answer(int status, std::string body) {
-  return HttpResponse{status, "application/json", std::nullopt, std::move(body)};
-}
-
-}  // namespace
 
 TEST_CASE("pod client: label patch is a merge patch with the precondition in the body") {
   auto owned = std::make_unique<ScriptedTransport>();
