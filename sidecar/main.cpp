@@ -16,7 +16,6 @@
 
 #include "config/config.h"
 #include "config/identity.h"
-#include "util/logging.h"
 #include "election/clock.h"
 #include "election/election_loop.h"
 #include "election/elector.h"
@@ -34,6 +33,7 @@
 #include "traffic/mode_factory.h"
 #include "traffic/traffic_controller.h"
 #include "traffic/traffic_loop.h"
+#include "util/logging.h"
 
 namespace {
 
@@ -62,7 +62,8 @@ le::traffic::ModeSettings mode_settings(const le::config::Config& config) {
   settings.label_value = config.leader_label_value;
   settings.readiness_gate = config.readiness_gate;
   settings.endpoints = {config.service, config.pod_name, config.pod_ip, {}};
-  for (const auto& p : config.endpoint_ports) settings.endpoints.ports.push_back({p.name, p.port, p.protocol});
+  for (const auto& p : config.endpoint_ports)
+    settings.endpoints.ports.push_back({p.name, p.port, p.protocol});
   return settings;
 }
 

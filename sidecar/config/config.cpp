@@ -121,5 +121,4 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args, const util
 
 std::string version_text() { return std::string("lease-elector ") + util::kVersion; }
 
-
 }  // namespace le::config

@@ -70,7 +70,7 @@ std::string liveness_failure(const ElectionSnapshot& snapshot, election::BootTim
 }  // namespace
 
 std::shared_ptr<RouteTable> make_election_route_table(const election::SnapshotBoard& board,
-                                             const election::Clock& clock) {
+                                                      const election::Clock& clock) {
   auto routes = std::make_shared<RouteTable>();
 
   routes->get("/leader", [&board, &clock](const Request&) {

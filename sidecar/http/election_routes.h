@@ -14,6 +14,6 @@ namespace le::http {
 
 // `board` and `clock` must outlive the routes.
 std::shared_ptr<RouteTable> make_election_route_table(const election::SnapshotBoard& board,
-                                             const election::Clock& clock);
+                                                      const election::Clock& clock);
 
 }  // namespace le::http

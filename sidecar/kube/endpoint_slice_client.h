@@ -17,11 +17,12 @@ class EndpointSliceClient final : public traffic::EndpointSliceApi {
  public:
   EndpointSliceClient(std::unique_ptr<HttpTransport> transport, std::string ns);
 
-  util::Result<traffic::EndpointSlice> get(const std::string& name, std::chrono::milliseconds timeout) override;
+  util::Result<traffic::EndpointSlice> get(const std::string& name,
+                                           std::chrono::milliseconds timeout) override;
   util::Result<traffic::EndpointSlice> create(const traffic::EndpointSlice& slice,
-                                            std::chrono::milliseconds timeout) override;
+                                              std::chrono::milliseconds timeout) override;
   util::Result<traffic::EndpointSlice> update(const traffic::EndpointSlice& slice,
-                                            std::chrono::milliseconds timeout) override;
+                                              std::chrono::milliseconds timeout) override;
   std::string namespace_name() const override { return namespace_; }
   std::string api_version() const override { return version_ ? "discovery.k8s.io/" + *version_ : ""; }
 
@@ -29,8 +30,8 @@ class EndpointSliceClient final : public traffic::EndpointSliceApi {
   // The collection path for the discovered version, or the discovery failure.
   util::Result<std::string> collection(std::chrono::milliseconds timeout);
   util::Result<traffic::EndpointSlice> slice_call(std::string_view method, const std::string& path,
-                                                const std::string& body, std::chrono::milliseconds timeout,
-                                                const std::string& what);
+                                                  const std::string& body, std::chrono::milliseconds timeout,
+                                                  const std::string& what);
 
   std::unique_ptr<HttpTransport> transport_;
   std::string namespace_;

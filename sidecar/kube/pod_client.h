@@ -17,19 +17,19 @@ class PodClient final : public traffic::PodApi {
 
   util::Result<traffic::Pod> get(const std::string& name, std::chrono::milliseconds timeout) override;
   util::Result<std::vector<traffic::Pod>> list(const std::string& label_selector,
-                                             std::chrono::milliseconds timeout) override;
+                                               std::chrono::milliseconds timeout) override;
   util::Result<traffic::Pod> patch_metadata(const std::string& name, const traffic::MetadataPatch& patch,
-                                          std::chrono::milliseconds timeout) override;
+                                            std::chrono::milliseconds timeout) override;
   util::Result<traffic::Pod> patch_condition(const std::string& name,
-                                           const std::optional<std::string>& resource_version,
-                                           const traffic::PodCondition& condition,
-                                           std::chrono::milliseconds timeout) override;
+                                             const std::optional<std::string>& resource_version,
+                                             const traffic::PodCondition& condition,
+                                             std::chrono::milliseconds timeout) override;
   std::string namespace_name() const override { return namespace_; }
 
  private:
-  util::Result<traffic::Pod> pod_call(std::string_view method, const std::string& path, const std::string& body,
-                                    std::string_view content_type, std::chrono::milliseconds timeout,
-                                    const std::string& what);
+  util::Result<traffic::Pod> pod_call(std::string_view method, const std::string& path,
+                                      const std::string& body, std::string_view content_type,
+                                      std::chrono::milliseconds timeout, const std::string& what);
   std::unique_ptr<HttpTransport> transport_;
   std::string namespace_;
   std::string collection_path_;

@@ -19,9 +19,10 @@ ModeParts make_mode(ModeSettings settings, const ApiFactories& apis, const elect
     case ModeKind::readiness_gate:
       parts.pods = apis.pods();
       // The condition's times are whole seconds in the API (metav1.Time).
-      parts.mode = make_gate_mode(*parts.pods, std::move(settings.pods), std::move(settings.readiness_gate), [&clock] {
-        return util::format_seconds_time(std::chrono::floor<std::chrono::seconds>(clock.wall_now()));
-      });
+      parts.mode =
+          make_gate_mode(*parts.pods, std::move(settings.pods), std::move(settings.readiness_gate), [&clock] {
+            return util::format_seconds_time(std::chrono::floor<std::chrono::seconds>(clock.wall_now()));
+          });
       break;
     case ModeKind::endpoints:
       parts.slices = apis.slices();

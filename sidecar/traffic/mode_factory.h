@@ -16,11 +16,11 @@ namespace le::traffic {
 
 struct ModeSettings {
   ModeKind kind = ModeKind::readiness;
-  PodModeConfig pods;              // label and readiness-gate
-  std::string label_key;           // label: key=value on the leader's Pod
+  PodModeConfig pods;     // label and readiness-gate
+  std::string label_key;  // label: key=value on the leader's Pod
   std::string label_value;
-  std::string readiness_gate;      // readiness-gate: the condition type
-  EndpointsModeConfig endpoints;   // endpoints
+  std::string readiness_gate;     // readiness-gate: the condition type
+  EndpointsModeConfig endpoints;  // endpoints
 };
 
 struct ApiFactories {

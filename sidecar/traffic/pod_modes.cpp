@@ -196,14 +196,14 @@ class GateMode final : public PodMode {
 }  // namespace
 
 std::unique_ptr<TrafficMode> make_label_mode(PodApi& api, PodModeConfig config, std::string label_key,
-                                        std::string label_value) {
+                                             std::string label_value) {
   return std::make_unique<LabelMode>(api, std::move(config), std::move(label_key), std::move(label_value));
 }
 
 std::unique_ptr<TrafficMode> make_gate_mode(PodApi& api, PodModeConfig config, std::string condition_type,
-                                       std::function<std::string()> now_rfc3339) {
+                                            std::function<std::string()> now_rfc3339) {
   return std::make_unique<GateMode>(api, std::move(config), std::move(condition_type),
-                                     std::move(now_rfc3339));
+                                    std::move(now_rfc3339));
 }
 
 }  // namespace le::traffic

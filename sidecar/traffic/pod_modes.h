@@ -17,11 +17,11 @@ struct PodModeConfig {
 
 // label mode: `key=value` on the leader's Pod only.
 std::unique_ptr<TrafficMode> make_label_mode(PodApi& api, PodModeConfig config, std::string label_key,
-                                        std::string label_value);
+                                             std::string label_value);
 
 // readiness-gate mode: condition `type` True on the leader's Pod only. `now_rfc3339` gives the
 // fresh lastProbeTime each write carries.
 std::unique_ptr<TrafficMode> make_gate_mode(PodApi& api, PodModeConfig config, std::string condition_type,
-                                       std::function<std::string()> now_rfc3339);
+                                            std::function<std::string()> now_rfc3339);
 
 }  // namespace le::traffic

@@ -10,8 +10,8 @@ namespace le::traffic {
 
 using namespace std::chrono;
 
-TrafficController::TrafficController(TrafficMode& route, const election::SnapshotBoard& board, const election::Clock& clock,
-               TrafficControllerConfig config)
+TrafficController::TrafficController(TrafficMode& route, const election::SnapshotBoard& board,
+                                     const election::Clock& clock, TrafficControllerConfig config)
     : mode_(route), board_(board), clock_(clock), config_(std::move(config)) {}
 
 std::optional<milliseconds> TrafficController::write_budget() const {

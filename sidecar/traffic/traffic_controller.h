@@ -43,7 +43,7 @@ struct TrafficControllerConfig {
 class TrafficController {
  public:
   TrafficController(TrafficMode& route, const election::SnapshotBoard& board, const election::Clock& clock,
-         TrafficControllerConfig config);
+                    TrafficControllerConfig config);
 
   // One step at the current snapshot. Returns how long it has nothing to do, unless the snapshot
   // changes. `shutdown_deadline`: shutdown has begun and must be over by then (the election's

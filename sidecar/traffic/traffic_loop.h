@@ -19,7 +19,8 @@ class TrafficLoop {
   // How often the snapshot is looked at, so a change of leadership is acted on within this.
   static constexpr std::chrono::milliseconds kPollInterval{50};
 
-  TrafficLoop(TrafficController& controller, const election::Clock& clock) : controller_(controller), clock_(clock) {}
+  TrafficLoop(TrafficController& controller, const election::Clock& clock)
+      : controller_(controller), clock_(clock) {}
   ~TrafficLoop();
 
   void start();

@@ -1,7 +1,7 @@
 #pragma once
 // One routing mode: how this replica makes Service traffic reach its Pod only while it leads.
-// A TrafficMode does the API calls of one attempt; the TrafficController (traffic_controller.h) decides when to make them,
-// from the election's snapshot, and retries with backoff.
+// A TrafficMode does the API calls of one attempt; the TrafficController (traffic_controller.h) decides when
+// to make them, from the election's snapshot, and retries with backoff.
 //
 // The safety protocol every mode follows (a deposed leader's delayed write must fail, never undo
 // the new leader's):

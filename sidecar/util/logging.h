@@ -15,13 +15,14 @@ enum class LogFormat { text, json };
 enum class LogLevel { trace, debug, info, warn, error, off };
 
 // The spellings the flags accept.
-inline constexpr std::array kLogLevels{std::pair{LogLevel::trace, "trace"}, std::pair{LogLevel::debug, "debug"},
-                                std::pair{LogLevel::info, "info"},   std::pair{LogLevel::warn, "warn"},
-                                std::pair{LogLevel::error, "error"}, std::pair{LogLevel::off, "off"}};
-inline constexpr std::array kLogFormats{std::pair{LogFormat::text, "text"}, std::pair{LogFormat::json, "json"}};
+inline constexpr std::array kLogLevels{
+    std::pair{LogLevel::trace, "trace"}, std::pair{LogLevel::debug, "debug"},
+    std::pair{LogLevel::info, "info"},   std::pair{LogLevel::warn, "warn"},
+    std::pair{LogLevel::error, "error"}, std::pair{LogLevel::off, "off"}};
+inline constexpr std::array kLogFormats{std::pair{LogFormat::text, "text"},
+                                        std::pair{LogFormat::json, "json"}};
 std::string_view to_string(LogLevel level);
 std::string_view to_string(LogFormat format);
-
 
 // Before the config is parsed: plain text to stderr at info, without lease or identity.
 // May be called again; each call replaces the default logger.

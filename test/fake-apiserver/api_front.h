@@ -13,9 +13,8 @@ namespace fake {
 
 class ApiFront final : public RequestHandler {
  public:
-  ApiFront(boost::asio::io_context& ioc, ApiServer& api, ObjectStore& store, FaultRules& faults,
-           Stats& stats, IdGenerator& rng,
-           std::function<const ResourceInfo*(const std::string&)> resource_info);
+  ApiFront(boost::asio::io_context& ioc, ApiServer& api, ObjectStore& store, FaultRules& faults, Stats& stats,
+           IdGenerator& rng, std::function<const ResourceInfo*(const std::string&)> resource_info);
   void handle(HttpRequest request, std::function<void(Reply)> done) override;
 
  private:

@@ -73,7 +73,9 @@ Json as_list_item(const Json& object) {
 
 // kube-apiserver quotes at most 30 bytes of a body it cannot parse, then " ..." (seen on a real
 // 1.20 server by test/real-apiserver/test_conformance.cpp).
-static std::string excerpt(const std::string& raw) { return raw.size() > 30 ? raw.substr(0, 30) + " ..." : raw; }
+static std::string excerpt(const std::string& raw) {
+  return raw.size() > 30 ? raw.substr(0, 30) + " ..." : raw;
+}
 
 std::variant<Json, ApiError> parse_body(const std::string& raw, const std::string& kind) {
   try {

@@ -100,7 +100,8 @@ class LeaderSampler {
   std::optional<std::size_t> leader() const;
   // Waits until elector `index` has said isLeader after `since`; returns when it first did.
   std::optional<std::chrono::steady_clock::time_point> wait_until_leading(
-      std::size_t index, std::chrono::steady_clock::time_point since, std::chrono::milliseconds timeout) const;
+      std::size_t index, std::chrono::steady_clock::time_point since,
+      std::chrono::milliseconds timeout) const;
   // The last time elector `index` said isLeader.
   std::optional<std::chrono::steady_clock::time_point> last_leading(std::size_t index) const;
   int proven_overlaps() const { return proven_overlaps_; }

@@ -57,7 +57,8 @@ struct Step {
 
 const std::string kLeases = "/apis/coordination.k8s.io/v1/namespaces/default/leases";
 
-std::string lease_body(const std::string& resource_version, const json& spec, const std::string& name = "{name}") {
+std::string lease_body(const std::string& resource_version, const json& spec,
+                       const std::string& name = "{name}") {
   json lease{{"apiVersion", "coordination.k8s.io/v1"},
              {"kind", "Lease"},
              {"metadata", {{"name", name}, {"namespace", "default"}}},
@@ -134,18 +135,22 @@ std::vector<Step> conformance_script() {
       {"create the same name again", "POST", kLeases, created.dump()},
       {"GET", "GET", one, ""},
       {"list by field selector", "GET", kLeases + "?fieldSelector=metadata.name%3D{name}", ""},
-      {"update with the resourceVersion read", "PUT", one, lease_body("{created}", held("2026-11-24T23:59:02.654321Z")),
-       "application/json", Auth::admin, false, "updated"},
-      {"update with a stale resourceVersion", "PUT", one, lease_body("{created}", held("2026-11-24T23:59:03.000000Z"))},
+      {"update with the resourceVersion read", "PUT", one,
+       lease_body("{created}", held("2026-11-24T23:59:02.654321Z")), "application/json", Auth::admin, false,
+       "updated"},
+      {"update with a stale resourceVersion", "PUT", one,
+       lease_body("{created}", held("2026-11-24T23:59:03.000000Z"))},
       {"update without resourceVersion", "PUT", one, lease_body("", held("2026-11-24T23:59:03.000000Z"))},
       {"update with a negative lease duration", "PUT", one,
        lease_body("{updated}", held("2026-11-24T23:59:03.000000Z", -5))},
       {"update with a bad MicroTime", "PUT", one, lease_body("{updated}", bad_time)},
       {"create with a bad MicroTime", "POST", kLeases, lease_body("", bad_time, "{name}-2")},
-      {"truncated JSON", "POST", kLeases, R"({"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"na)"},
-      {"update naming another object", "PUT", one, lease_body("{updated}", held("2026-11-24T23:59:03.000000Z"), "other")},
-      {"merge patch", "PATCH", one, R"({"metadata":{"annotations":{"patched":"yes"}}})", "application/merge-patch+json",
-       Auth::admin, false, "patched"},
+      {"truncated JSON", "POST", kLeases,
+       R"({"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"na)"},
+      {"update naming another object", "PUT", one,
+       lease_body("{updated}", held("2026-11-24T23:59:03.000000Z"), "other")},
+      {"merge patch", "PATCH", one, R"({"metadata":{"annotations":{"patched":"yes"}}})",
+       "application/merge-patch+json", Auth::admin, false, "patched"},
       {"PATCH with Content-Type application/json", "PATCH", one, R"({"metadata":{"annotations":{"x":"y"}}})"},
       {"wrong token", "GET", one, "", "", Auth::wrong_token},
       {"no token (anonymous)", "GET", one, "", "", Auth::none},
@@ -153,8 +158,8 @@ std::vector<Step> conformance_script() {
       {"forbidden update (no Role)", "PUT", one, lease_body("{patched}", held("2026-11-24T23:59:03.000000Z")),
        "application/json", Auth::no_role},
       {"watch from the resourceVersion before the patch", "GET",
-       kLeases + "?watch=1&fieldSelector=metadata.name%3D{name}&resourceVersion={updated}&timeoutSeconds=1", "", "",
-       Auth::admin, true},
+       kLeases + "?watch=1&fieldSelector=metadata.name%3D{name}&resourceVersion={updated}&timeoutSeconds=1",
+       "", "", Auth::admin, true},
       {"watch from a resourceVersion older than the window", "GET",
        kLeases + "?watch=1&fieldSelector=metadata.name%3D{name}&resourceVersion=1&timeoutSeconds=1", "", "",
        Auth::admin, true},
@@ -190,13 +195,14 @@ std::vector<Step> conformance_script() {
       {"merge patch with a stale resourceVersion", "PATCH", pod,
        R"({"metadata":{"resourceVersion":"{pod}","labels":{"lease-elector.io/leader":"false"}}})",
        "application/merge-patch+json"},
-      {"merge patch removing the label", "PATCH", pod, R"({"metadata":{"labels":{"lease-elector.io/leader":null}}})",
-       "application/merge-patch+json"},
+      {"merge patch removing the label", "PATCH", pod,
+       R"({"metadata":{"labels":{"lease-elector.io/leader":null}}})", "application/merge-patch+json"},
       {"strategic merge patch of pods/status adding a condition", "PATCH", pod + "/status",
        R"({"status":{"conditions":[{"type":"lease-elector.io/leader","status":"True","lastProbeTime":null,)"
        R"("lastTransitionTime":"2026-11-25T00:00:00Z"}]}})",
        "application/strategic-merge-patch+json"},
-      {"PATCH a Pod with Content-Type application/json", "PATCH", pod, R"({"metadata":{"labels":{"x":"y"}}})"},
+      {"PATCH a Pod with Content-Type application/json", "PATCH", pod,
+       R"({"metadata":{"labels":{"x":"y"}}})"},
       {"patch of a missing Pod", "PATCH", pod + "-missing", R"({"metadata":{"labels":{"x":"y"}}})",
        "application/merge-patch+json"},
       // Pods have no create-on-update, but the UID precondition is checked before that NotFound.
@@ -206,11 +212,13 @@ std::vector<Step> conformance_script() {
       {"patch of a Pod as a user without a Role", "PATCH", pod, R"({"metadata":{"labels":{"x":"y"}}})",
        "application/merge-patch+json", Auth::no_role},
       // EndpointSlices: what the Service routing mode sends.
-      {"create an EndpointSlice", "POST", kSlices, slice_body("", "10.0.0.1"), "application/json", Auth::admin, false,
-       "slice"},
+      {"create an EndpointSlice", "POST", kSlices, slice_body("", "10.0.0.1"), "application/json",
+       Auth::admin, false, "slice"},
       {"GET the EndpointSlice", "GET", slice, ""},
-      {"update the EndpointSlice with the resourceVersion read", "PUT", slice, slice_body("{slice}", "10.0.0.2")},
-      {"update the EndpointSlice with a stale resourceVersion", "PUT", slice, slice_body("{slice}", "10.0.0.3")},
+      {"update the EndpointSlice with the resourceVersion read", "PUT", slice,
+       slice_body("{slice}", "10.0.0.2")},
+      {"update the EndpointSlice with a stale resourceVersion", "PUT", slice,
+       slice_body("{slice}", "10.0.0.3")},
       {"create the EndpointSlice again", "POST", kSlices, slice_body("", "10.0.0.1")},
   };
 }
@@ -228,7 +236,8 @@ struct Answer {
 std::string fill(std::string text, const std::map<std::string, std::string>& vars) {
   for (const auto& [key, value] : vars) {
     const std::string placeholder = "{" + key + "}";
-    for (auto at = text.find(placeholder); at != std::string::npos; at = text.find(placeholder, at + value.size()))
+    for (auto at = text.find(placeholder); at != std::string::npos;
+         at = text.find(placeholder, at + value.size()))
       text.replace(at, placeholder.size(), value);
   }
   return text;
@@ -250,7 +259,8 @@ void normalize(json& value) {
   // resourceVersion.
   if (auto message = value.find("message"); message != value.end() && message->is_string()) {
     static const std::regex oldest(R"(too old resource version: (\d+) \(\d+\))");
-    *message = std::regex_replace(message->get<std::string>(), oldest, "too old resource version: $1 (<ignored>)");
+    *message =
+        std::regex_replace(message->get<std::string>(), oldest, "too old resource version: $1 (<ignored>)");
   }
   // kube-apiserver's JSON decoder (json-iterator) appends the raw bytes around a decoding error;
   // the local API server does not reproduce that view of the request body.
@@ -264,14 +274,16 @@ void normalize(json& value) {
     static const std::regex uid("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
     *message = std::regex_replace(message->get<std::string>(), uid, "<uid>");
   }
-  if (auto details = value.find("details"); details != value.end() && details->is_object() && details->contains("uid"))
+  if (auto details = value.find("details");
+      details != value.end() && details->is_object() && details->contains("uid"))
     (*details)["uid"] = "<ignored>";
   for (auto& [key, item] : value.items()) {
     if (key != "metadata") normalize(item);
   }
 }
 
-Answer ask(HttpClient& http, const Server& server, const Step& step, std::map<std::string, std::string>& vars) {
+Answer ask(HttpClient& http, const Server& server, const Step& step,
+           std::map<std::string, std::string>& vars) {
   http.set_ca_file(server.ca);
   switch (step.auth) {
     case Auth::admin:
@@ -287,8 +299,8 @@ Answer ask(HttpClient& http, const Server& server, const Step& step, std::map<st
       http.set_bearer_token(server.no_role_token);
       break;
   }
-  const HttpAnswer reply = http.request(step.method, server.url + fill(step.path, vars), fill(step.body, vars),
-                                        step.content_type, 5000ms);
+  const HttpAnswer reply = http.request(step.method, server.url + fill(step.path, vars),
+                                        fill(step.body, vars), step.content_type, 5000ms);
   Answer answer;
   answer.status = reply.status;
   answer.raw = reply.body.empty() ? reply.error : reply.body;
@@ -311,9 +323,7 @@ Answer ask(HttpClient& http, const Server& server, const Step& step, std::map<st
   return answer;
 }
 
-std::string show(const Answer& answer) {
-  return std::to_string(answer.status) + " " + answer.body.dump(1);
-}
+std::string show(const Answer& answer) { return std::to_string(answer.status) + " " + answer.body.dump(1); }
 
 std::vector<Answer> run_script(const Server& server, const std::vector<Step>& script, const std::string& name,
                                const std::string& slice_version) {
@@ -345,15 +355,16 @@ struct LocalServer {
     std::ofstream(dir + "/rbac.json") << R"({"users": {}})";
     const std::string port_file = dir + "/apiserver.json";
     process = std::make_unique<ChildProcess>(
-        std::vector<std::string>{FAKE_APISERVER_BINARY, "--listen", "127.0.0.1:0", "--tls", "--state-dir", dir,
-                                 "--port-file", port_file, "--token-file", dir + "/tokens.csv", "--rbac-file",
-                                 dir + "/rbac.json", "--start-resource-version", "50",
+        std::vector<std::string>{FAKE_APISERVER_BINARY, "--listen", "127.0.0.1:0", "--tls", "--state-dir",
+                                 dir, "--port-file", port_file, "--token-file", dir + "/tokens.csv",
+                                 "--rbac-file", dir + "/rbac.json", "--start-resource-version", "50",
                                  "--endpointslice-version", slice_version},
         dir + "/apiserver.log");
     for (int i = 0; i < 2000 && !fs::exists(port_file); ++i) std::this_thread::sleep_for(10ms);
     REQUIRE_MESSAGE(fs::exists(port_file), process->log());
     const auto ports = json::parse(read_file(port_file));
-    server = {"local API server", ports.at("url"), ports.value("ca", dir + "/ca.crt"), "admin-token", "norole-token"};
+    server = {"local API server", ports.at("url"), ports.value("ca", dir + "/ca.crt"), "admin-token",
+              "norole-token"};
   }
   ~LocalServer() {
     process.reset();
@@ -364,7 +375,9 @@ struct LocalServer {
 
 }  // namespace
 
-TEST_CASE("conformance: the local API server answers the Lease, Pod and EndpointSlice requests as kube-apiserver does") {
+TEST_CASE(
+    "conformance: the local API server answers the Lease, Pod and EndpointSlice requests as kube-apiserver "
+    "does") {
   const auto& plane = le::testing::real_control_plane_or_skip();
   const Server real{"kube-apiserver", plane.url, plane.ca, plane.token_admin, plane.token_norole};
   // kube-apiserver 1.20 serves EndpointSlices as discovery.k8s.io/v1beta1 only (v1 came with 1.21): the
@@ -373,7 +386,8 @@ TEST_CASE("conformance: the local API server answers the Lease, Pod and Endpoint
   probe.set_ca_file(real.ca);
   probe.set_bearer_token(real.admin_token);
   const std::string slice_version =
-      probe.request("GET", real.url + "/apis/discovery.k8s.io/v1", "", "", 5000ms).status == 200 ? "v1" : "v1beta1";
+      probe.request("GET", real.url + "/apis/discovery.k8s.io/v1", "", "", 5000ms).status == 200 ? "v1"
+                                                                                                 : "v1beta1";
   MESSAGE("EndpointSlices as discovery.k8s.io/" << slice_version);
   LocalServer local(slice_version);
   const std::string name = "conformance-" + std::to_string(::getpid());

@@ -71,7 +71,8 @@ struct Pair {
 };
 
 std::string logs(Elector& a, Elector& b) {
-  return "--- " + a.identity() + ":\n" + a.process().log() + "\n--- " + b.identity() + ":\n" + b.process().log();
+  return "--- " + a.identity() + ":\n" + a.process().log() + "\n--- " + b.identity() + ":\n" +
+         b.process().log();
 }
 
 // Runs one scenario: `first` leads (index 0 of the sampler), the other follows; `stop` is sent to

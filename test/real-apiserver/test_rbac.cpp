@@ -63,11 +63,12 @@ class TemporaryRole {
                     {"kind", "Role"},
                     {"metadata", {{"name", name}, {"namespace", ns}}},
                     {"rules", std::move(rules)}};
-    const json binding{{"apiVersion", "rbac.authorization.k8s.io/v1"},
-                       {"kind", "RoleBinding"},
-                       {"metadata", {{"name", name}, {"namespace", ns}}},
-                       {"roleRef", {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "Role"}, {"name", name}}},
-                       {"subjects", {{{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "User"}, {"name", "partial"}}}}};
+    const json binding{
+        {"apiVersion", "rbac.authorization.k8s.io/v1"},
+        {"kind", "RoleBinding"},
+        {"metadata", {{"name", name}, {"namespace", ns}}},
+        {"roleRef", {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "Role"}, {"name", name}}},
+        {"subjects", {{{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "User"}, {"name", "partial"}}}}};
     remove();
     auto answer = admin_.request("POST", path("roles"), role.dump());
     REQUIRE_MESSAGE(answer.status == 201, answer.body);
@@ -138,16 +139,17 @@ TEST_CASE("RBAC: a Role without update on leases: the sidecar names the missing 
   LeaseAdmin admin(plane);
   const std::string lease = "rbac-no-update";
   admin.remove(lease);
-  TemporaryRole role(admin, plane.ns, "e2e-no-update",
-                     json::array({{{"apiGroups", {"coordination.k8s.io"}},
-                                   {"resources", {"leases"}},
-                                   {"resourceNames", {lease}},
-                                   {"verbs", {"get", "list", "watch"}}},
-                                  {{"apiGroups", {"coordination.k8s.io"}}, {"resources", {"leases"}}, {"verbs", {"create"}}},
-                                  {{"apiGroups", {""}}, {"resources", {"events"}}, {"verbs", {"create"}}}}));
+  TemporaryRole role(
+      admin, plane.ns, "e2e-no-update",
+      json::array({{{"apiGroups", {"coordination.k8s.io"}},
+                    {"resources", {"leases"}},
+                    {"resourceNames", {lease}},
+                    {"verbs", {"get", "list", "watch"}}},
+                   {{"apiGroups", {"coordination.k8s.io"}}, {"resources", {"leases"}}, {"verbs", {"create"}}},
+                   {{"apiGroups", {""}}, {"resources", {"events"}}, {"verbs", {"create"}}}}));
   LogDir logs;
-  auto sidecar =
-      Elector::sidecar(LEASE_ELECTOR_BINARY, "no-update", plane.kubeconfig_partial, plane.ns, lease, kTimings, logs.path);
+  auto sidecar = Elector::sidecar(LEASE_ELECTOR_BINARY, "no-update", plane.kubeconfig_partial, plane.ns,
+                                  lease, kTimings, logs.path);
   // It creates the Lease (allowed), then its first renewal is refused: the real server's message
   // names the user, verb, resource and API group, and the sidecar logs it.
   REQUIRE_MESSAGE(wait_for_log(*sidecar, "cannot update resource", 20s), sidecar->process().log());
@@ -162,8 +164,8 @@ TEST_CASE("RBAC: a user with no Role: the sidecar names the missing rule and kee
   const std::string lease = "rbac-no-role";
   admin.remove(lease);
   LogDir logs;
-  auto sidecar =
-      Elector::sidecar(LEASE_ELECTOR_BINARY, "no-role", plane.kubeconfig_norole, plane.ns, lease, kTimings, logs.path);
+  auto sidecar = Elector::sidecar(LEASE_ELECTOR_BINARY, "no-role", plane.kubeconfig_norole, plane.ns, lease,
+                                  kTimings, logs.path);
   REQUIRE_MESSAGE(wait_for_log(*sidecar, "cannot get resource", 20s), sidecar->process().log());
   CHECK_MESSAGE(names_rule(sidecar->process().log(), "norole", "get"), sidecar->process().log());
   check_keeps_running(*sidecar);

@@ -51,8 +51,8 @@ TEST_CASE("sidecar on kube-apiserver: three replicas elect one leader, which rel
   std::vector<std::unique_ptr<Elector>> replicas;
   std::vector<std::string> urls;
   for (int i = 0; i < 3; ++i) {
-    replicas.push_back(Elector::sidecar(LEASE_ELECTOR_BINARY, "replica-" + std::to_string(i), plane.kubeconfig_admin,
-                                        plane.ns, lease, kTimings, logs.path));
+    replicas.push_back(Elector::sidecar(LEASE_ELECTOR_BINARY, "replica-" + std::to_string(i),
+                                        plane.kubeconfig_admin, plane.ns, lease, kTimings, logs.path));
     urls.push_back(replicas.back()->leader_url());
   }
   LeaderSampler sampler(urls);
@@ -99,8 +99,8 @@ TEST_CASE("sidecar on kube-apiserver: a client-certificate user from the kubecon
   const std::string lease = plane.restricted_lease;
   admin.recreate_free(lease);
   LogDir logs;
-  auto sidecar = Elector::sidecar(LEASE_ELECTOR_BINARY, "cert-user-replica", plane.kubeconfig_cert, plane.ns, lease,
-                                  kTimings, logs.path);
+  auto sidecar = Elector::sidecar(LEASE_ELECTOR_BINARY, "cert-user-replica", plane.kubeconfig_cert, plane.ns,
+                                  lease, kTimings, logs.path);
   LeaderSampler sampler({sidecar->leader_url()});
   REQUIRE_MESSAGE(sampler.wait_until_leading(0, steady_clock::now() - 1h, 20s), sidecar->process().log());
   auto record = admin.read(lease);

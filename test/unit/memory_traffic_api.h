@@ -125,7 +125,7 @@ class MemoryPods final : public traffic::PodApi {
     return out;
   }
   Result<traffic::Pod> patch_metadata(const std::string& name, const traffic::MetadataPatch& patch,
-                                    milliseconds timeout) override {
+                                      milliseconds timeout) override {
     return write(name, patch.resource_version, timeout, "pods", [patch](traffic::Pod& pod) {
       for (const auto& [k, v] : patch.labels) v ? void(pod.labels[k] = *v) : void(pod.labels.erase(k));
       for (const auto& [k, v] : patch.annotations)
@@ -133,7 +133,8 @@ class MemoryPods final : public traffic::PodApi {
     });
   }
   Result<traffic::Pod> patch_condition(const std::string& name, const std::optional<std::string>& rv,
-                                     const traffic::PodCondition& condition, milliseconds timeout) override {
+                                       const traffic::PodCondition& condition,
+                                       milliseconds timeout) override {
     return write(name, rv, timeout, "pods/status", [condition](traffic::Pod& pod) {
       for (auto& c : pod.conditions) {
         if (c.type == condition.type) {
@@ -170,7 +171,7 @@ class MemoryPods final : public traffic::PodApi {
   }
   template <class Change>
   Result<traffic::Pod> write(const std::string& name, const std::optional<std::string>& rv,
-                           milliseconds timeout, const std::string& resource, Change change) {
+                             milliseconds timeout, const std::string& resource, Change change) {
     if (auto e = begin_request(on_request, timeout)) return *e;
     if (auto e = deny("patch", resource, name)) return *e;
     write_timeouts.push_back(timeout);

@@ -175,7 +175,8 @@ TEST_CASE("an update is built on the object get or a previous update returned") 
   CHECK(nlohmann::json::parse(transport.sent[2].body)["metadata"]["resourceVersion"] == "190");
 }
 
-TEST_CASE("an update whose base object is not kept fails as a conflict with a clear error and sends nothing") {
+TEST_CASE(
+    "an update whose base object is not kept fails as a conflict with a clear error and sends nothing") {
   auto owned = std::make_unique<ScriptedTransport>();
   auto& transport = *owned;
   LeaseClient client(std::move(owned), "default", "demo", std::make_shared<LeaseObjectCache>(1));

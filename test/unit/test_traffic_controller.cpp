@@ -15,13 +15,13 @@
 using namespace std::chrono_literals;
 using le::election::ElectionSnapshot;
 using le::election::SnapshotBoard;
-using le::traffic::milliseconds;
-using le::traffic::TrafficController;
-using le::traffic::TrafficControllerConfig;
 using le::testing::FakeClock;
 using le::testing::MemoryPods;
 using le::testing::MemorySlices;
 using le::testing::Versions;
+using le::traffic::milliseconds;
+using le::traffic::TrafficController;
+using le::traffic::TrafficControllerConfig;
 
 namespace {
 
@@ -36,7 +36,8 @@ struct Replica {
   std::unique_ptr<le::traffic::TrafficMode> route;
   std::unique_ptr<TrafficController> controller;
 
-  Replica(std::string pod, std::unique_ptr<le::traffic::TrafficMode> r) : name(std::move(pod)), route(std::move(r)) {
+  Replica(std::string pod, std::unique_ptr<le::traffic::TrafficMode> r)
+      : name(std::move(pod)), route(std::move(r)) {
     TrafficControllerConfig config;
     config.identity = name;
     config.namespace_name = "default";

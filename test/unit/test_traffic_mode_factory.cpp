@@ -31,17 +31,16 @@ struct Built {
     settings.label_value = "true";
     settings.readiness_gate = "example.com/leader";
     settings.endpoints = {"svc", "app-0", "10.0.0.1", {{"http", 8080, "TCP"}}};
-    parts = le::traffic::make_mode(
-        settings,
-        {[this] {
-           ++pod_clients;
-           return std::make_unique<MemoryPods>(versions);
-         },
-         [this] {
-           ++slice_clients;
-           return std::make_unique<MemorySlices>(versions);
-         }},
-        clock);
+    parts = le::traffic::make_mode(settings,
+                                   {[this] {
+                                      ++pod_clients;
+                                      return std::make_unique<MemoryPods>(versions);
+                                    },
+                                    [this] {
+                                      ++slice_clients;
+                                      return std::make_unique<MemorySlices>(versions);
+                                    }},
+                                   clock);
   }
 };
 
@@ -76,7 +75,8 @@ TEST_CASE("the readiness gate's probe time comes from the injected wall clock, i
   Built built(ModeKind::readiness_gate);
   auto& pods = static_cast<MemoryPods&>(*built.parts.pods);
   pods.add("app-0", {{"app", "demo"}});
-  const system_clock::time_point wanted = sys_days{year{2026} / 12 / 3} + hours{10} + seconds{5} + milliseconds{900};
+  const system_clock::time_point wanted =
+      sys_days{year{2026} / 12 / 3} + hours{10} + seconds{5} + milliseconds{900};
   built.clock.step_wall(wanted - built.clock.wall_now());
   const auto attempt = built.parts.mode->lead(
       "app-0@t/1", [] { return std::optional<milliseconds>{1000}; }, [] { return milliseconds{1000}; });
