@@ -31,8 +31,9 @@ struct KubeVersion {
 
   JsonDecoder decoder = JsonDecoder::json_iterator;
 
-  // field.Error prints an Invalid value with %#v up to 1.3x: the missing resourceVersion (a uint64)
-  // of an update is "0x0"; 1.37 prints it as "0" (apimachinery util/validation/field/errors.go).
+  // The missing resourceVersion (a uint64) of an update, as field.Error.ErrorBody prints it: with
+  // %#v on 1.20 ("0x0"); 1.37 prints a value not of a simple type with json.Marshal ("0")
+  // (apimachinery util/validation/field/errors.go).
   std::string zero_resource_version = "0x0";
 
   // Lease spec.strategy and spec.preferredHolder (coordination/v1 LeaseSpec since 1.31): kept and
