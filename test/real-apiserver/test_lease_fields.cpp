@@ -27,19 +27,18 @@ TEST_CASE("lease fields: strategy and preferredHolder stay through our acquire, 
   LeaseAdmin admin(plane);
   const std::string lease = "lease-fields-" + std::to_string(::getpid());
   admin.remove(lease);
-  const nlohmann::json body{
-      {"apiVersion", "coordination.k8s.io/v1"},
-      {"kind", "Lease"},
-      {"metadata", {{"name", lease}, {"namespace", plane.ns}}},
-      // Free (a client-go release record), with the coordinated-election fields an operator or a
-      // newer controller set.
-      {"spec",
-       {{"holderIdentity", ""},
-        {"leaseDurationSeconds", 1},
-        {"acquireTime", "2024-01-01T00:00:00.000000Z"},
-        {"renewTime", "2024-01-01T00:00:00.000000Z"},
-        {"strategy", "OldestEmulationVersion"},
-        {"preferredHolder", "someone-else"}}}};
+  const nlohmann::json body{{"apiVersion", "coordination.k8s.io/v1"},
+                            {"kind", "Lease"},
+                            {"metadata", {{"name", lease}, {"namespace", plane.ns}}},
+                            // Free (a client-go release record), with the coordinated-election fields an
+                            // operator or a newer controller set.
+                            {"spec",
+                             {{"holderIdentity", ""},
+                              {"leaseDurationSeconds", 1},
+                              {"acquireTime", "2024-01-01T00:00:00.000000Z"},
+                              {"renewTime", "2024-01-01T00:00:00.000000Z"},
+                              {"strategy", "OldestEmulationVersion"},
+                              {"preferredHolder", "someone-else"}}}};
   auto created =
       admin.request("POST", "/apis/coordination.k8s.io/v1/namespaces/" + plane.ns + "/leases", body.dump());
   REQUIRE_MESSAGE(created.status == 201, created.body);
@@ -48,7 +47,8 @@ TEST_CASE("lease fields: strategy and preferredHolder stay through our acquire, 
   const std::string kube = std::getenv("REAL_KUBE") ? std::getenv("REAL_KUBE") : "";
   if (!kept) {
     // 1.20 has no such fields and drops them; the current version must keep them (the gate is on).
-    REQUIRE_MESSAGE(kube != "current", "the current kube-apiserver dropped spec.strategy: " << as_created.dump());
+    REQUIRE_MESSAGE(kube != "current",
+                    "the current kube-apiserver dropped spec.strategy: " << as_created.dump());
     MESSAGE("kube-apiserver " << (kube.empty() ? "?" : kube) << " drops spec.strategy and preferredHolder");
     admin.remove(lease);
     return;
@@ -56,8 +56,8 @@ TEST_CASE("lease fields: strategy and preferredHolder stay through our acquire, 
   REQUIRE(as_created["spec"]["preferredHolder"] == "someone-else");
 
   const std::string log_dir = le::testing::make_temp_dir("lease-fields");
-  auto sidecar = Elector::sidecar(LEASE_ELECTOR_BINARY, "fields-replica", plane.kubeconfig_admin, plane.ns, lease,
-                                  ElectorTimings{"2s", "1s", "200ms"}, log_dir);
+  auto sidecar = Elector::sidecar(LEASE_ELECTOR_BINARY, "fields-replica", plane.kubeconfig_admin, plane.ns,
+                                  lease, ElectorTimings{"2s", "1s", "200ms"}, log_dir);
   LeaderSampler sampler({sidecar->leader_url()});
   REQUIRE_MESSAGE(sampler.wait_until_leading(0, steady_clock::now() - 1h, 20s), sidecar->process().log());
   const auto acquired = admin.read(lease);
