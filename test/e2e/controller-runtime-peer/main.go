@@ -110,15 +110,18 @@ func (l *observingLock) observedHolder() string {
 }
 
 func main() {
-	kubeconfig := flag.String("kubeconfig", "", "kubeconfig file (required)")
-	namespace := flag.String("namespace", "default", "the Lease's namespace")
-	name := flag.String("lease-name", "", "the Lease's name (required)")
-	identity := flag.String("identity", "", "this peer's holderIdentity (required)")
-	leaseDuration := flag.Duration("lease-duration", 15*time.Second, "manager LeaseDuration")
-	renewDeadline := flag.Duration("renew-deadline", 10*time.Second, "manager RenewDeadline")
-	retryPeriod := flag.Duration("retry-period", 2*time.Second, "manager RetryPeriod")
-	httpAddress := flag.String("http-address", "127.0.0.1:0", "address for /leader")
-	flag.Parse()
+	// Its own flag set: controller-runtime's client/config package registers a --kubeconfig of its
+	// own on the global one.
+	flags := flag.NewFlagSet(os.Args[0], flag.ExitOnError)
+	kubeconfig := flags.String("kubeconfig", "", "kubeconfig file (required)")
+	namespace := flags.String("namespace", "default", "the Lease's namespace")
+	name := flags.String("lease-name", "", "the Lease's name (required)")
+	identity := flags.String("identity", "", "this peer's holderIdentity (required)")
+	leaseDuration := flags.Duration("lease-duration", 15*time.Second, "manager LeaseDuration")
+	renewDeadline := flags.Duration("renew-deadline", 10*time.Second, "manager RenewDeadline")
+	retryPeriod := flags.Duration("retry-period", 2*time.Second, "manager RetryPeriod")
+	httpAddress := flags.String("http-address", "127.0.0.1:0", "address for /leader")
+	_ = flags.Parse(os.Args[1:])
 	if *kubeconfig == "" || *name == "" || *identity == "" {
 		fmt.Fprintln(os.Stderr, "controller-runtime-peer: --kubeconfig, --lease-name and --identity are required")
 		os.Exit(2)
