@@ -107,9 +107,11 @@ so "auto" never picks it below 1.29. */}}
 
 {{/* policy/v1 from 1.21; 1.20 serves only policy/v1beta1. Both the discovered API versions and
 the server version must allow v1, so that `helm template --kube-version 1.20` (whose default API
-list comes from helm's own client library) renders what a 1.20 server accepts. */}}
+list comes from helm's own client library) renders what a 1.20 server accepts. The group version,
+not "policy/v1/PodDisruptionBudget": helm's default list (helm template and helm lint without
+--api-versions) names no kinds, and helm 4 defaults to a Kubernetes that no longer serves v1beta1. */}}
 {{- define "lease-elector.pdbApiVersion" -}}
-{{- if and (.Capabilities.APIVersions.Has "policy/v1/PodDisruptionBudget") (semverCompare ">=1.21.0-0" .Capabilities.KubeVersion.Version) -}}
+{{- if and (.Capabilities.APIVersions.Has "policy/v1") (semverCompare ">=1.21.0-0" .Capabilities.KubeVersion.Version) -}}
 policy/v1
 {{- else -}}
 policy/v1beta1

@@ -1,8 +1,9 @@
 """Sends every object the chart renders, for each route mode, to a real API server as a
 server-side dry run (POST ...?dryRun=All) and fails on any refusal, showing the server's answer.
-Resources are found through the server's discovery documents, so the chart's version choices
-(policy/v1beta1 PodDisruptionBudget, discovery.k8s.io/v1beta1 EndpointSlice on 1.20) are what is
-tested."""
+Resources, and the API versions the chart is rendered for, are found through the server's discovery
+documents, as `helm install` finds them, so the chart's version choices (policy/v1beta1
+PodDisruptionBudget and discovery.k8s.io/v1beta1 EndpointSlice on 1.20, policy/v1 and
+discovery.k8s.io/v1 on current versions) are what is tested."""
 import argparse
 import json
 import ssl
@@ -63,13 +64,41 @@ def main():
                     plurals[(api_version, entry["kind"])] = (base, entry["name"], entry["namespaced"])
         return plurals.get((api_version, kind))
 
+    # What `helm install` sees as .Capabilities.APIVersions: every group/version the server serves,
+    # and group/version/Kind for each of its resources. helm template otherwise uses its client
+    # library's built-in list (1.21's for helm 3.6), so the chart would pick policy/v1beta1 for a
+    # PodDisruptionBudget on a server that no longer serves it (removed in 1.25).
+    api_versions = []
+    status, core = call(server, context, headers, "GET", "/api/v1")
+    if status != 200:
+        print("FAIL: GET /api/v1 answered %d" % status)
+        return 1
+    api_versions += ["v1"] + ["v1/" + r["kind"] for r in core["resources"] if "/" not in r["name"]]
+    status, groups = call(server, context, headers, "GET", "/apis")
+    if status != 200:
+        print("FAIL: GET /apis answered %d" % status)
+        return 1
+    for group in groups["groups"]:
+        for entry in group["versions"]:
+            gv = entry["groupVersion"]
+            status, listing = call(server, context, headers, "GET", "/apis/" + gv)
+            if status != 200:
+                continue  # listed but not served (an aggregated API without its backend)
+            api_versions.append(gv)
+            api_versions += [gv + "/" + r["kind"] for r in listing["resources"] if "/" not in r["name"]]
+
+    # From 1.25 the server can refuse a field it does not know instead of dropping it silently (a
+    # misspelt or misplaced key in a template); 1.20 cannot.
+    strict = int(version["major"]) > 1 or int(version["minor"].rstrip("+")) >= 25
+
     failures = 0
     checked = 0
     for mode in MODES:
-        rendered = subprocess.run(
-            [args.helm, "template", "dry-run", args.chart, "--namespace", NAMESPACE,
-             "--kube-version", kube_version, "--set", "route.mode=" + mode],
-            check=True, capture_output=True, text=True).stdout
+        command = [args.helm, "template", "dry-run", args.chart, "--namespace", NAMESPACE,
+                   "--kube-version", kube_version, "--set", "route.mode=" + mode]
+        for api_version in api_versions:
+            command += ["--api-versions", api_version]
+        rendered = subprocess.run(command, check=True, capture_output=True, text=True).stdout
         for document in yaml.safe_load_all(rendered):
             if not document:
                 continue
@@ -81,6 +110,8 @@ def main():
                 continue
             base, plural, namespaced = found
             path = base + ("/namespaces/" + NAMESPACE if namespaced else "") + "/" + plural + "?dryRun=All"
+            if strict:
+                path += "&fieldValidation=Strict"
             status, answer = call(server, context, headers, "POST", path, document)
             checked += 1
             name = document["metadata"]["name"]

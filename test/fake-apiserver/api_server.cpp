@@ -51,21 +51,15 @@ ApiResponse to_response(const ApiError& error) {
 }
 
 ApiServer::ApiServer(TokenAuthenticator& tokens, const Authorizer& authorizer, ObjectStore& store,
-                     IdGenerator& ids, WallClock clock)
-    : tokens_(tokens), authorizer_(authorizer), store_(store), ids_(ids), clock_(std::move(clock)) {
+                     IdGenerator& ids, WallClock clock, KubeVersion version)
+    : tokens_(tokens),
+      authorizer_(authorizer),
+      store_(store),
+      ids_(ids),
+      clock_(std::move(clock)),
+      version_(std::move(version)) {
   non_resource_routes_ = {
-      {"/version",
-       [](const RequestInfo&) {
-         return json_response(200, Json{{"major", "1"},
-                                        {"minor", "20"},
-                                        {"gitVersion", "v1.20.2"},
-                                        {"gitCommit", "faecb196815e248d3ecfb03c680a4507229c2a56"},
-                                        {"gitTreeState", "clean"},
-                                        {"buildDate", "2021-01-13T13:20:00Z"},
-                                        {"goVersion", "go1.15.5"},
-                                        {"compiler", "gc"},
-                                        {"platform", "linux/amd64"}});
-       }},
+      {"/version", [this](const RequestInfo&) { return json_response(200, version_.version_document); }},
       {"/healthz", [](const RequestInfo&) { return text_response(200, "ok"); }},
       {"/livez", [](const RequestInfo&) { return text_response(200, "ok"); }},
       {"/readyz", [](const RequestInfo&) { return text_response(200, "ok"); }},
@@ -83,7 +77,7 @@ ApiServer::ApiServer(TokenAuthenticator& tokens, const Authorizer& authorizer, O
 
 void ApiServer::add_resource(std::unique_ptr<ResourceStrategy> strategy) {
   const auto& info = strategy->info();
-  auto handler = std::make_unique<ResourceHandler>(*strategy, store_, ids_);
+  auto handler = std::make_unique<ResourceHandler>(*strategy, store_, ids_, version_);
   const auto group = info.group;
   const auto version = info.version;
   resources_[{info.group, info.version, info.resource}] = Registered{std::move(strategy), std::move(handler)};

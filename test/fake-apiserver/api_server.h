@@ -11,6 +11,7 @@
 
 #include "api_types.h"
 #include "ids.h"
+#include "kube_version.h"
 #include "object_store.h"
 #include "rbac.h"
 #include "resource.h"
@@ -23,8 +24,10 @@ class ApiServer {
  public:
   using WallClock = std::function<std::chrono::system_clock::time_point()>;
 
+  // `version`: the Kubernetes version imitated (--kube-version); its rules reach every resource
+  // added, and GET /version answers it.
   ApiServer(TokenAuthenticator& tokens, const Authorizer& authorizer, ObjectStore& store, IdGenerator& ids,
-            WallClock clock);
+            WallClock clock, KubeVersion version = *kube_version("1.20"));
 
   void add_resource(std::unique_ptr<ResourceStrategy> strategy);
   ApiResponse handle(const ApiRequest& request);
@@ -52,6 +55,7 @@ class ApiServer {
   ObjectStore& store_;
   IdGenerator& ids_;
   WallClock clock_;
+  KubeVersion version_;
   std::map<std::string, NonResourceRoute> non_resource_routes_;
   std::map<std::string, VerbRoute> verb_routes_;
   std::map<std::tuple<std::string, std::string, std::string>, Registered> resources_;

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include "decode_errors.h"
 #include "object_meta.h"
 
 namespace fake {
@@ -18,7 +19,7 @@ bool is_ipv6(const std::string& s) {
 
 }  // namespace
 
-EndpointSliceStrategy::EndpointSliceStrategy(std::string version) {
+EndpointSliceStrategy::EndpointSliceStrategy(std::string version, KubeVersion kube) : kube_(std::move(kube)) {
   info_.group = "discovery.k8s.io";
   info_.version = std::move(version);
   info_.resource = "endpointslices";
@@ -48,24 +49,44 @@ std::variant<Json, ApiError> EndpointSliceStrategy::decode(const Json& body) con
   Json slice = Json::object();
   slice["kind"] = "EndpointSlice";
   slice["apiVersion"] = version;
+  // "EndpointSlice in version "v1" cannot be handled as a EndpointSlice: <problem>" (sic).
+  const auto cannot_handle = [this](const std::string& problem) {
+    return bad_request("EndpointSlice in version \"" + info_.version +
+                       "\" cannot be handled as a EndpointSlice: " + problem);
+  };
+  const JsonDecoder decoder = kube_.decoder;
+  const std::string go_package = info_.version + ".";  // v1. or v1beta1.
   std::string problem;
-  auto meta = decode_object_meta(body.contains("metadata") ? body["metadata"] : Json(), problem);
-  if (!meta)
-    return bad_request("EndpointSlice in version \"" + info_.version + "\" cannot be handled: " + problem);
+  auto meta = decode_object_meta(body.contains("metadata") ? body["metadata"] : Json(), decoder,
+                                 "EndpointSlice", go_package + "EndpointSlice.ObjectMeta", problem);
+  if (!meta) return cannot_handle(problem);
   slice["metadata"] = std::move(*meta);
+  const auto type_error = [&](const char* field, const char* go_name, const std::string& go_type,
+                              const std::string& iter_problem, const Json& found) {
+    return cannot_handle(word(decoder, {go_package + "EndpointSlice." + go_name, iter_problem,
+                                        "EndpointSlice", field, go_type, json_found(found)}));
+  };
   if (body.contains("addressType") && !body["addressType"].is_null()) {
     if (!body["addressType"].is_string())
-      return bad_request("EndpointSlice: v1.EndpointSlice.AddressType: ReadString: expects \" or n");
+      return type_error("addressType", "AddressType", go_package + "AddressType",
+                        "ReadString: expects \" or n, but found " + body["addressType"].dump().substr(0, 1),
+                        body["addressType"]);
     slice["addressType"] = body["addressType"];
   }
   // endpoints is required in the schema; null decodes as an empty list, written back as null.
   const Json endpoints = body.value("endpoints", Json());
   if (!endpoints.is_null() && !endpoints.is_array())
-    return bad_request("EndpointSlice: v1.EndpointSlice.Endpoints: decode slice: expect [ or n");
+    return type_error("endpoints", "Endpoints", "[]" + go_package + "Endpoint",
+                      "[]" + go_package + "Endpoint: decode slice: expect [ or n, but found " +
+                          endpoints.dump().substr(0, 1),
+                      endpoints);
   slice["endpoints"] = endpoints;
   if (body.contains("ports") && !body["ports"].is_null()) {
     if (!body["ports"].is_array())
-      return bad_request("EndpointSlice: v1.EndpointSlice.Ports: decode slice: expect [ or n");
+      return type_error("ports", "Ports", "[]" + go_package + "EndpointPort",
+                        "[]" + go_package + "EndpointPort: decode slice: expect [ or n, but found " +
+                            body["ports"].dump().substr(0, 1),
+                        body["ports"]);
     slice["ports"] = body["ports"];
   }
   return slice;
@@ -77,8 +98,8 @@ FieldErrors EndpointSliceStrategy::validate(const Json& object) const {
   if (type.empty()) {
     errors.push_back(FieldError::required("addressType", ""));
   } else if (type != "IPv4" && type != "IPv6" && type != "FQDN") {
-    errors.push_back(FieldError{"FieldValueNotSupported", "addressType", go_quoted(type),
-                                "supported values: \"FQDN\", \"IPv4\", \"IPv6\""});
+    errors.push_back(FieldError::not_supported("addressType", go_quoted(type),
+                                               "supported values: \"FQDN\", \"IPv4\", \"IPv6\""));
   }
   const Json& endpoints = object["endpoints"];
   if (endpoints.is_array()) {

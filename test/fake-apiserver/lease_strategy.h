@@ -1,13 +1,15 @@
 #pragma once
-// coordination.k8s.io/v1 Lease as kube-apiserver 1.20 decodes and validates it
-// (pkg/apis/coordination/validation and pkg/registry/coordination/lease/strategy.go).
+// coordination.k8s.io/v1 Lease as kube-apiserver decodes and validates it
+// (pkg/apis/coordination/validation and pkg/registry/coordination/lease/strategy.go), in the
+// version given (KubeVersion: the decoder's wording, spec.strategy and spec.preferredHolder).
+#include "kube_version.h"
 #include "resource.h"
 
 namespace fake {
 
 class LeaseStrategy final : public ResourceStrategy {
  public:
-  LeaseStrategy();
+  explicit LeaseStrategy(KubeVersion version = *kube_version("1.20"));
   const ResourceInfo& info() const override { return info_; }
   std::variant<Json, ApiError> decode(const Json& body) const override;
   FieldErrors validate(const Json& object) const override;
@@ -15,6 +17,7 @@ class LeaseStrategy final : public ResourceStrategy {
 
  private:
   ResourceInfo info_;
+  KubeVersion version_;
 };
 
 }  // namespace fake

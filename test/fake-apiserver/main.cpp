@@ -15,6 +15,7 @@
 #include "api_server.h"
 #include "endpoint_slice_strategy.h"
 #include "files.h"
+#include "kube_version.h"
 #include "kubeconfig.h"
 #include "lease_strategy.h"
 #include "options.h"
@@ -116,10 +117,13 @@ int main(int argc, char** argv) {
 
   IdGenerator ids = IdGenerator::from_entropy();
   Stats stats;
-  ApiServer api(tokens, authorizer, store, ids, [] { return std::chrono::system_clock::now(); });
-  api.add_resource(std::make_unique<LeaseStrategy>());
-  api.add_resource(std::make_unique<PodStrategy>());
-  api.add_resource(std::make_unique<EndpointSliceStrategy>(options.endpointslice_version));
+  // Looked up once: every version-specific rule comes from here (parse_options checked the name).
+  const KubeVersion version = *kube_version(options.kube_version);
+  ApiServer api(
+      tokens, authorizer, store, ids, [] { return std::chrono::system_clock::now(); }, version);
+  api.add_resource(std::make_unique<LeaseStrategy>(version));
+  api.add_resource(std::make_unique<PodStrategy>(version));
+  api.add_resource(std::make_unique<EndpointSliceStrategy>(options.endpointslice_version, version));
   AdminApi admin(faults, stats, tokens, store);
 
   boost::asio::io_context ioc{1};

@@ -11,5 +11,8 @@ namespace fake {
 std::vector<std::string> dns1123_subdomain_errors(std::string_view name);
 // Empty when `name` is a DNS-1123 label (namespace names).
 std::vector<std::string> dns1123_label_errors(std::string_view name);
+// Empty when `name` is a qualified name, [DNS-subdomain prefix/]name as label keys are
+// (IsQualifiedName, apimachinery pkg/api/validate/content/kube.go IsLabelKey in 1.37).
+std::vector<std::string> qualified_name_errors(std::string_view name);
 
 }  // namespace fake

@@ -1,22 +1,32 @@
 #include "object_meta.h"
 
+#include "decode_errors.h"
 #include "names.h"
 
 namespace fake {
 namespace {
 
-bool decode_string_map(const Json& in, const char* go_field, Json& out, std::string& problem) {
+std::string first_char(const Json& v) { return v.dump().substr(0, 1); }
+
+// A labels or annotations map: map[string]string.
+bool decode_string_map(const Json& in, const char* json_name, const char* go_field, JsonDecoder decoder,
+                       const std::string& iter_path, Json& out, std::string& problem) {
   if (in.is_null()) return true;
+  DecodeTypeError error{iter_path + ": v1.ObjectMeta." + go_field, "", "ObjectMeta",
+                        std::string("metadata.") + json_name,      "", json_found(in)};
   if (!in.is_object()) {
-    problem = std::string("v1.ObjectMeta.") + go_field + ": ReadMapCB: expect { or n, but found " +
-              in.dump().substr(0, 1);
+    error.iter_problem = "ReadMapCB: expect { or n, but found " + first_char(in);
+    error.go_type = "map[string]string";
+    problem = word(decoder, error);
     return false;
   }
   Json map = Json::object();
   for (const auto& [k, v] : in.items()) {
     if (!v.is_string()) {
-      problem = std::string("v1.ObjectMeta.") + go_field + ": ReadString: expects \" or n, but found " +
-                v.dump().substr(0, 1);
+      error.iter_problem = "ReadString: expects \" or n, but found " + first_char(v);
+      error.go_type = "string";
+      error.found = json_found(v);
+      problem = word(decoder, error);
       return false;
     }
     map[k] = v;
@@ -31,11 +41,13 @@ bool decode_string_map(const Json& in, const char* go_field, Json& out, std::str
 
 std::string go_quoted(const std::string& s) { return Json(s).dump(); }
 
-std::optional<Json> decode_object_meta(const Json& meta, std::string& problem) {
+std::optional<Json> decode_object_meta(const Json& meta, JsonDecoder decoder, const std::string& kind,
+                                       const std::string& iter_path, std::string& problem) {
   Json out = Json::object();
   if (meta.is_null()) return out;
   if (!meta.is_object()) {
-    problem = "v1.ObjectMeta: readObjectStart: expect { or n, but found " + meta.dump().substr(0, 1);
+    problem = word(decoder, {iter_path, "readObjectStart: expect { or n, but found " + first_char(meta), kind,
+                             "metadata", "v1.ObjectMeta", json_found(meta)});
     return std::nullopt;
   }
   static constexpr const char* kStrings[][2] = {{"name", "Name"},
@@ -47,8 +59,9 @@ std::optional<Json> decode_object_meta(const Json& meta, std::string& problem) {
     const auto it = meta.find(json_name);
     if (it == meta.end() || it->is_null()) continue;
     if (!it->is_string()) {
-      problem = std::string("v1.ObjectMeta.") + go_name + ": ReadString: expects \" or n, but found " +
-                it->dump().substr(0, 1);
+      problem = word(decoder, {iter_path + ": v1.ObjectMeta." + go_name,
+                               "ReadString: expects \" or n, but found " + first_char(*it), "ObjectMeta",
+                               std::string("metadata.") + json_name, "string", json_found(*it)});
       return std::nullopt;
     }
     // omitempty: an empty string is the same as absent.
@@ -59,7 +72,7 @@ std::optional<Json> decode_object_meta(const Json& meta, std::string& problem) {
     const auto it = meta.find(json_name);
     if (it == meta.end()) continue;
     Json map;
-    if (!decode_string_map(*it, go_name, map, problem)) return std::nullopt;
+    if (!decode_string_map(*it, json_name, go_name, decoder, iter_path, map, problem)) return std::nullopt;
     if (map.is_object() && !map.empty()) out[json_name] = std::move(map);
   }
   // Kept verbatim: garbage collection metadata the fake does not interpret.

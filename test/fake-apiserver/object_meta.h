@@ -4,13 +4,17 @@
 #include <string>
 
 #include "json.h"
+#include "kube_version.h"
 #include "status.h"
 
 namespace fake {
 
 // The metadata fields a client may send and the server keeps, in the order the server writes them.
-// `problem` receives "v1.ObjectMeta.Labels: ..." style text on a type error.
-std::optional<Json> decode_object_meta(const Json& meta, std::string& problem);
+// On a type error, `problem` receives the decoder's text: for json-iterator `iter_path` (e.g.
+// "v1.Lease.ObjectMeta") then ": v1.ObjectMeta.Labels: ..."; for encoding/json "json: cannot
+// unmarshal ... into Go struct field ObjectMeta.metadata.labels ..." (`kind` names the outer struct).
+std::optional<Json> decode_object_meta(const Json& meta, JsonDecoder decoder, const std::string& kind,
+                                       const std::string& iter_path, std::string& problem);
 
 // ValidateObjectMeta: name a DNS-1123 subdomain (or generateName), namespace a DNS-1123 label.
 FieldErrors validate_object_meta(const Json& meta, bool namespaced);

@@ -1,5 +1,7 @@
 #include "options.h"
 
+#include "kube_version.h"
+
 #include <functional>
 #include <map>
 
@@ -29,6 +31,9 @@ Prints one JSON line to stdout once listening: {"url":...,"admin":...,...}.
                              begins at the revision it started at, so a watch from before it gets
                              410 Expired; with N > 1, a watch from resourceVersion 1 does here too
   --endpointslice-version V  serve EndpointSlices as discovery.k8s.io/V: v1 (default) or v1beta1 (as 1.20)
+  --kube-version V           answer as kube-apiserver V does where versions differ: 1.20 (default) or
+                             1.37 (also v1.37.2 style); decode error wording, Lease spec.strategy and
+                             spec.preferredHolder, Pod metadata.generation, GET /version, ...
   --verbose                  log every request to stderr
   --help                     this text
 )";
@@ -65,6 +70,12 @@ std::variant<Options, std::string> parse_options(const std::vector<std::string>&
        [&o](const std::string& v) -> std::optional<std::string> {
          if (v != "v1" && v != "v1beta1") return std::string("must be v1 or v1beta1");
          o.endpointslice_version = v;
+         return std::nullopt;
+       }},
+      {"--kube-version",
+       [&o](const std::string& v) -> std::optional<std::string> {
+         if (!kube_version(v)) return std::string("must be one of ") + kube_versions_supported();
+         o.kube_version = v;
          return std::nullopt;
        }},
       {"--watch-window",

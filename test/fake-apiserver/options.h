@@ -25,6 +25,8 @@ struct Options {
   // The one discovery.k8s.io version EndpointSlices are served in: v1 (1.21+), or v1beta1 to
   // look like a 1.20 server.
   std::string endpointslice_version = "v1";
+  // The Kubernetes version whose answers are imitated where 1.20 and 1.37 differ (kube_version.h).
+  std::string kube_version = "1.20";
   bool verbose = false;
   bool help = false;
 };

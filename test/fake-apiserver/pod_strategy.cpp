@@ -1,5 +1,6 @@
 #include "pod_strategy.h"
 
+#include "decode_errors.h"
 #include "object_meta.h"
 #include "strategic_merge.h"
 
@@ -26,6 +27,12 @@ const MergeKeys& pod_merge_keys() {
   return keys;
 }
 
+// A JSON field's Go name, as json-iterator's error path spells it: "status" is Status.
+std::string go_name(std::string field) {
+  if (!field.empty()) field[0] = static_cast<char>(field[0] - 'a' + 'A');
+  return field;
+}
+
 // IsQualifiedName, loosely: [prefix/]name with no spaces; the message of the real check.
 bool plausible_condition_type(const std::string& type) {
   if (type.empty() || type.size() > 316) return false;
@@ -34,7 +41,7 @@ bool plausible_condition_type(const std::string& type) {
 
 }  // namespace
 
-PodStrategy::PodStrategy() {
+PodStrategy::PodStrategy(KubeVersion version) : version_(std::move(version)) {
   info_.group = "";
   info_.version = "v1";
   info_.resource = "pods";
@@ -61,33 +68,57 @@ std::variant<Json, ApiError> PodStrategy::decode(const Json& body) const {
     return bad_request(kind + " in version \"" + api_version + "\" cannot be handled as a Pod: no kind \"" +
                        kind + "\" is registered for version \"" + api_version + "\"");
   }
+  const JsonDecoder decoder = version_.decoder;
   Json pod = Json::object();
   pod["kind"] = "Pod";
   pod["apiVersion"] = "v1";
   std::string problem;
-  auto meta = decode_object_meta(body.contains("metadata") ? body["metadata"] : Json(), problem);
-  if (!meta) return cannot_handle("v1.Pod.ObjectMeta: " + problem);
+  auto meta = decode_object_meta(body.contains("metadata") ? body["metadata"] : Json(), decoder, "Pod",
+                                 "v1.Pod.ObjectMeta", problem);
+  if (!meta) return cannot_handle(problem);
   pod["metadata"] = std::move(*meta);
-  for (const char* section : {"spec", "status"}) {
+  for (const auto& [section, go_field] : {std::pair{"spec", "Spec"}, std::pair{"status", "Status"}}) {
     const Json in = body.contains(section) ? body[section] : Json();
     if (!in.is_null() && !in.is_object()) {
-      return cannot_handle(std::string("v1.Pod.") + (section[1] == 'p' ? "Spec" : "Status") +
-                           ": readObjectStart: expect { or n, but found " + in.dump().substr(0, 1));
+      return cannot_handle(
+          word(decoder, {std::string("v1.Pod.") + go_field,
+                         "readObjectStart: expect { or n, but found " + in.dump().substr(0, 1), "Pod",
+                         section, std::string("v1.Pod") + go_field, json_found(in)}));
     }
     pod[section] = in.is_object() ? in : Json::object();
   }
   if (pod["status"].contains("conditions")) {
     const Json& conditions = pod["status"]["conditions"];
+    const std::string iter_path = "v1.Pod.Status: v1.PodStatus.Conditions";
     if (!conditions.is_array() && !conditions.is_null())
-      return cannot_handle("v1.Pod.Status: v1.PodStatus.Conditions: decode slice: expect [ or n");
+      return cannot_handle(
+          word(decoder,
+               {iter_path,
+                "[]v1.PodCondition: decode slice: expect [ or n, but found " + conditions.dump().substr(0, 1),
+                "PodStatus", "status.conditions", "[]v1.PodCondition", json_found(conditions)}));
     if (conditions.is_array()) {
+      // PodCondition's string fields and their Go types; the times are metav1.Time, whose
+      // UnmarshalJSON reads a Go string first. Other fields are unknown and ignored.
+      static constexpr const char* kFields[][2] = {{"type", "v1.PodConditionType"},
+                                                   {"status", "v1.ConditionStatus"},
+                                                   {"lastProbeTime", "string"},
+                                                   {"lastTransitionTime", "string"},
+                                                   {"reason", "string"},
+                                                   {"message", "string"}};
       Json normalized = Json::array();
       for (const auto& c : conditions) {
-        if (!c.is_object()) return cannot_handle("v1.Pod.Status: v1.PodStatus.Conditions: readObjectStart");
-        for (const auto& [k, v] : c.items()) {
-          if (!v.is_string() && !v.is_null())
-            return cannot_handle("v1.Pod.Status: v1.PodStatus.Conditions: v1.PodCondition." + k +
-                                 ": ReadString: expects \" or n, but found " + v.dump().substr(0, 1));
+        if (!c.is_object())
+          return cannot_handle(
+              word(decoder, {iter_path + ": []v1.PodCondition",
+                             "readObjectStart: expect { or n, but found " + c.dump().substr(0, 1),
+                             "PodStatus", "status.conditions", "v1.PodCondition", json_found(c)}));
+        for (const auto& [field, go_type] : kFields) {
+          const auto v = c.find(field);
+          if (v != c.end() && !v->is_string() && !v->is_null())
+            return cannot_handle(word(
+                decoder, {iter_path + ": []v1.PodCondition: v1.PodCondition." + go_name(field),
+                          "ReadString: expects \" or n, but found " + v->dump().substr(0, 1), "PodCondition",
+                          std::string("status.conditions.") + field, go_type, json_found(*v)}));
         }
         // As Go writes a PodCondition back: field order, the two times always (null when zero),
         // reason and message only when set; unknown fields dropped.
@@ -216,6 +247,8 @@ void default_pod_spec(Json& spec) {
 
 Json PodStrategy::prepare_for_create(Json object) const {
   default_pod_spec(object["spec"]);
+  // podStrategy.PrepareForCreate (1.33+): pod.Generation = 1.
+  if (version_.pod_generation) object["metadata"]["generation"] = 1;
   // podStrategy.PrepareForCreate: the status is the server's (no node: Pending).
   object["status"] = Json{{"phase", "Pending"}, {"qosClass", "BestEffort"}};
   return object;
@@ -231,6 +264,12 @@ Json PodStrategy::prepare_for_update(Json object, const Json& old, const std::st
     object["metadata"]["resourceVersion"] = rv;
   } else {
     object["status"] = old.contains("status") ? old["status"] : Json::object();
+    // rest.BeforeUpdate keeps the stored generation (a client cannot set it); 1.33+
+    // updatePodGeneration adds one when the spec changes. pods/status keeps the stored metadata.
+    if (version_.pod_generation) {
+      const auto generation = old["metadata"].value("generation", std::int64_t{1});
+      object["metadata"]["generation"] = object["spec"] == old["spec"] ? generation : generation + 1;
+    }
   }
   return object;
 }

@@ -4,13 +4,15 @@
 // strategy.go: an update of the Pod keeps the old status, an update of pods/status keeps the old
 // spec and metadata). Strategic merge patches merge status.conditions by type, as the Go types'
 // patchMergeKey tags say. A new Pod is Pending with no node: nothing schedules or runs it.
+// The version (KubeVersion) gives the decoder's wording and whether Pods carry metadata.generation.
+#include "kube_version.h"
 #include "resource.h"
 
 namespace fake {
 
 class PodStrategy final : public ResourceStrategy {
  public:
-  PodStrategy();
+  explicit PodStrategy(KubeVersion version = *kube_version("1.20"));
   const ResourceInfo& info() const override { return info_; }
   std::variant<Json, ApiError> decode(const Json& body) const override;
   FieldErrors validate(const Json& object) const override;
@@ -21,6 +23,7 @@ class PodStrategy final : public ResourceStrategy {
 
  private:
   ResourceInfo info_;
+  KubeVersion version_;
 };
 
 }  // namespace fake

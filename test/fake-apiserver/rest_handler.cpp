@@ -204,10 +204,15 @@ RestOutcome ResourceHandler::update(const RestContext& ctx) {
   object["metadata"]["namespace"] = ctx.ns;
 
   const Json* existing = store_.find(info().resource, ctx.ns, ctx.name);
+  // 1.37's Store.Update asks GuaranteedUpdate to ignore NotFound only with AllowCreateOnUpdate:
+  // a missing Pod or EndpointSlice is 404 before any precondition (KubeVersion).
+  if (!existing && !info().allow_create_on_update && version_.not_found_before_uid_precondition) {
+    return not_found(info().group_resource(), ctx.name);
+  }
   // A uid in the body is a UID precondition (rest.DefaultUpdatedObjectInfo.Preconditions). The
   // etcd3 store checks it first in GuaranteedUpdate (storage.Preconditions.Check), before Store.Update
   // looks at the resourceVersion or at AllowCreateOnUpdate, and a missing object is checked as an
-  // empty one: so a PUT with a uid never creates, and answers a missing Pod 409, not 404.
+  // empty one: so a PUT with a uid never creates, and (1.20) answers a missing Pod 409, not 404.
   // storeerr.InterpretUpdateError turns the storage error into a Conflict that quotes it.
   if (const std::string uid = meta_string(object, "uid"); !uid.empty()) {
     const std::string stored_uid = existing ? meta_string(*existing, "uid") : "";
@@ -240,9 +245,9 @@ RestOutcome ResourceHandler::update_existing(const RestContext& ctx, Json object
   if (*rv == 0 && info().allow_unconditional_update) {
     object["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"];
   } else if (*rv == 0) {
-    return invalid(
-        info().group, info().resource, ctx.name,
-        {FieldError::invalid("metadata.resourceVersion", "0x0", "must be specified for an update")});
+    return invalid(info().group, info().resource, ctx.name,
+                   {FieldError::invalid("metadata.resourceVersion", version_.zero_resource_version,
+                                        "must be specified for an update")});
   }
   if (meta_string(object, "resourceVersion") != meta_string(existing, "resourceVersion")) {
     return conflict_modified(info().group_resource(), ctx.name);

@@ -11,6 +11,7 @@
 
 #include "ids.h"
 #include "json.h"
+#include "kube_version.h"
 #include "object_store.h"
 #include "resource.h"
 #include "status.h"
@@ -41,8 +42,10 @@ std::variant<Json, ApiError> parse_body(const std::string& raw, const std::strin
 
 class ResourceHandler {
  public:
-  ResourceHandler(const ResourceStrategy& strategy, ObjectStore& store, IdGenerator& ids)
-      : strategy_(strategy), store_(store), ids_(ids) {}
+  // `version` gives the version-specific rules of the generic flow; it must outlive the handler.
+  ResourceHandler(const ResourceStrategy& strategy, ObjectStore& store, IdGenerator& ids,
+                  const KubeVersion& version)
+      : strategy_(strategy), store_(store), ids_(ids), version_(version) {}
 
   const ResourceInfo& info() const { return strategy_.info(); }
 
@@ -57,6 +60,7 @@ class ResourceHandler {
   const ResourceStrategy& strategy_;
   ObjectStore& store_;
   IdGenerator& ids_;
+  const KubeVersion& version_;
 
   // Create of an already decoded object (POST, and PUT of a missing name).
   RestOutcome create_decoded(const RestContext& ctx, Json object, bool reject_resource_version);

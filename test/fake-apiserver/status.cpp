@@ -29,9 +29,19 @@ FieldError FieldError::required(std::string field, std::string detail) {
   return FieldError{"FieldValueRequired", std::move(field), "", std::move(detail)};
 }
 
+FieldError FieldError::forbidden(std::string field, std::string detail) {
+  return FieldError{"FieldValueForbidden", std::move(field), "", std::move(detail)};
+}
+
+FieldError FieldError::not_supported(std::string field, std::string value, std::string detail) {
+  return FieldError{"FieldValueNotSupported", std::move(field), std::move(value), std::move(detail)};
+}
+
+// field.Error.ErrorBody: the type's name (ErrorType.String), then the value for the types that show it.
 std::string FieldError::body() const {
   if (type == "FieldValueRequired") return "Required value: " + detail;
   if (type == "FieldValueForbidden") return "Forbidden: " + detail;
+  if (type == "FieldValueNotSupported") return "Unsupported value: " + value + ": " + detail;
   return "Invalid value: " + value + ": " + detail;
 }
 

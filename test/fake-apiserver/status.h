@@ -25,6 +25,9 @@ struct FieldError {
 
   static FieldError invalid(std::string field, std::string value, std::string detail);
   static FieldError required(std::string field, std::string detail);
+  static FieldError forbidden(std::string field, std::string detail);
+  // field.NotSupported: `detail` is "supported values: ..." as Go quotes them.
+  static FieldError not_supported(std::string field, std::string value, std::string detail);
   std::string body() const;       // "Invalid value: -5: must be greater than 0"
   std::string to_string() const;  // "spec.leaseDurationSeconds: Invalid value: -5: must be greater than 0"
 };

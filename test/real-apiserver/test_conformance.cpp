@@ -10,6 +10,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -67,6 +68,13 @@ std::string lease_body(const std::string& resource_version, const json& spec,
   return lease.dump();
 }
 
+// A body under another metadata.name.
+std::string fill_name(const std::string& body, const std::string& name) {
+  json object = json::parse(body);
+  object["metadata"]["name"] = name;
+  return object.dump();
+}
+
 // A body that names a uid: kube-apiserver takes a uid in an update as a UID precondition.
 std::string with_uid(const std::string& body, const std::string& uid) {
   json object = json::parse(body);
@@ -80,6 +88,14 @@ json held(const std::string& renew_time, int duration = 15) {
           {"acquireTime", "2026-11-24T23:59:00.123456Z"},
           {"renewTime", renew_time},
           {"leaseTransitions", 0}};
+}
+
+// A held Lease with CoordinatedLeaseStrategy fields; an empty strategy is left out.
+json coordinated(const std::string& strategy, const std::string& preferred_holder) {
+  json spec = held("2026-11-24T23:59:05.000000Z");
+  if (!strategy.empty()) spec["strategy"] = strategy;
+  spec["preferredHolder"] = preferred_holder;
+  return spec;
 }
 
 const std::string kPods = "/api/v1/namespaces/default/pods";
@@ -185,6 +201,26 @@ std::vector<Step> conformance_script() {
       {"update of a missing Lease without uid or resourceVersion (creates it)", "PUT", one,
        lease_body("", held("2026-11-24T23:59:04.000000Z"))},
       {"DELETE again", "DELETE", one, ""},
+      // coordination/v1 LeaseSpec strategy and preferredHolder (1.31+): a server with the
+      // CoordinatedLeaderElection gate on keeps and validates them, 1.20 drops them as unknown.
+      {"create with strategy and preferredHolder", "POST", kLeases,
+       lease_body("", coordinated("OldestEmulationVersion", "pod-b"), "{name}-c"), "application/json",
+       Auth::admin, false, "coordinated"},
+      {"update changing preferredHolder", "PUT", kLeases + "/{name}-c",
+       lease_body("{coordinated}", coordinated("OldestEmulationVersion", "pod-c"), "{name}-c"),
+       "application/json", Auth::admin, false, "coordinated-updated"},
+      {"update with a strategy that is not a qualified name", "PUT", kLeases + "/{name}-c",
+       lease_body("{coordinated-updated}", coordinated("example.com/not a name", "pod-c"), "{name}-c")},
+      {"merge patch of preferredHolder", "PATCH", kLeases + "/{name}-c",
+       R"({"spec":{"preferredHolder":"pod-d"}})", "application/merge-patch+json"},
+      {"GET the Lease with strategy", "GET", kLeases + "/{name}-c", ""},
+      {"DELETE the Lease with strategy", "DELETE", kLeases + "/{name}-c", ""},
+      {"create with an unknown strategy", "POST", kLeases,
+       lease_body("", coordinated("Bogus", "pod-b"), "{name}-s")},
+      {"DELETE the Lease with an unknown strategy (if created)", "DELETE", kLeases + "/{name}-s", ""},
+      {"create with preferredHolder but no strategy", "POST", kLeases,
+       lease_body("", coordinated("", "pod-b"), "{name}-p")},
+      {"DELETE the Lease with preferredHolder only (if created)", "DELETE", kLeases + "/{name}-p", ""},
       // Pods: what the label and readiness-gate routing modes send.
       {"create a Pod", "POST", kPods, pod_object().dump(), "application/json", Auth::admin, false, "pod"},
       {"GET the Pod", "GET", pod, ""},
@@ -205,7 +241,8 @@ std::vector<Step> conformance_script() {
        R"({"metadata":{"labels":{"x":"y"}}})"},
       {"patch of a missing Pod", "PATCH", pod + "-missing", R"({"metadata":{"labels":{"x":"y"}}})",
        "application/merge-patch+json"},
-      // Pods have no create-on-update, but the UID precondition is checked before that NotFound.
+      // Pods have no create-on-update: 1.20 checks the UID precondition before that NotFound (409),
+      // 1.37 answers 404 first.
       {"update of a missing Pod with a uid", "PUT", pod + "-missing",
        with_uid(missing_pod.dump(), "{pod-uid}")},
       {"update of a missing Pod without a uid", "PUT", pod + "-missing", missing_pod.dump()},
@@ -220,6 +257,9 @@ std::vector<Step> conformance_script() {
       {"update the EndpointSlice with a stale resourceVersion", "PUT", slice,
        slice_body("{slice}", "10.0.0.3")},
       {"create the EndpointSlice again", "POST", kSlices, slice_body("", "10.0.0.1")},
+      // No create-on-update either: 409 (UID precondition) on 1.20, 404 on 1.37, as for Pods.
+      {"update of a missing EndpointSlice with a uid", "PUT", slice + "-missing",
+       with_uid(fill_name(slice_body("", "10.0.0.1"), "{name}-missing"), "{slice-uid}")},
   };
 }
 
@@ -349,7 +389,7 @@ struct LocalServer {
   std::unique_ptr<ChildProcess> process;
   Server server;
 
-  explicit LocalServer(const std::string& slice_version) {
+  LocalServer(const std::string& slice_version, const std::string& kube_version) {
     std::ofstream(dir + "/tokens.csv") << "admin-token,admin,uid-admin,\"system:masters\"\n"
                                           "norole-token,norole,uid-norole\n";
     std::ofstream(dir + "/rbac.json") << R"({"users": {}})";
@@ -358,7 +398,7 @@ struct LocalServer {
         std::vector<std::string>{FAKE_APISERVER_BINARY, "--listen", "127.0.0.1:0", "--tls", "--state-dir",
                                  dir, "--port-file", port_file, "--token-file", dir + "/tokens.csv",
                                  "--rbac-file", dir + "/rbac.json", "--start-resource-version", "50",
-                                 "--endpointslice-version", slice_version},
+                                 "--endpointslice-version", slice_version, "--kube-version", kube_version},
         dir + "/apiserver.log");
     for (int i = 0; i < 2000 && !fs::exists(port_file); ++i) std::this_thread::sleep_for(10ms);
     REQUIRE_MESSAGE(fs::exists(port_file), process->log());
@@ -388,14 +428,36 @@ TEST_CASE(
   const std::string slice_version =
       probe.request("GET", real.url + "/apis/discovery.k8s.io/v1", "", "", 5000ms).status == 200 ? "v1"
                                                                                                  : "v1beta1";
-  MESSAGE("EndpointSlices as discovery.k8s.io/" << slice_version);
-  LocalServer local(slice_version);
+  // The local API server imitates the real one's version: test/e2e/control-plane names it in
+  // REAL_KUBE_VERSION (v1.37.2); without it, the real server's GET /version says it.
+  std::string kube_version;
+  if (const char* named = std::getenv("REAL_KUBE_VERSION"); named && *named) {
+    kube_version = named;
+  } else {
+    const auto version =
+        json::parse(probe.request("GET", real.url + "/version", "", "", 5000ms).body, nullptr, false);
+    REQUIRE_MESSAGE(version.is_object(), "GET /version of the real server");
+    kube_version = version.value("gitVersion", "");
+  }
+  MESSAGE("EndpointSlices as discovery.k8s.io/" << slice_version << ", imitating kube-apiserver "
+                                                << kube_version);
+  LocalServer local(slice_version, kube_version);
   const std::string name = "conformance-" + std::to_string(::getpid());
   le::testing::LeaseAdmin(plane).remove(name);
+  // The script leaves its Pod and EndpointSlice behind, and a label selector list would see those of
+  // an earlier run on the same real server: remove them first (not compared).
+  const auto remove_leftovers = [&] {
+    for (const std::string& collection : {kPods + "?labelSelector=app%3Dconformance",
+                                          fill(kSlices, {{"slice-version", slice_version}}) +
+                                              "?labelSelector=kubernetes.io%2Fservice-name%3Dconformance"})
+      probe.request("DELETE", real.url + collection, "", "", 5000ms);
+  };
+  remove_leftovers();
 
   const auto script = conformance_script();
   const auto real_answers = run_script(real, script, name, slice_version);
   const auto local_answers = run_script(local.server, script, name, slice_version);
+  remove_leftovers();
   int differences = 0;
   for (std::size_t i = 0; i < script.size(); ++i) {
     const auto& r = real_answers[i];
