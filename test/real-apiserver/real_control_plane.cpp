@@ -1,7 +1,9 @@
 #include "real_control_plane.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -19,6 +21,25 @@ namespace {
 std::string env(const char* name) {
   const char* value = std::getenv(name);
   return value ? value : "";
+}
+
+// "LABEL=PATH LABEL=PATH ...", separated by blanks.
+std::vector<InteropPeer> parse_interop_peers(const std::string& text) {
+  std::vector<InteropPeer> peers;
+  std::size_t at = 0;
+  while ((at = text.find_first_not_of(" \t\n", at)) != std::string::npos) {
+    const std::size_t end = std::min(text.find_first_of(" \t\n", at), text.size());
+    const std::string entry = text.substr(at, end - at);
+    const std::size_t equals = entry.find('=');
+    if (equals == 0 || equals == std::string::npos || equals + 1 == entry.size())
+      throw std::runtime_error("INTEROP_PEERS: \"" + entry + "\" is not LABEL=PATH");
+    peers.push_back({entry.substr(0, equals), entry.substr(equals + 1)});
+    if (::access(peers.back().binary.c_str(), X_OK) != 0)
+      throw std::runtime_error("INTEROP_PEERS: " + peers.back().binary + " is not an executable");
+    at = end;
+  }
+  if (peers.empty()) throw std::runtime_error("INTEROP_PEERS is set but names no peer");
+  return peers;
 }
 
 }  // namespace
@@ -53,6 +74,9 @@ const RealControlPlane& real_control_plane_or_skip() {
         throw std::runtime_error(
             "REAL_APISERVER_URL is set but the control plane's environment is incomplete");
     }
+    p.interop_peers = std::getenv("INTEROP_PEERS")
+                          ? parse_interop_peers(env("INTEROP_PEERS"))
+                          : std::vector<InteropPeer>{{"client-go", p.client_go_peer}};
     return p;
   }();
   return plane;
@@ -163,11 +187,12 @@ std::unique_ptr<Elector> Elector::sidecar(const std::string& binary, const std::
   return std::unique_ptr<Elector>(new Elector(identity, port, std::move(process)));
 }
 
-std::unique_ptr<Elector> Elector::client_go_peer(const RealControlPlane& plane, const std::string& identity,
-                                                 const std::string& kubeconfig, const std::string& lease,
-                                                 const ElectorTimings& timings, const std::string& log_dir) {
+std::unique_ptr<Elector> Elector::go_peer(const std::string& binary, const RealControlPlane& plane,
+                                          const std::string& identity, const std::string& kubeconfig,
+                                          const std::string& lease, const ElectorTimings& timings,
+                                          const std::string& log_dir) {
   const int port = free_loopback_port();
-  std::vector<std::string> argv{plane.client_go_peer,
+  std::vector<std::string> argv{binary,
                                 "--kubeconfig=" + kubeconfig,
                                 "--namespace=" + plane.ns,
                                 "--lease-name=" + lease,

@@ -1,7 +1,8 @@
 #pragma once
 // The real control plane that test/e2e/control-plane started (etcd + kube-apiserver built from
 // Debian's source), as its environment file describes it, and the electors the tests run against
-// it: lease-elector sidecars and the client-go peer, each a child process with a /leader endpoint.
+// it: lease-elector sidecars and the Go elector peers (client-go, controller-runtime), each a child
+// process with a /leader endpoint.
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -21,12 +22,21 @@ namespace le::testing {
 // CTest reports a test that exits with this status as skipped (SKIP_RETURN_CODE).
 constexpr int kSkipExitCode = 77;
 
+// A Go elector the interop tests run against the sidecar: test/e2e/client-go-peer built against some
+// client-go, or test/e2e/controller-runtime-peer. They take the same flags and answer /leader alike.
+struct InteropPeer {
+  std::string label;  // names the peer in test output and measurements, e.g. client-go-v0.37.2
+  std::string binary;
+};
+
 struct RealControlPlane {
   std::string url, ca, dir, ns;
   std::string kubeconfig_admin, kubeconfig_restricted, kubeconfig_norole, kubeconfig_partial, kubeconfig_cert;
   std::string token_admin, token_restricted, token_norole, token_partial;
   std::string restricted_lease;  // the one Lease the restricted user's Role names
-  std::string client_go_peer;    // the peer binary
+  std::string client_go_peer;    // the peer binary (client-go 1.20)
+  // INTEROP_PEERS ("LABEL=PATH ..."), or client-go=CLIENT_GO_PEER when it is unset.
+  std::vector<InteropPeer> interop_peers;
 };
 
 // The control plane from the environment (REAL_APISERVER_URL...), or, when it is absent, a message
@@ -60,16 +70,19 @@ struct ElectorTimings {
   std::string lease_duration, renew_deadline, retry_period;
 };
 
-// One elector process (sidecar or client-go peer) with its /leader endpoint on loopback.
+// One elector process (sidecar or Go peer) with its /leader endpoint on loopback.
 class Elector {
  public:
   static std::unique_ptr<Elector> sidecar(const std::string& binary, const std::string& identity,
                                           const std::string& kubeconfig, const std::string& ns,
                                           const std::string& lease, const ElectorTimings& timings,
                                           const std::string& log_dir, std::vector<std::string> extra = {});
-  static std::unique_ptr<Elector> client_go_peer(const RealControlPlane& plane, const std::string& identity,
-                                                 const std::string& kubeconfig, const std::string& lease,
-                                                 const ElectorTimings& timings, const std::string& log_dir);
+  // A Go peer (client_go_peer or one of interop_peers): its timings are client-go's LeaseDuration,
+  // RenewDeadline and RetryPeriod.
+  static std::unique_ptr<Elector> go_peer(const std::string& binary, const RealControlPlane& plane,
+                                          const std::string& identity, const std::string& kubeconfig,
+                                          const std::string& lease, const ElectorTimings& timings,
+                                          const std::string& log_dir);
 
   const std::string& identity() const { return identity_; }
   std::string leader_url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/leader"; }
