@@ -33,7 +33,7 @@ KubeVersion v1_37() {
                             {"gitVersion", "v1.37.2"},
                             {"gitCommit", "$Format:%H$"},
                             {"gitTreeState", "clean"},
-                            {"buildDate", "2026-01-01T00:00:00Z"},
+                            {"buildDate", "1970-01-01T00:00:00Z"},
                             {"goVersion", "go1.26.8"},
                             {"compiler", "gc"},
                             {"platform", "linux/amd64"}};
