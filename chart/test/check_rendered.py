@@ -55,7 +55,7 @@ def expected_rules(mode, lease, lease_create, fullname):
         rules |= {("", "pods", "get", ()), ("", "pods", "list", ()), ("", "pods/status", "patch", ())}
     elif mode == "endpoints":
         slice_names = (fullname + "-lease-elector",)
-        rules |= {("discovery.k8s.io", "endpointslices", v, slice_names) for v in ("get", "update", "patch")}
+        rules |= {("discovery.k8s.io", "endpointslices", v, slice_names) for v in ("get", "update")}
         rules.add(("discovery.k8s.io", "endpointslices", "create", ()))
     return rules
 

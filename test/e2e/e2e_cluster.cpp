@@ -155,7 +155,7 @@ void Cluster::set_up_restricted_identity() {
   json full = lease_rules;
   full.push_back(rule("", {"pods"}, {"get", "list", "patch"}));
   full.push_back(rule("", {"pods/status"}, {"patch"}));
-  full.push_back(rule("discovery.k8s.io", {"endpointslices"}, {"get", "create", "update", "patch"}));
+  full.push_back(rule("discovery.k8s.io", {"endpointslices"}, {"get", "create", "update"}));
   json nopatch = lease_rules;
   nopatch.push_back(rule("", {"pods"}, {"get", "list"}));
   std::string tokens[2];
