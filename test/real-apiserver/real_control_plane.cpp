@@ -310,4 +310,10 @@ std::string make_temp_dir(const std::string& prefix) {
   return pattern;
 }
 
+LogDir::~LogDir() {
+  if (std::getenv("LEASE_ELECTOR_KEEP_LOGS")) return;
+  std::error_code ignored;
+  fs::remove_all(path, ignored);
+}
+
 }  // namespace le::testing

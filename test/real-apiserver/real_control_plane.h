@@ -1,6 +1,7 @@
 #pragma once
-// The real control plane that test/e2e/control-plane started (etcd + kube-apiserver built from
-// Debian's source), as its environment file describes it, and the electors the tests run against
+// The real control plane that test/e2e/control-plane started (etcd + kube-apiserver, 1.20 from
+// Debian's source or the current version from the Go module proxy), as its environment file
+// describes it, and the electors the tests run against
 // it: lease-elector sidecars and the Go elector peers (client-go, controller-runtime), each a child
 // process with a /leader endpoint.
 #include <atomic>
@@ -145,5 +146,16 @@ class LeaderSampler {
 };
 
 std::string make_temp_dir(const std::string& prefix);
+
+// A temporary directory for the electors' logs, removed when it goes out of scope (also when a
+// REQUIRE ends the test early) unless LEASE_ELECTOR_KEEP_LOGS is set. Declare it before the
+// electors that write into it, so they are gone first.
+struct LogDir {
+  explicit LogDir(const std::string& prefix) : path(make_temp_dir(prefix)) {}
+  ~LogDir();
+  LogDir(const LogDir&) = delete;
+  LogDir& operator=(const LogDir&) = delete;
+  const std::string path;
+};
 
 }  // namespace le::testing

@@ -61,7 +61,7 @@ struct Pair {
   const le::testing::RealControlPlane& plane = le::testing::real_control_plane_or_skip();
   const InteropPeer& go;
   std::string lease;
-  std::string log_dir = le::testing::make_temp_dir("interop");
+  le::testing::LogDir log_dir{"interop"};
   LeaseAdmin admin{plane};
 
   Pair(const std::string& lease_name, const InteropPeer& peer_kind)
@@ -74,17 +74,14 @@ struct Pair {
       admin.remove(lease);
     } catch (...) {
     }
-    if (!std::getenv("LEASE_ELECTOR_KEEP_LOGS")) {
-      std::error_code ignored;
-      std::filesystem::remove_all(log_dir, ignored);
-    }
   }
   std::unique_ptr<Elector> sidecar(const std::string& identity) {
     return Elector::sidecar(LEASE_ELECTOR_BINARY, identity, plane.kubeconfig_admin, plane.ns, lease,
-                            kSidecarTimings, log_dir);
+                            kSidecarTimings, log_dir.path);
   }
   std::unique_ptr<Elector> peer(const std::string& identity) {
-    return Elector::go_peer(go.binary, plane, identity, plane.kubeconfig_admin, lease, kPeerTimings, log_dir);
+    return Elector::go_peer(go.binary, plane, identity, plane.kubeconfig_admin, lease, kPeerTimings,
+                            log_dir.path);
   }
   std::string holder() { return admin.read(lease)["spec"].value("holderIdentity", ""); }
   int transitions() { return admin.read(lease)["spec"].value("leaseTransitions", -1); }

@@ -55,9 +55,9 @@ TEST_CASE("lease fields: strategy and preferredHolder stay through our acquire, 
   }
   REQUIRE(as_created["spec"]["preferredHolder"] == "someone-else");
 
-  const std::string log_dir = le::testing::make_temp_dir("lease-fields");
+  const le::testing::LogDir log_dir("lease-fields");
   auto sidecar = Elector::sidecar(LEASE_ELECTOR_BINARY, "fields-replica", plane.kubeconfig_admin, plane.ns,
-                                  lease, ElectorTimings{"2s", "1s", "200ms"}, log_dir);
+                                  lease, ElectorTimings{"2s", "1s", "200ms"}, log_dir.path);
   LeaderSampler sampler({sidecar->leader_url()});
   REQUIRE_MESSAGE(sampler.wait_until_leading(0, steady_clock::now() - 1h, 20s), sidecar->process().log());
   const auto acquired = admin.read(lease);
@@ -79,8 +79,4 @@ TEST_CASE("lease fields: strategy and preferredHolder stay through our acquire, 
   CHECK(released["spec"]["strategy"] == "OldestEmulationVersion");
   CHECK(released["spec"]["preferredHolder"] == "someone-else");
   admin.remove(lease);
-  if (!std::getenv("LEASE_ELECTOR_KEEP_LOGS")) {
-    std::error_code ignored;
-    std::filesystem::remove_all(log_dir, ignored);
-  }
 }

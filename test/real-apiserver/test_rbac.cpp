@@ -20,19 +20,12 @@ using le::testing::ElectorTimings;
 using le::testing::HttpClient;
 using le::testing::LeaderSampler;
 using le::testing::LeaseAdmin;
+using le::testing::LogDir;
 using nlohmann::json;
 
 namespace {
 
 const ElectorTimings kTimings{"2s", "1s", "200ms"};
-
-struct LogDir {
-  std::string path = le::testing::make_temp_dir("rbac");
-  ~LogDir() {
-    std::error_code ignored;
-    if (!std::getenv("LEASE_ELECTOR_KEEP_LOGS")) std::filesystem::remove_all(path, ignored);
-  }
-};
 
 bool wait_for_log(Elector& elector, const std::string& text, milliseconds timeout) {
   const auto until = steady_clock::now() + timeout;
@@ -107,7 +100,7 @@ TEST_CASE("RBAC: with the restricted user's Role the sidecar leads and releases"
   REQUIRE_MESSAGE(!plane.restricted_lease.empty(), "the Role of the role source names no Lease");
   LeaseAdmin admin(plane);
   admin.recreate_free(plane.restricted_lease);
-  LogDir logs;
+  LogDir logs("rbac");
   auto first = Elector::sidecar(LEASE_ELECTOR_BINARY, "restricted-0", plane.kubeconfig_restricted, plane.ns,
                                 plane.restricted_lease, kTimings, logs.path);
   auto second = Elector::sidecar(LEASE_ELECTOR_BINARY, "restricted-1", plane.kubeconfig_restricted, plane.ns,
@@ -147,7 +140,7 @@ TEST_CASE("RBAC: a Role without update on leases: the sidecar names the missing 
                     {"verbs", {"get", "list", "watch"}}},
                    {{"apiGroups", {"coordination.k8s.io"}}, {"resources", {"leases"}}, {"verbs", {"create"}}},
                    {{"apiGroups", {""}}, {"resources", {"events"}}, {"verbs", {"create"}}}}));
-  LogDir logs;
+  LogDir logs("rbac");
   auto sidecar = Elector::sidecar(LEASE_ELECTOR_BINARY, "no-update", plane.kubeconfig_partial, plane.ns,
                                   lease, kTimings, logs.path);
   // It creates the Lease (allowed), then its first renewal is refused: the real server's message
@@ -163,7 +156,7 @@ TEST_CASE("RBAC: a user with no Role: the sidecar names the missing rule and kee
   LeaseAdmin admin(plane);
   const std::string lease = "rbac-no-role";
   admin.remove(lease);
-  LogDir logs;
+  LogDir logs("rbac");
   auto sidecar = Elector::sidecar(LEASE_ELECTOR_BINARY, "no-role", plane.kubeconfig_norole, plane.ns, lease,
                                   kTimings, logs.path);
   REQUIRE_MESSAGE(wait_for_log(*sidecar, "cannot get resource", 20s), sidecar->process().log());

@@ -116,8 +116,8 @@ class ResetUnderLeader {
     std::vector<std::string> urls;
     for (int i = 0; i < kReplicas; ++i) {
       replicas_.push_back(Elector::sidecar(LEASE_ELECTOR_BINARY, "replica-" + std::to_string(i),
-                                           plane_.kubeconfig_admin, plane_.ns, lease_, kTimings, log_dir_,
-                                           extra));
+                                           plane_.kubeconfig_admin, plane_.ns, lease_, kTimings,
+                                           log_dir_.path, extra));
       urls.push_back(replicas_.back()->leader_url());
     }
     sampler_ = std::make_unique<LeaderSampler>(urls);
@@ -130,8 +130,6 @@ class ResetUnderLeader {
       admin_.remove(lease_);
     } catch (...) {
     }
-    std::error_code ignored;
-    if (!std::getenv("LEASE_ELECTOR_KEEP_LOGS")) std::filesystem::remove_all(log_dir_, ignored);
   }
 
   void run() {
@@ -314,7 +312,7 @@ class ResetUnderLeader {
   LeaseAdmin admin_{plane_};
   std::string mode_;
   std::string lease_;
-  std::string log_dir_ = le::testing::make_temp_dir("reset");
+  le::testing::LogDir log_dir_{"reset"};
   std::vector<std::unique_ptr<Elector>> replicas_;
   std::unique_ptr<LeaderSampler> sampler_;
   std::vector<Injected> injections_;

@@ -18,18 +18,11 @@ using le::testing::Elector;
 using le::testing::ElectorTimings;
 using le::testing::LeaderSampler;
 using le::testing::LeaseAdmin;
+using le::testing::LogDir;
 
 namespace {
 
 const ElectorTimings kTimings{"2s", "1s", "200ms"};
-
-struct LogDir {
-  std::string path = le::testing::make_temp_dir("sidecar");
-  ~LogDir() {
-    std::error_code ignored;
-    if (!std::getenv("LEASE_ELECTOR_KEEP_LOGS")) std::filesystem::remove_all(path, ignored);
-  }
-};
 
 std::optional<std::size_t> wait_for_single_leader(LeaderSampler& sampler, milliseconds timeout) {
   const auto until = steady_clock::now() + timeout;
@@ -47,7 +40,7 @@ TEST_CASE("sidecar on kube-apiserver: three replicas elect one leader, which rel
   LeaseAdmin admin(plane);
   const std::string lease = "sidecar-election-" + std::to_string(::getpid());
   admin.remove(lease);
-  LogDir logs;
+  LogDir logs("sidecar");
   std::vector<std::unique_ptr<Elector>> replicas;
   std::vector<std::string> urls;
   for (int i = 0; i < 3; ++i) {
@@ -98,7 +91,7 @@ TEST_CASE("sidecar on kube-apiserver: a client-certificate user from the kubecon
   // cert-user is bound to the same Role as the restricted user, which names this Lease.
   const std::string lease = plane.restricted_lease;
   admin.recreate_free(lease);
-  LogDir logs;
+  LogDir logs("sidecar");
   auto sidecar = Elector::sidecar(LEASE_ELECTOR_BINARY, "cert-user-replica", plane.kubeconfig_cert, plane.ns,
                                   lease, kTimings, logs.path);
   LeaderSampler sampler({sidecar->leader_url()});
