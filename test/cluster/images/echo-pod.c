@@ -133,8 +133,7 @@ static void* serve(void* arg) {
 
     struct request req;
     if (parse_request(buf, request_len, &req) < 0) {
-      static const char bad[] =
-          "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+      static const char bad[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
       send_all(fd, bad, sizeof bad - 1);
       goto done;
     }
@@ -147,8 +146,7 @@ static void* serve(void* arg) {
                               "Content-Type: text/plain; charset=utf-8\r\n"
                               "Content-Length: %zu\r\n"
                               "%s\r\n",
-                              body_len,
-                              req.keep_alive ? "" : "Connection: close\r\n");
+                              body_len, req.keep_alive ? "" : "Connection: close\r\n");
     size_t response_len = (size_t)header_len;
     if (!req.head) {
       memcpy(response + response_len, body, body_len);
