@@ -60,6 +60,17 @@ the app (classic form) by deployment.yaml. */}}
       port: elector
     periodSeconds: 1
     failureThreshold: 30
+  # Not for routing: a container with a startup probe and no readiness probe turns ready only at
+  # the kubelet's next full sync, up to a minute after it started (kubernetes/kubernetes#95140,
+  # seen on 1.20 by test/cluster/run). A restarted sidecar then kept its Pod unready, and without
+  # Service traffic in the readiness modes even while it led. With this probe the kubelet reports
+  # it ready within a second of the startup probe's success.
+  readinessProbe:
+    httpGet:
+      path: /healthz
+      port: elector
+    periodSeconds: 1
+    failureThreshold: 3
   # /healthz fails only when the election loop is stuck; an unreachable API server does not fail
   # it, since restarting would not bring the server back.
   livenessProbe:

@@ -131,6 +131,11 @@ def main():
 
     # Probes per mode.
     check(probe_path(sidecar.get("livenessProbe")) == "/healthz", "the sidecar's liveness probe is not /healthz")
+    # Without it a restarted sidecar (it has a startup probe) stays unready up to a minute on the
+    # kubelet (kubernetes/kubernetes#95140), and its Pod gets no traffic while it leads.
+    check(probe_path(sidecar.get("readinessProbe")) == "/healthz" and
+          sidecar["readinessProbe"].get("periodSeconds", 10) <= 2,
+          "the sidecar needs a readiness probe on /healthz with a short period")
     readyz = [c["name"] for c in pod["containers"] + pod.get("initContainers", [])
               if probe_path(c.get("readinessProbe")) == "/readyz"]
     if mode == "readiness":
