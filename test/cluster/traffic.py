@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Service traffic through a real kube-proxy during lease-elector handovers, one routing mode.
 
-    traffic.py measure --namespace NS --release R --mode MODE --runs N --out FILE.json
-    traffic.py report FILE.json... [--markdown FILE.md]
+    traffic.py measure --mode MODE --namespace NS --service SVC --lease LEASE --pod-selector SEL
+                       [--runs N] [--replicas N] --out FILE.json     (CLUSTER_* from node's env)
+    traffic.py report FILE.json... [--min-runs N] [--markdown FILE.md] [--json FILE.json]
 
 `measure` runs inside the cluster's network namespace (test/cluster/node exec), against a release
-of the chart whose app answers every request with its Pod name. Three threads watch and ask:
+of the chart whose app answers every request with its Pod name. Its threads watch and ask:
   - the Lease, by a watch: the ground truth of who leads, and when each term began and ended;
   - a client that sends a request to the Service's ClusterIP every 10 ms, each on a new connection
-    (kube-proxy's rules choose a Pod per new connection);
+    (kube-proxy's rules choose a Pod per new connection), from five staggered worker threads;
   - a keep-alive client, one connection reused until it fails (what a pooling client sees).
 The main thread waits until the release is steady (one holder, every Pod running, the last second
 of answers all from the holder), then alternately deletes the leader's Pod (graceful termination)
@@ -21,10 +22,13 @@ the request's send and its answer. A handover window opens when the Lease leaves
 or a new holder) and closes at the first answer from the next term's holder. Inside it answers
 from the previous holder are counted apart (the data path has not switched yet); every other
 answer from a Pod the Lease did not name is a non-leader answer. `report` prints the table and
-fails when a mode that promises it (label, endpoints) had any non-leader answer, or when any run
-did not reach its new leader.
+fails when a mode that promises it (label, endpoints) had any non-leader answer, or when a mode has
+fewer runs than --min-runs that reached their new leader. Failed requests (during a handover, and
+between handovers once the first leader answered) and the keep-alive client's answers are
+reported, not judged.
 """
 import argparse
+import datetime
 import json
 import os
 import signal
@@ -83,11 +87,32 @@ class LeaseWatch(threading.Thread):
         self.lock = threading.Lock()
         self.stopping = False
 
+    # The Lease's times are written by the sidecars on this same machine's clock. A term is dated
+    # by the record itself (acquireTime for a new holder, renewTime for a release), not by when its
+    # watch event arrived: under load the event can lag the new leader's first answers, which would
+    # then look like a non-leader's.
+    WALL_MINUS_MONOTONIC = time.time() - time.monotonic()
+
+    @classmethod
+    def monotonic_of(cls, micro_time):
+        try:
+            wall = datetime.datetime.strptime(micro_time, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+        except (TypeError, ValueError):
+            return None
+        return wall.timestamp() - cls.WALL_MINUS_MONOTONIC
+
     def record(self, lease):
         term = term_of(lease)
+        spec = lease.get("spec") or {}
+        now = time.monotonic()
         with self.lock:
-            if not self.terms or self.terms[-1][1] != term:
-                self.terms.append((time.monotonic(), term))
+            if self.terms and self.terms[-1][1] == term:
+                return
+            dated = self.monotonic_of(spec.get("acquireTime") if term[0] else spec.get("renewTime"))
+            when = now if dated is None else min(now, dated)
+            if self.terms:
+                when = max(when, self.terms[-1][0])  # kept in order, whatever the record says
+            self.terms.append((when, term))
 
     def current(self):
         with self.lock:
@@ -253,8 +278,8 @@ def measure():
     # The clients start once the Lease is known, so every answer has a holder to be judged by.
     watch.start()
     while not watch.current()[0]:
-        if time.monotonic() - started > 30:
-            log("the Lease %s/%s could not be read in 30 s" % (ARGS.namespace, ARGS.lease))
+        if time.monotonic() - started > ARGS.steady_timeout:
+            log("the Lease %s/%s could not be read in %d s" % (ARGS.namespace, ARGS.lease, ARGS.steady_timeout))
             return 1
         time.sleep(0.05)
     for thread in (client, kept):
@@ -291,10 +316,16 @@ def measure():
                 later = [(t, term) for t, term in watch.terms if t >= acted - 0.001 and term != term_before and term[0]]
             if later:
                 new_term = later[0]
+        # Answers are appended as they come, so the first match in that order is the first answer;
+        # only what arrived since the last look is scanned.
         first = None
+        scanned = 0
         while new_term is not None and time.monotonic() < deadline and first is None:
             time.sleep(0.02)
-            first = next((a for a in client.snapshot() if a[0] >= new_term[0] and a[2] == new_term[1][0]), None)
+            with client.lock:
+                fresh = client.answers[scanned:]
+            scanned += len(fresh)
+            first = next((a for a in fresh if a[0] >= new_term[0] and a[2] == new_term[1][0]), None)
         if new_term is None or first is None:
             record["error"] = "no answer from a new leader within %d s (Lease term %s)" % (
                 ARGS.failover_timeout, watch.current()[1])
@@ -359,20 +390,35 @@ def classify(result, answers):
     counts = {"leader": 0, "previous_holder_in_window": 0, "non_leader": 0, "failed_outside_window": 0}
     samples = []
     for sent, answered, pod, _ in answers:
-        window = next((w for w in windows if w[0] <= answered and sent <= w[1]), None)
+        open_windows = [w for w in windows if w[0] <= answered and sent <= w[1]]
         if pod is None:
-            if window is None:
+            if not open_windows:
                 counts["failed_outside_window"] += 1
             continue
         if pod in holders_between(sent, answered):
             counts["leader"] += 1
-        elif window is not None and pod == window[2]:
+        elif any(pod == w[2] for w in open_windows):
             counts["previous_holder_in_window"] += 1
         else:
             counts["non_leader"] += 1
             if len(samples) < 5:
                 samples.append({"sent": round(sent, 3), "pod": pod, "holders": sorted(holders_between(sent, answered))})
     return counts, samples
+
+
+def failed_between_handovers(result):
+    """Failed requests outside every handover (from an action to the new leader's first answer),
+    after the first leader's first answer: traffic lost while one Pod led undisturbed."""
+    answers = result["answers"]
+    first_held = next((t for t, term in result["terms"] if term[0]), None)
+    if first_held is None:
+        return 0
+    first_answer = next((a[1] for a in answers if a[0] >= first_held and a[2]), None)
+    if first_answer is None:
+        return 0
+    busy = [(a["at"], a["at"] + a.get("traffic_failover_s", float("inf"))) for a in result["actions"]]
+    return sum(1 for sent, _, pod, _ in answers
+               if pod is None and sent > first_answer and not any(start <= sent <= end for start, end in busy))
 
 
 def report():
@@ -384,7 +430,8 @@ def report():
         counts, samples = classify(result, result["answers"])
         kept, _ = classify(result, result["kept_alive"])
         done = [a for a in result["actions"] if "error" not in a]
-        row = {"mode": mode, "counts": counts, "kept_alive": kept, "samples": samples, "failure": result["failure"]}
+        row = {"mode": mode, "counts": counts, "kept_alive": kept, "samples": samples, "failure": result["failure"],
+               "failed_between": failed_between_handovers(result)}
         for action in ("delete", "kill"):
             runs = [a for a in done if a["action"] == action]
             traffic = [a["traffic_failover_s"] for a in runs]
@@ -409,16 +456,17 @@ def report():
     fmt = lambda v: "-" if v is None else "%.2f" % v
     lines = [
         "| mode | Pod deleted: traffic median / max (s) | Lease | sidecar SIGKILL: traffic median / max (s) | Lease | "
-        "failed requests (delete / kill) | non-leader answers outside a window | previous holder in a window | "
-        "keep-alive: non-leader answers |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "failed requests (delete / kill) | failed between handovers | non-leader answers outside a window | "
+        "previous holder in a window | keep-alive: non-leader answers |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         d, k = row["delete"], row["kill"]
-        lines.append("| %s | %s / %s (%d runs) | %s | %s / %s (%d runs, %d same Pod) | %s | %d / %d | %d | %d | %d |" % (
+        lines.append("| %s | %s / %s (%d runs) | %s | %s / %s (%d runs, %d same Pod) | %s | %d / %d | %d | %d | %d | %d |" % (
             row["mode"], fmt(d["traffic_median_s"]), fmt(d["traffic_max_s"]), d["runs"], fmt(d["lease_median_s"]),
             fmt(k["traffic_median_s"]), fmt(k["traffic_max_s"]), k["runs"], k["new_leader_same_pod"],
-            fmt(k["lease_median_s"]), d["failed_requests"], k["failed_requests"], row["counts"]["non_leader"],
+            fmt(k["lease_median_s"]), d["failed_requests"], k["failed_requests"],
+            row["failed_between"], row["counts"]["non_leader"],
             row["counts"]["previous_holder_in_window"], row["kept_alive"]["non_leader"]))
     table = "\n".join(lines)
     print(table)
@@ -433,6 +481,13 @@ def report():
     return 1 if failed else 0
 
 
+def positive(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1, not %s" % text)
+    return value
+
+
 def main():
     global ARGS
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -445,7 +500,7 @@ def main():
     m.add_argument("--pod-selector", required=True)
     m.add_argument("--replicas", type=int, default=3)
     m.add_argument("--sidecar-container", default="lease-elector")
-    m.add_argument("--runs", type=int, default=5)
+    m.add_argument("--runs", type=positive, default=5)
     m.add_argument("--steady-timeout", type=int, default=120)
     m.add_argument("--failover-timeout", type=int, default=60)
     m.add_argument("--out", required=True)
@@ -455,7 +510,7 @@ def main():
     r.add_argument("files", nargs="+")
     r.add_argument("--markdown")
     r.add_argument("--json")
-    r.add_argument("--min-runs", type=int, default=5)
+    r.add_argument("--min-runs", type=positive, default=5)
     ARGS = parser.parse_args()
     if ARGS.command == "report":
         ARGS.mode = "report"
