@@ -54,8 +54,9 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 
 {{/* "true" when the sidecar runs as a native sidecar: an init container with restartPolicy
-Always. GA-on-by-default from 1.29; an older API server drops the field and the Pod hangs in Init,
-so "auto" never picks it below 1.29. */}}
+Always. GA-on-by-default from 1.29; an older API server drops the field and then refuses the
+Deployment (an init container may not have the sidecar's probes), so "auto" never picks it below
+1.29. */}}
 {{- define "lease-elector.native" -}}
 {{- $native := .Values.sidecar.native | toString -}}
 {{- if eq $native "auto" -}}
