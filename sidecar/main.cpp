@@ -23,6 +23,7 @@
 #include "election/snapshot.h"
 #include "election/timing_rules.h"
 #include "http/election_routes.h"
+#include "http/metrics_route.h"
 #include "http/server.h"
 #include "kube/cluster_config.h"
 #include "kube/curl_transport.h"
@@ -34,6 +35,7 @@
 #include "traffic/traffic_controller.h"
 #include "traffic/traffic_loop.h"
 #include "util/logging.h"
+#include "util/version.h"
 
 namespace {
 
@@ -163,8 +165,9 @@ int main(int argc, char** argv) {
     }
 
     asio::io_context io;
-    le::http::Server http_server(io, resolve_listen_address(io, config),
-                                 le::http::make_election_route_table(board, clock));
+    auto routes = le::http::make_election_route_table(board, clock);
+    le::http::add_metrics_route(*routes, board, clock, {config.lease_name, le::util::kVersion});
+    le::http::Server http_server(io, resolve_listen_address(io, config), std::move(routes));
     asio::signal_set signals(io, SIGTERM, SIGINT);
     signals.async_wait([&](const boost::system::error_code& error, int signal) {
       if (error) return;
