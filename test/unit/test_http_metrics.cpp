@@ -16,61 +16,24 @@
 #include "http/metrics_route.h"
 #include "http/metrics_text.h"
 #include "http/route_table.h"
+#include "http_snapshots.h"
 #include "util/micro_time.h"
 
 using namespace std::chrono_literals;
-using le::election::BootTime;
 using le::election::ElectionSnapshot;
 using le::election::SnapshotBoard;
-using le::election::WallClockTime;
 using le::http::escape_label_value;
 using le::http::format_metric_value;
 using le::http::MetricsSources;
 using le::http::Request;
 using le::http::RouteTable;
+using le::testing::boot0;
+using le::testing::following_snapshot;
+using le::testing::leading_snapshot;
+using le::testing::wall0;
+using FakeClock = le::testing::SetClock;
 
 namespace {
-
-struct FakeClock final : le::election::Clock {
-  BootTime boot{};
-  WallClockTime wall{};
-  BootTime boot_now() const override { return boot; }
-  WallClockTime wall_now() const override { return wall; }
-};
-
-const BootTime boot0 = BootTime{} + 1000h;
-const WallClockTime wall0 = WallClockTime{} + std::chrono::seconds{1'780'000'000};
-
-// A replica that renewed its own record at (boot0, wall0), term begun 60 s earlier.
-ElectionSnapshot leading_snapshot() {
-  ElectionSnapshot s;
-  s.identity = "pod-a";
-  s.lease = "default/my-lease";
-  le::election::LeaderRecord record;
-  record.holder_identity = "pod-a";
-  record.lease_duration = 15s;
-  record.acquire_time = le::util::to_micro(wall0 - 60s);
-  record.renew_time = le::util::to_micro(wall0);
-  record.lease_transitions = 3;
-  s.observed = record;
-  s.record_is_ours = true;
-  s.renew_sent_boot = boot0;
-  s.renew_sent_wall = wall0;
-  s.renew_deadline = 10s;
-  s.alive_until = boot0 + 30s;
-  s.status = "leading";
-  return s;
-}
-
-ElectionSnapshot following_snapshot() {
-  auto s = leading_snapshot();
-  s.observed->holder_identity = "pod-b";
-  s.record_is_ours = false;
-  s.renew_sent_boot.reset();
-  s.renew_sent_wall.reset();
-  s.status = "following";
-  return s;
-}
 
 MetricsSources sources() {
   MetricsSources sources{"my-lease", "1.2.3"};
