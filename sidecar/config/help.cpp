@@ -83,7 +83,8 @@ std::string help_text() {
   }
   out +=
       "\n"
-      "HTTP endpoints: /leader and / (who leads now, for the app), /healthz, /readyz.\n"
+      "HTTP endpoints: /leader and / (who leads now, for the app), /healthz, /readyz, /metrics\n"
+      "(Prometheus text format; leader_election_master_status as client-go names it).\n"
       "\n"
       "Exit codes: 0 success (or --help, --version), 1 runtime failure, 2 bad configuration.\n";
   return out;
