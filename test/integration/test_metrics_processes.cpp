@@ -32,10 +32,17 @@ ClusterOptions options() {
   return o;
 }
 
+// A replica that was just started may not listen yet (wait_for_leader needs only the leader to
+// answer), so a refused connection is retried for a while; any answer but 200 fails at once.
 std::string scrape(LocalCluster& cluster, std::size_t index) {
   HttpClient http;
-  const auto answer =
-      http.get("http://127.0.0.1:" + std::to_string(cluster.http_port(index)) + "/metrics", 5s);
+  const auto url = "http://127.0.0.1:" + std::to_string(cluster.http_port(index)) + "/metrics";
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  auto answer = http.get(url, 5s);
+  while (answer.status == 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(50ms);
+    answer = http.get(url, 5s);
+  }
   REQUIRE_MESSAGE(answer.status == 200, "replica " << index << ": " << answer.status << " " << answer.error);
   return answer.body;
 }
