@@ -25,6 +25,7 @@
 #include "http/election_routes.h"
 #include "http/metrics_route.h"
 #include "http/server.h"
+#include "kube/api_metrics.h"
 #include "kube/cluster_config.h"
 #include "kube/curl_transport.h"
 #include "kube/endpoint_slice_client.h"
@@ -119,7 +120,13 @@ int main(int argc, char** argv) {
 
     const std::string server_url = cluster.value().server;
     const std::string source = cluster.value().source;
+    // Every API connection counts into one ApiMetrics, each part into its own counters; /metrics
+    // reads them all, lock-free.
+    auto api_metrics = std::make_shared<le::kube::ApiMetrics>(le::kube::url_host(server_url));
+    auto election_metrics = std::make_shared<le::election::ElectionMetrics>();
+    auto routing_metrics = std::make_shared<le::traffic::RoutingMetrics>();
     auto transport = std::make_unique<le::kube::CurlTransport>(std::move(cluster.value()));
+    transport->set_metrics(api_metrics);
     // The watch gets a connection of its own: a stream never delays a renewal.
     auto watch_transport = transport->make_independent();
     // The traffic thread gets connections of its own (make_independent), so it never waits on the
@@ -139,8 +146,9 @@ int main(int argc, char** argv) {
     elector_config.retry_period = config.retry_period;
     elector_config.request_timeout = le::election::timing::request_timeout_for(config.renew_deadline);
     elector_config.read_before_renew = config.takeover == le::config::Takeover::poll;
-    le::election::Elector elector(elector_config, lease_client, clock, board,
-                                  [&] { return uniform01(random_engine); });
+    le::election::Elector elector(
+        elector_config, lease_client, clock, board, [&] { return uniform01(random_engine); },
+        election_metrics);
     le::election::ElectionLoop loop(elector, clock, config.release_delay);
     // The watcher has its own random engine: it runs on its own thread. It shares the Lease client's
     // object cache, so the elector can update a Lease it learned of from a watch event.
@@ -148,6 +156,7 @@ int main(int argc, char** argv) {
     le::kube::LeaseWatcher watcher(
         std::move(watch_transport), ns, config.lease_name, loop,
         [&] { return uniform01(watch_random_engine); }, {}, lease_client.objects());
+    watcher.set_metrics(api_metrics);
 
     std::optional<le::traffic::TrafficController> controller;
     std::optional<le::traffic::TrafficLoop> traffic_loop;
@@ -160,13 +169,28 @@ int main(int argc, char** argv) {
       controller_config.check_period = config.retry_period;
       controller_config.stopping_request_timeout =
           duration_cast<milliseconds>(elector_config.stopping_request_timeout);
-      controller.emplace(*routing.mode, board, clock, controller_config);
+      controller.emplace(*routing.mode, board, clock, controller_config, routing_metrics);
       traffic_loop.emplace(*controller, clock);
     }
 
     asio::io_context io;
     auto routes = le::http::make_election_route_table(board, clock);
-    le::http::add_metrics_route(*routes, board, clock, {config.lease_name, le::util::kVersion});
+    le::http::MetricsSources metrics_sources;
+    metrics_sources.lease_name = config.lease_name;
+    metrics_sources.version = le::util::kVersion;
+    const std::string lease_name = config.lease_name;
+    metrics_sources.collectors.emplace_back([election_metrics, lease_name](le::util::MetricsText& out) {
+      election_metrics->write(out, lease_name);
+    });
+    metrics_sources.collectors.emplace_back(
+        [api_metrics, lease_name](le::util::MetricsText& out) { api_metrics->write(out, lease_name); });
+    if (routing.mode) {
+      metrics_sources.collectors.emplace_back(
+          [routing_metrics, mode = std::string(routing.mode->mode())](le::util::MetricsText& out) {
+            routing_metrics->write(out, mode);
+          });
+    }
+    le::http::add_metrics_route(*routes, board, clock, std::move(metrics_sources));
     le::http::Server http_server(io, resolve_listen_address(io, config), std::move(routes));
     asio::signal_set signals(io, SIGTERM, SIGINT);
     signals.async_wait([&](const boost::system::error_code& error, int signal) {

@@ -26,7 +26,7 @@ std::int32_t next_transitions(std::int32_t transitions) {
 }  // namespace
 
 Elector::Elector(ElectorConfig config, LeaseStore& store, const Clock& clock, SnapshotBoard& board,
-                 std::function<double()> uniform01)
+                 std::function<double()> uniform01, std::shared_ptr<ElectionMetrics> metrics)
     : config_(std::move(config)),
       store_(store),
       clock_(clock),
@@ -34,7 +34,8 @@ Elector::Elector(ElectorConfig config, LeaseStore& store, const Clock& clock, Sn
       lease_(store.describe()),
       terms_(config_.identity),
       backoff_(config_.retry_period, config_.jitter_factor, config_.lease_duration, std::move(uniform01)),
-      shutdown_(config_.stopping_request_timeout) {
+      shutdown_(config_.stopping_request_timeout),
+      metrics_(metrics ? std::move(metrics) : std::make_shared<ElectionMetrics>()) {
   config_.request_timeout = timing::bounded_request_timeout(config_.request_timeout, config_.renew_deadline);
   set_status("starting");
   publish();
@@ -86,12 +87,14 @@ nanoseconds Elector::decide(BootTime now) {
     //    conditional on this version, so a write by anyone in between makes it fail. While
     //    shutting down, only a record we still hold is renewed.
     if (shutdown_.stopping() && !holds()) return config_.retry_period;
+    metrics_->slowpath.add();  // a renewal that needed a read (or a deadline gone by) first
     return write(record, false, false);
   }
   // 4. Never start a term while shutting down.
   if (shutdown_.stopping()) return config_.retry_period;
   // 5. Someone else's lease, live by our own observation: follow it.
   if (const auto wait = follow_live_holder(now)) return *wait;
+  note_free_seen(now);
   // 6. Free, but not released by a holder: wait out any leader it may have been taken from.
   if (const auto wait = wait_out_hold_off(now)) return *wait;
   // 7. Free or expired: start a new term (client-go counts it in leaseTransitions). The update is
@@ -141,6 +144,7 @@ std::optional<nanoseconds> Elector::follow_live_holder(BootTime now) {
   if (!record.has_holder()) return std::nullopt;
   const BootTime expires = observed_at_ + record.lease_duration.value_or(seconds{0});
   if (now >= expires) return std::nullopt;
+  free_seen_at_.reset();
   set_status("following " + record.holder_identity);
   return follow(expires, now);
 }
@@ -162,6 +166,7 @@ nanoseconds Elector::follow(BootTime expires, BootTime now) {
 nanoseconds Elector::on_lease_missing(BootTime now) {
   backoff_.note_contact();
   if (terms_.ours() || terms_.last_renewal()) lose_leadership("lease " + lease_ + " was deleted");
+  note_free_seen(now);
   if (!lease_gone_) {
     lease_gone_ = true;
     note_lease_changed_under_us(now, "does not exist");
@@ -238,14 +243,22 @@ nanoseconds Elector::write(const LeaderRecord& base_record, bool new_term, bool 
     spdlog::warn(
         "update of {} changed nothing on the server (is the wall clock stuck?); not counted as a renewal",
         lease_);
+    if (!new_term) metrics_->count_renewal(RenewalResult::error);
     return backoff_.jittered_retry();
   }
   if (result.ok()) {
+    if (!new_term) metrics_->count_renewal(RenewalResult::success);
     accept_own_write(result.value(), sent, new_term, Origin::own_update);
     return config_.retry_period;
   }
   need_read_ = true;
   const ApiError& error = result.error();
+  if (!new_term) {
+    metrics_->count_renewal(error.kind == ApiErrorKind::conflict || error.kind == ApiErrorKind::not_found
+                                ? RenewalResult::conflict
+                            : error.kind == ApiErrorKind::timeout ? RenewalResult::timeout
+                                                                  : RenewalResult::error);
+  }
   if (error.kind == ApiErrorKind::conflict || error.kind == ApiErrorKind::not_found) {
     // Someone else wrote (or deleted) the Lease since we read or wrote it: stop claiming leadership
     // before anything else, then read what is there and decide again.

@@ -13,6 +13,7 @@
 
 #include "election/backoff.h"
 #include "election/clock.h"
+#include "election/election_metrics.h"
 #include "election/leadership.h"
 #include "election/lease_event.h"
 #include "election/lease_store.h"
@@ -59,8 +60,10 @@ struct ElectorConfig {
 class Elector {
  public:
   // uniform01 returns a random number in [0, 1) for the jitter.
+  // `metrics` is where it counts what /metrics shows (shared with the scrape side).
   Elector(ElectorConfig config, LeaseStore& store, const Clock& clock, SnapshotBoard& board,
-          std::function<double()> uniform01);
+          std::function<double()> uniform01,
+          std::shared_ptr<ElectionMetrics> metrics = std::make_shared<ElectionMetrics>());
 
   // One iteration of the loop: renew, or read and decide (acquire, follow, create). Returns how
   // long to wait before the next iteration. Publishes a new snapshot on every change.
@@ -101,6 +104,7 @@ class Elector {
   bool is_leader() const;
 
   const ElectorConfig& config() const { return config_; }
+  const ElectionMetrics& metrics() const { return *metrics_; }
 
  private:
   std::chrono::nanoseconds read_and_decide();
@@ -124,6 +128,10 @@ class Elector {
   void observe(const StoredLease& lease, BootTime now, Origin origin = Origin::seen);
   void accept_own_write(const StoredLease& written, const SendTime& sent, bool new_term, Origin origin);
   void lose_leadership(const std::string& reason);
+  // The Lease looks free, expired or missing: the start of the time to lead, unless already seen so.
+  void note_free_seen(BootTime now) {
+    if (!free_seen_at_) free_seen_at_ = now;
+  }
   // Timing.
   bool holds_at(BootTime boot_now, WallClockTime wall_now) const;
   std::chrono::milliseconds timeout_for_request() const;
@@ -172,6 +180,10 @@ class Elector {
   Backoff backoff_;
   std::chrono::nanoseconds next_delay_{0};
   Shutdown shutdown_;
+
+  std::shared_ptr<ElectionMetrics> metrics_;
+  // When this replica first saw the Lease free, expired or missing since it last saw a live holder.
+  std::optional<BootTime> free_seen_at_;
 
   std::string status_;
   bool announced_leading_ = false;

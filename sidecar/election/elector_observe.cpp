@@ -81,6 +81,13 @@ void Elector::accept_own_write(const StoredLease& written, const SendTime& sent,
     return;
   }
   terms_.renewed(sent);
+  if (new_term) {
+    metrics_->terms_started.add();
+    // Leadership begins now, or for a create once its wait is over.
+    const BootTime leads_from = terms_.leading_not_before().value_or(clock_.boot_now());
+    if (free_seen_at_) metrics_->time_to_lead.observe(std::max<nanoseconds>(leads_from - *free_seen_at_, {}));
+    free_seen_at_.reset();
+  }
   if (!was_leading) {
     spdlog::info("{} lease {} (term {}, leaseTransitions {})", new_term ? "acquired" : "renewed our own",
                  lease_, written.record.acquire_time ? format_micro_time(*written.record.acquire_time) : "?",

@@ -4,11 +4,13 @@
 #include <optional>
 #include <utility>
 
-#include "http/metrics_text.h"
+#include "util/metrics_text.h"
 
 namespace le::http {
 namespace {
 
+using util::MetricLabels;
+using util::MetricsText;
 using Type = MetricsText::Type;
 
 double seconds(std::chrono::nanoseconds duration) { return std::chrono::duration<double>(duration).count(); }
@@ -58,6 +60,8 @@ std::string render_metrics(const election::ElectionSnapshot& snapshot, election:
   out.family("lease_elector_build_info", Type::gauge, "Always 1; the version of lease-elector in its label.");
   out.sample("lease_elector_build_info", {{"version", sources.version}}, 1);
 
+  for (const auto& collect : sources.collectors) collect(out);
+
   // The names client_golang's process collector uses, which every Prometheus setup knows.
   const auto stats = sources.process_stats ? sources.process_stats() : util::ProcessStats{};
   const auto process = [&out](std::string_view metric, Type type, std::string_view help,
@@ -83,7 +87,7 @@ void add_metrics_route(RouteTable& routes, const election::SnapshotBoard& board,
   routes.get("/metrics", [&board, &clock, sources = std::move(sources)](const Request&) {
     const auto snapshot = board.current();
     Response response;
-    response.content_type = std::string(kMetricsContentType);
+    response.content_type = std::string(util::kMetricsContentType);
     response.body = render_metrics(*snapshot, clock.boot_now(), clock.wall_now(), sources);
     response.headers.emplace_back("Cache-Control", "no-store");
     return response;

@@ -4,10 +4,12 @@
 // loop (a snapshot is a pointer copy), so it answers even while the API server does not.
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "election/clock.h"
 #include "election/snapshot.h"
 #include "http/route_table.h"
+#include "util/metrics_text.h"
 #include "util/process_stats.h"
 
 namespace le::http {
@@ -18,6 +20,9 @@ struct MetricsSources {
   std::string lease_name;
   std::string version;
   std::function<util::ProcessStats()> process_stats = util::read_process_stats;
+  // The counters of the other parts (election, API client, routing), each appending its families.
+  // They read atomics only: a scrape never waits for the part that counts.
+  std::vector<std::function<void(util::MetricsText&)>> collectors;
 };
 
 // The metrics text for one reading of the clocks and one snapshot (what the route serves).

@@ -78,6 +78,7 @@ struct CurlTransport::Exchange {
   CURL* curl = nullptr;
   bool streaming = false;  // the headers said 2xx
   bool ended_by_handler = false;
+  std::string date;  // the Date header of the final answer, for the clock offset
 };
 
 CurlTransport::CurlTransport(ClusterConfig config)
@@ -142,7 +143,9 @@ CurlTransport::~CurlTransport() {
 }
 
 std::unique_ptr<CurlTransport> CurlTransport::make_independent() const {
-  return std::make_unique<CurlTransport>(config_);
+  auto copy = std::make_unique<CurlTransport>(config_);
+  copy->set_metrics(metrics_);
+  return copy;
 }
 
 std::size_t CurlTransport::on_body(char* data, std::size_t size, std::size_t count, void* user) {
@@ -171,6 +174,9 @@ std::size_t CurlTransport::on_header(char* data, std::size_t size, std::size_t c
     // A new status line (after "100 Continue", say): headers of an earlier interim answer do not count.
     exchange.response.content_type.clear();
     exchange.response.retry_after.reset();
+    exchange.date.clear();
+  } else if (header_name_is(line, "date")) {
+    exchange.date = header_value(line, 4);
   } else if (header_name_is(line, "content-type")) {
     exchange.response.content_type = header_value(line, 12);
   } else if (header_name_is(line, "retry-after")) {
@@ -204,6 +210,30 @@ TransportResult CurlTransport::stream(std::string_view path_and_query, std::chro
 TransportResult CurlTransport::perform(std::string_view method, std::string_view path_and_query,
                                        std::string_view body, std::string_view content_type,
                                        std::chrono::milliseconds timeout, Exchange& exchange) {
+  // A request out of time is never sent: nothing to count.
+  if (!metrics_ || timeout <= std::chrono::milliseconds::zero())
+    return perform_once(method, path_and_query, body, content_type, timeout, exchange);
+  const auto sent_wall = std::chrono::system_clock::now();
+  const auto sent = std::chrono::steady_clock::now();
+  auto result = perform_once(method, path_and_query, body, content_type, timeout, exchange);
+  {
+    const auto* response = std::get_if<HttpResponse>(&result);
+    const bool streamed = exchange.stream != nullptr;
+    // A watch counts once, when its answer's headers came (its status): its length is no latency.
+    const int status = response ? response->status : (streamed ? exchange.response.status : 0);
+    metrics_->count_request(
+        method, status,
+        streamed ? std::nullopt
+                 : std::optional<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - sent));
+    if (!exchange.date.empty() && !streamed)
+      metrics_->observe_server_date(exchange.date, sent_wall, std::chrono::system_clock::now());
+  }
+  return result;
+}
+
+TransportResult CurlTransport::perform_once(std::string_view method, std::string_view path_and_query,
+                                            std::string_view body, std::string_view content_type,
+                                            std::chrono::milliseconds timeout, Exchange& exchange) {
   const std::string method_text(method);
   const std::string url = server_ + std::string(path_and_query);
   const std::string what = method_text + " " + url;

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "kube/api_metrics.h"
 #include "kube/cluster_config.h"
 #include "kube/http_transport.h"
 #include "kube/token_source.h"
@@ -29,8 +30,12 @@ class CurlTransport final : public HttpTransport, public StreamingTransport {
   TransportResult stream(std::string_view path_and_query, std::chrono::milliseconds timeout,
                          StreamHandler& handler) override;
 
-  // A new transport with the same credentials and its own connection and token source.
+  // A new transport with the same credentials and its own connection and token source, counting
+  // into the same metrics.
   std::unique_ptr<CurlTransport> make_independent() const;
+  // Where every request's outcome, latency and the server's Date are counted; set before
+  // make_independent(). Without it nothing is counted.
+  void set_metrics(std::shared_ptr<ApiMetrics> metrics) { metrics_ = std::move(metrics); }
 
   // An answer larger than this is refused (a Lease is a few KiB).
   static constexpr std::size_t kMaxResponseBytes = 16 * 1024 * 1024;
@@ -40,12 +45,16 @@ class CurlTransport final : public HttpTransport, public StreamingTransport {
   TransportResult perform(std::string_view method, std::string_view path_and_query, std::string_view body,
                           std::string_view content_type, std::chrono::milliseconds timeout,
                           Exchange& exchange);
+  TransportResult perform_once(std::string_view method, std::string_view path_and_query,
+                               std::string_view body, std::string_view content_type,
+                               std::chrono::milliseconds timeout, Exchange& exchange);
   static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user);
   static std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user);
 
   ClusterConfig config_;
   std::string server_;
   TokenSource token_;
+  std::shared_ptr<ApiMetrics> metrics_;
   void* handle_ = nullptr;  // CURL*, kept opaque so that curl.h stays out of this header
 };
 

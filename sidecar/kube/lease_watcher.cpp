@@ -58,6 +58,12 @@ void LeaseWatcher::run() {
     const bool short_lived = steady_clock::now() - started < seconds{1};
     if (delivered_connected)
       sink_.deliver(LeaseEvent{LeaseEvent::Kind::disconnected, std::nullopt, "watch ended"});
+    if (metrics_ && ending != Ending::stopped) {
+      // A stream the server ends as soon as it starts is a failure, not its usual timeout.
+      metrics_->count_watch_restart(ending == Ending::server_closed && !short_lived ? WatchRestart::timeout
+                                    : ending == Ending::expired                     ? WatchRestart::expired
+                                                                                    : WatchRestart::error);
+    }
     switch (ending) {
       case Ending::stopped:
         return;

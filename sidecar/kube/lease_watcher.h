@@ -16,6 +16,7 @@
 #include <string>
 
 #include "election/lease_event.h"
+#include "kube/api_metrics.h"
 #include "kube/http_transport.h"
 #include "kube/lease_object_cache.h"
 
@@ -43,6 +44,8 @@ class LeaseWatcher {
   void run();
   // Thread-safe. An open stream ends within about a second.
   void stop();
+  // Where restarts are counted (by reason); set before run().
+  void set_metrics(std::shared_ptr<ApiMetrics> metrics) { metrics_ = std::move(metrics); }
 
   // The watch URL for a resume point ("" = from the current state).
   std::string watch_path(const std::string& resource_version, std::chrono::seconds server_timeout) const;
@@ -62,6 +65,7 @@ class LeaseWatcher {
   std::function<double()> uniform01_;
   WatchTiming timing_;
   std::shared_ptr<LeaseObjectCache> objects_;
+  std::shared_ptr<ApiMetrics> metrics_;
 
   std::string last_version_;  // the newest resourceVersion the stream delivered
   std::string last_failure_;  // to log a repeated failure once, not at every retry

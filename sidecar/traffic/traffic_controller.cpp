@@ -11,8 +11,24 @@ namespace le::traffic {
 using namespace std::chrono;
 
 TrafficController::TrafficController(TrafficMode& route, const election::SnapshotBoard& board,
-                                     const election::Clock& clock, TrafficControllerConfig config)
-    : mode_(route), board_(board), clock_(clock), config_(std::move(config)) {}
+                                     const election::Clock& clock, TrafficControllerConfig config,
+                                     std::shared_ptr<RoutingMetrics> metrics)
+    : mode_(route),
+      board_(board),
+      clock_(clock),
+      config_(std::move(config)),
+      metrics_(metrics ? std::move(metrics) : std::make_shared<RoutingMetrics>()) {}
+
+void TrafficController::count_writes(const Attempt& attempt) {
+  int succeeded = attempt.writes;
+  // A failure on a read (rule verb "get") comes after writes that all succeeded.
+  if (attempt.kind == Attempt::Kind::failed && attempt.failure && attempt.failure->rule.verb != "get" &&
+      succeeded > 0) {
+    --succeeded;
+    metrics_->writes[RoutingMetrics::result_of(attempt.failure->error.kind)].add();
+  }
+  metrics_->writes[RoutingMetrics::success].add(static_cast<std::uint64_t>(succeeded));
+}
 
 std::optional<milliseconds> TrafficController::write_budget() const {
   // Checked right before each write, on the snapshot of this instant: the write is sent only
@@ -85,6 +101,7 @@ nanoseconds TrafficController::step(std::optional<election::BootTime> shutdown_d
   if (leading) {
     auto attempt = mode_.lead(
         *term_, [this] { return write_budget(); }, [this] { return request_timeout(); });
+    count_writes(attempt);
     // What it read may be from the term that ended during the attempt: "nothing to write" then says
     // nothing about the new term, which fences anew.
     if (attempt.kind == Attempt::Kind::done && board_.current()->term != election_term_)
@@ -111,6 +128,7 @@ nanoseconds TrafficController::step(std::optional<election::BootTime> shutdown_d
     }
   } else {
     const auto attempt = mode_.follow([this] { return request_timeout(); });
+    count_writes(attempt);
     if (attempt.kind == Attempt::Kind::failed) {
       failed(attempt, boot_now);
     } else {

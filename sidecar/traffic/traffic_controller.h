@@ -15,11 +15,13 @@
 // that the snapshot still leads in the controller's election term (write_budget).
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "election/clock.h"
 #include "election/snapshot.h"
+#include "traffic/routing_metrics.h"
 #include "traffic/traffic_mode.h"
 
 namespace le::traffic {
@@ -43,7 +45,8 @@ struct TrafficControllerConfig {
 class TrafficController {
  public:
   TrafficController(TrafficMode& route, const election::SnapshotBoard& board, const election::Clock& clock,
-                    TrafficControllerConfig config);
+                    TrafficControllerConfig config,
+                    std::shared_ptr<RoutingMetrics> metrics = std::make_shared<RoutingMetrics>());
 
   // One step at the current snapshot. Returns how long it has nothing to do, unless the snapshot
   // changes. `shutdown_deadline`: shutdown has begun and must be over by then (the election's
@@ -57,6 +60,8 @@ class TrafficController {
   bool unrouted() const { return unrouted_; }
   // The routing term ("identity@acquireTime/n"), while leading.
   const std::optional<std::string>& term() const { return term_; }
+  // What it counted for /metrics.
+  const RoutingMetrics& metrics() const { return *metrics_; }
   // The last failure's log line, for tests.
   const std::string& last_error() const { return last_error_; }
 
@@ -68,11 +73,14 @@ class TrafficController {
   milliseconds request_timeout() const;
   void begin_term(const election::ElectionSnapshot& snapshot, election::BootTime now);
   void failed(const Attempt& attempt, election::BootTime now);
+  // Counts an attempt's writes: all succeeded but a failed write, which is the last one sent.
+  void count_writes(const Attempt& attempt);
 
   TrafficMode& mode_;
   const election::SnapshotBoard& board_;
   const election::Clock& clock_;
   TrafficControllerConfig config_;
+  std::shared_ptr<RoutingMetrics> metrics_;
   std::optional<std::string> term_;
   // The election term (ElectionSnapshot::term) term_ belongs to; 0 while not leading.
   std::uint64_t election_term_ = 0;

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "http/metrics_text.h"
+#include "util/metrics_text.h"
 
 namespace {
 
@@ -26,7 +26,7 @@ bool valid_utf8(std::string_view text) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view value(reinterpret_cast<const char*>(data), size);
-  le::http::MetricsText text;
+  le::util::MetricsText text;
   text.sample("x", {{"identity", value}}, 1);
   const std::string_view line = text.text();
   // x{identity="..."} 1\n

@@ -97,5 +97,13 @@ TEST_CASE("metrics: one replica reports master status 1, the others 0, and promt
   cluster.sidecar(leader).signal(SIGTERM);
   const auto next = cluster.wait_for_leader(20s, leader);
   REQUIRE(next);
-  CHECK(value_of(scrape(cluster, next->first), "leader_election_master_status") == 1);
+  const auto new_leader_text = scrape(cluster, next->first);
+  CHECK(value_of(new_leader_text, "leader_election_master_status") == 1);
+  // The counters moved: this term was started and timed from the release seen to leading, and its
+  // requests reached the API server's counts.
+  CHECK(value_of(new_leader_text, "lease_elector_terms_started_total") == 1);
+  CHECK(value_of(new_leader_text, "lease_elector_time_to_lead_seconds_count") == 1);
+  CHECK(value_of(new_leader_text, R"(rest_client_requests_total\{code="200",host="[^"]+",method="PUT"\})")
+            .value_or(0) >= 1);
+  promtool_check(cluster, new_leader_text, "new leader");
 }

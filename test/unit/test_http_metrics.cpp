@@ -14,16 +14,14 @@
 #include "election/clock.h"
 #include "election/snapshot.h"
 #include "http/metrics_route.h"
-#include "http/metrics_text.h"
 #include "http/route_table.h"
 #include "http_snapshots.h"
+#include "util/metrics_text.h"
 #include "util/micro_time.h"
 
 using namespace std::chrono_literals;
 using le::election::ElectionSnapshot;
 using le::election::SnapshotBoard;
-using le::http::escape_label_value;
-using le::http::format_metric_value;
 using le::http::MetricsSources;
 using le::http::Request;
 using le::http::RouteTable;
@@ -31,12 +29,16 @@ using le::testing::boot0;
 using le::testing::following_snapshot;
 using le::testing::leading_snapshot;
 using le::testing::wall0;
+using le::util::escape_label_value;
+using le::util::format_metric_value;
 using FakeClock = le::testing::SetClock;
 
 namespace {
 
 MetricsSources sources() {
-  MetricsSources sources{"my-lease", "1.2.3"};
+  MetricsSources sources;
+  sources.lease_name = "my-lease";
+  sources.version = "1.2.3";
   sources.process_stats = [] {
     le::util::ProcessStats stats;
     stats.cpu_seconds = 1.5;
@@ -110,8 +112,8 @@ TEST_CASE("label values: random bytes never break a sample line") {
   for (int round = 0; round < 2000; ++round) {
     std::string identity(static_cast<std::size_t>(length(random)), '\0');
     for (auto& c : identity) c = static_cast<char>(byte(random));
-    le::http::MetricsText text;
-    text.family("x", le::http::MetricsText::Type::gauge, "help");
+    le::util::MetricsText text;
+    text.family("x", le::util::MetricsText::Type::gauge, "help");
     text.sample("x", {{"identity", identity}}, 1);
     INFO("round " << round);
     check_exposition(text.text());

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cctype>
+#include <ctime>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -274,4 +275,51 @@ TEST_CASE("no answer in time is a timeout, nothing listening is a network error,
   REQUIRE(std::holds_alternative<TransportError>(failed));
   CHECK(std::get<TransportError>(failed).kind == TransportErrorKind::network);
   CHECK(std::get<TransportError>(failed).message.find("s3cret") == std::string::npos);
+}
+
+TEST_CASE("metrics: every answer counted by method and code, no answer as <error>, the Date read") {
+  // A server whose clock is 100 s behind ours, as its Date header shows.
+  TinyServer server([](const Received& request) {
+    const auto behind = std::chrono::system_clock::now() - 100s;
+    const std::time_t seconds = std::chrono::system_clock::to_time_t(behind);
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    char date[40];
+    std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &utc);
+    return http_response(request.method == "PUT" ? 409 : 200, "{}", "Date: " + std::string(date) + "\r\n");
+  });
+  auto metrics = std::make_shared<le::kube::ApiMetrics>("h");
+  CurlTransport transport(config_for(server));
+  transport.set_metrics(metrics);
+  CHECK(response_of(transport.request("GET", "/a", "", "", 2s)).status == 200);
+  // A second connection counts into the same metrics.
+  auto other = transport.make_independent();
+  CHECK(response_of(other->request("PUT", "/a", "{}", "application/json", 2s)).status == 409);
+  // Out of time before sending: nothing sent, nothing counted.
+  CHECK(std::holds_alternative<TransportError>(transport.request("GET", "/a", "", "", 0ms)));
+  REQUIRE(metrics->clock_offset_seconds());
+  // ±(half a second of Date resolution + half a round trip on loopback).
+  CHECK(*metrics->clock_offset_seconds() == doctest::Approx(-100).epsilon(0.01));
+
+  int port = 0;
+  {
+    TinyServer gone([](const Received&) { return std::string(); });
+    port = std::stoi(gone.url().substr(gone.url().rfind(':') + 1));
+  }
+  ClusterConfig refused;
+  refused.server = "http://127.0.0.1:" + std::to_string(port);
+  CurlTransport closed(refused);
+  closed.set_metrics(metrics);
+  CHECK(std::holds_alternative<TransportError>(closed.request("GET", "/a", "", "", 2s)));
+
+  le::util::MetricsText text;
+  metrics->write(text, "l");
+  CHECK(text.text().find("rest_client_requests_total{code=\"200\",host=\"h\",method=\"GET\"} 1\n") !=
+        std::string::npos);
+  CHECK(text.text().find("rest_client_requests_total{code=\"409\",host=\"h\",method=\"PUT\"} 1\n") !=
+        std::string::npos);
+  CHECK(text.text().find("rest_client_requests_total{code=\"<error>\",host=\"h\",method=\"GET\"} 1\n") !=
+        std::string::npos);
+  CHECK(text.text().find("rest_client_request_duration_seconds_count{host=\"h\",verb=\"GET\"} 2\n") !=
+        std::string::npos);
 }

@@ -122,7 +122,8 @@ struct Forwarding final : le::kube::StreamingTransport {
 
 // Runs the watcher until its scripts are used up.
 void run_scripts(ScriptedStream& transport_ref, RecordingSink& sink,
-                 std::chrono::milliseconds reread_wait = 50ms) {
+                 std::chrono::milliseconds reread_wait = 50ms,
+                 std::shared_ptr<le::kube::ApiMetrics> metrics = nullptr) {
   auto transport = std::make_unique<Forwarding>(transport_ref);
   le::kube::WatchTiming timing;
   timing.first_backoff = 1ms;
@@ -131,9 +132,20 @@ void run_scripts(ScriptedStream& transport_ref, RecordingSink& sink,
   timing.min_server_timeout = 300s;
   LeaseWatcher watcher(
       std::move(transport), "default", "demo", sink, [] { return 0.5; }, timing);
+  watcher.set_metrics(std::move(metrics));
   transport_ref.on_exhausted = [&] { watcher.stop(); };
   std::thread thread([&] { watcher.run(); });
   thread.join();
+}
+
+// A watch restart count from the metrics text.
+int restarts(const le::kube::ApiMetrics& metrics, const std::string& reason) {
+  le::util::MetricsText text;
+  metrics.write(text, "demo");
+  const std::string prefix = "lease_elector_watch_restarts_total{lease=\"demo\",reason=\"" + reason + "\"} ";
+  const auto at = text.text().find(prefix);
+  REQUIRE(at != std::string::npos);
+  return std::stoi(text.text().substr(at + prefix.size()));
 }
 
 }  // namespace
@@ -198,7 +210,9 @@ TEST_CASE("410 as an ERROR event, or as an HTTP status: the election re-reads, t
     // the wait allowed for it is far longer than any stall, so it never gives up first (it stops
     // waiting as soon as the version moves).
     sink.reread_version = "30";
-    run_scripts(t, sink, 60s);
+    auto metrics = std::make_shared<le::kube::ApiMetrics>("h");
+    run_scripts(t, sink, 60s, metrics);
+    CHECK(restarts(*metrics, "expired") == 1);
     const auto kinds = sink.kinds();
     CHECK(std::find(kinds.begin(), kinds.end(), LeaseEvent::Kind::expired) != kinds.end());
     REQUIRE(t.paths.size() >= 2);
@@ -230,8 +244,13 @@ TEST_CASE("errors, drops and garbage end a stream and are retried, and the elect
   t.scripts.push_back({200, lease_line("MODIFIED", "50", "a"), false});
   RecordingSink sink;
   sink.set_version("49");
-  run_scripts(t, sink);
+  auto metrics = std::make_shared<le::kube::ApiMetrics>("h");
+  run_scripts(t, sink, 50ms, metrics);
   CHECK(t.paths.size() == 6);  // five scripts and the one that stopped it
+  // The four failures, and the last stream, which the server ended as soon as it began.
+  CHECK(restarts(*metrics, "error") == 5);
+  CHECK(restarts(*metrics, "timeout") == 0);
+  CHECK(restarts(*metrics, "expired") == 0);
   using K = LeaseEvent::Kind;
   const auto kinds = sink.kinds();
   // The garbage and the 500 event each opened a stream that then failed; the last delivered.

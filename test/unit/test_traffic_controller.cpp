@@ -191,6 +191,12 @@ TEST_CASE("label: a deposed leader's delayed label write fails against the new l
   CHECK(pods.labelled(kLabel) == Names{"app-1"});
   CHECK(a->controller->last_error().find("mark pod app-0") != std::string::npos);
   CHECK(a->controller->last_error().find("409") != std::string::npos);
+  // /metrics: A's fence went through and its label write lost; B's two writes went through.
+  using le::traffic::RoutingMetrics;
+  CHECK(a->controller->metrics().writes[RoutingMetrics::success].value() == 1);
+  CHECK(a->controller->metrics().writes[RoutingMetrics::conflict].value() == 1);
+  CHECK(b->controller->metrics().writes[RoutingMetrics::success].value() == 2);
+  CHECK(b->controller->metrics().writes[RoutingMetrics::conflict].value() == 0);
   // A, no longer leading, does not try again; and its own pod is clean.
   a->step();
   CHECK(pods.labelled(kLabel) == Names{"app-1"});
@@ -285,6 +291,7 @@ TEST_CASE("RBAC denial: a clear message naming the rule to add, backoff, no exce
   CHECK(message.find("cannot patch pods in namespace default: add this rule to the Role: {apiGroups: [\"\"], "
                      "resources: [\"pods\"], verbs: [\"patch\"]}") != std::string::npos);
   CHECK(wait > 0ms);
+  CHECK(a->controller->metrics().writes[le::traffic::RoutingMetrics::forbidden].value() == 1);
   // Granted later: the next attempt after the backoff succeeds.
   pods.denied.clear();
   a->clock.advance(wait);

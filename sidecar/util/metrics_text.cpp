@@ -1,10 +1,11 @@
-#include "http/metrics_text.h"
+#include "util/metrics_text.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 
-namespace le::http {
+namespace le::util {
 namespace {
 
 // The length of the valid UTF-8 sequence at the start of `bytes`, or 0 when it is not one
@@ -73,13 +74,41 @@ std::string format_metric_value(double value) {
     return buffer;
   }
   char buffer[40];
-  std::snprintf(buffer, sizeof buffer, "%.17g", value);
-  return buffer;
+  const auto written = std::to_chars(buffer, buffer + sizeof buffer, value);
+  return std::string(buffer, written.ptr);
 }
 
 void MetricsText::family(std::string_view name, Type type, std::string_view help) {
   text_.append("# HELP ").append(name).append(" ").append(help).append("\n");
-  text_.append("# TYPE ").append(name).append(type == Type::gauge ? " gauge\n" : " counter\n");
+  text_.append("# TYPE ").append(name);
+  switch (type) {
+    case Type::gauge:
+      text_.append(" gauge\n");
+      break;
+    case Type::counter:
+      text_.append(" counter\n");
+      break;
+    case Type::histogram:
+      text_.append(" histogram\n");
+      break;
+  }
+}
+
+void MetricsText::histogram(std::string_view name, const MetricLabels& labels,
+                            std::span<const double> upper_bounds,
+                            std::span<const std::uint64_t> bucket_counts, double sum) {
+  const std::string bucket = std::string(name) + "_bucket";
+  MetricLabels with_le = labels;
+  with_le.emplace_back("le", "");
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i <= upper_bounds.size(); ++i) {
+    if (i < bucket_counts.size()) cumulative += bucket_counts[i];
+    const std::string bound = i < upper_bounds.size() ? format_metric_value(upper_bounds[i]) : "+Inf";
+    with_le.back().second = bound;
+    sample(bucket, with_le, static_cast<double>(cumulative));
+  }
+  sample(std::string(name) + "_sum", labels, sum);
+  sample(std::string(name) + "_count", labels, static_cast<double>(cumulative));
 }
 
 void MetricsText::sample(std::string_view name, const MetricLabels& labels, double value) {
@@ -97,4 +126,4 @@ void MetricsText::sample(std::string_view name, const MetricLabels& labels, doub
   text_.append(" ").append(format_metric_value(value)).append("\n");
 }
 
-}  // namespace le::http
+}  // namespace le::util
