@@ -164,3 +164,23 @@ rather than in a crash-looping Pod. */}}
 {{- fail (printf "terminationGracePeriodSeconds %v must be longer than the release delay (%s) plus the release (3s)" .Values.terminationGracePeriodSeconds (include "lease-elector.releaseDelay" .)) -}}
 {{- end -}}
 {{- end -}}
+
+{{/* Fails the rendering when a monitoring.coreos.com/v1 object is enabled on a cluster without the
+Prometheus operator's API: rendering nothing would look like success and scrape nothing. */}}
+{{- define "lease-elector.requireMonitoringApi" -}}
+{{- $what := index . 0 -}}
+{{- $root := index . 1 -}}
+{{- if not ($root.Capabilities.APIVersions.Has "monitoring.coreos.com/v1") -}}
+{{- fail (printf "%s: the cluster has no monitoring.coreos.com/v1 API (the Prometheus operator's CRDs); install the operator, or set %s=false and use metrics.scrapeAnnotations (helm template needs --api-versions monitoring.coreos.com/v1)" $what $what) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The label matchers that pick this release's sidecars out of every series of a metric name
+(kube-controller-manager and the scheduler export leader_election_master_status too). */}}
+{{- define "lease-elector.ruleSelector" -}}
+{{- if .Values.prometheusRule.selector -}}
+{{- .Values.prometheusRule.selector -}}
+{{- else -}}
+job="{{ .Release.Namespace }}/{{ include "lease-elector.fullname" . }}"
+{{- end -}}
+{{- end -}}

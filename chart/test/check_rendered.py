@@ -3,7 +3,8 @@
 Kubernetes version: least-privilege RBAC, probes, Service shape, PDB choice, native sidecar choice,
 Downward API, securityContext, grace period. Usage:
   check_rendered.py RENDERED.yaml --mode MODE --kube-version 1.20.0 [--native auto|true|false]
-                    [--lease-create true|false] [--pdb auto|true|false]
+                    [--lease-create true|false] [--pdb auto|true|false] [--monitoring true|false]
+                    [--scrape-annotations true|false]
 Exits 1 with every failed check listed."""
 
 import argparse
@@ -72,6 +73,8 @@ def main():
     parser.add_argument("--native", default="auto")
     parser.add_argument("--lease-create", default="true")
     parser.add_argument("--pdb", default="auto")
+    parser.add_argument("--monitoring", default="false")
+    parser.add_argument("--scrape-annotations", default="true")
     args = parser.parse_args()
 
     with open(args.rendered) as stream:
@@ -213,6 +216,30 @@ def main():
             check(service_selector == want, f"label mode: the Service selects {service_selector}, expected {want}")
         else:
             check(service_selector == selector, f"{mode} mode: the Service should select the workload's Pods")
+
+    # Metrics: every Pod's sidecar is scraped (annotations, or the PodMonitor), never the Service.
+    elector_ports = [p for p in sidecar.get("ports", []) if p.get("name") == "elector"]
+    check(len(elector_ports) == 1, "the sidecar has no port named elector")
+    annotations = deployment["spec"]["template"]["metadata"].get("annotations", {})
+    if args.scrape_annotations == "false":
+        check(not any(k.startswith("prometheus.io/") for k in annotations), "scrape annotations that were turned off")
+    else:
+        check(annotations.get("prometheus.io/scrape") == "true" and annotations.get("prometheus.io/path") == "/metrics",
+              "the Pods lack the prometheus.io scrape annotations")
+    if elector_ports and args.scrape_annotations != "false":
+        check(annotations.get("prometheus.io/port") == str(elector_ports[0]["containerPort"]),
+              "prometheus.io/port is not the sidecar's port")
+    monitors = by_kind.get("PodMonitor", [])
+    want_monitoring = args.monitoring == "true"
+    check(len(monitors) == int(want_monitoring), f"PodMonitor rendered {len(monitors)} times")
+    check(len(by_kind.get("PrometheusRule", [])) == int(want_monitoring),
+          f"PrometheusRule rendered {len(by_kind.get('PrometheusRule', []))} times")
+    check(not by_kind.get("ServiceMonitor"), "a ServiceMonitor would see only the leader in label and endpoints modes")
+    for monitor in monitors:
+        check(monitor["spec"]["selector"]["matchLabels"] == selector, "the PodMonitor selects other Pods")
+        endpoints = monitor["spec"]["podMetricsEndpoints"]
+        check(len(endpoints) == 1 and endpoints[0].get("port") == "elector" and endpoints[0].get("path") == "/metrics",
+              f"the PodMonitor does not scrape the sidecar's /metrics: {endpoints}")
 
     # PDB: by API version and per mode.
     pdbs = by_kind.get("PodDisruptionBudget", [])
