@@ -38,7 +38,7 @@ std::uint64_t time_to_lead_count(const Replica& r) {
 
 }  // namespace
 
-TEST_CASE("the fast path renews without counting the slow path; a failed optimistic update does") {
+TEST_CASE("the fast path renews without counting the slow path, a failed optimistic update does") {
   FakeLeaseServer server;
   server.external_write(held_by(""));
   Replica a(server, "a");
