@@ -11,13 +11,14 @@ namespace {
 
 // The one object a request is about, for per-object faults: its name in the path, or a list's or
 // watch's fieldSelector metadata.name=NAME (kube-apiserver's RequestInfoFactory names such a
-// request the same way).
-std::string object_name(const RequestInfo& info) {
+// request the same way). `resource` gives the field labels the selector may use besides metadata.name.
+std::string object_name(const RequestInfo& info, const ResourceInfo* resource) {
   if (!info.name.empty()) return info.name;
   const auto selector = info.query.find("fieldSelector");
   if (selector == info.query.end()) return {};
   std::string error;
-  const auto fields = Selector::parse_fields(selector->second, error);
+  const auto fields = Selector::parse_fields(
+      selector->second, error, resource ? resource->field_labels : FieldLabels::metadata_only());
   if (!fields) return {};
   return fields->equals_value("metadata.name").value_or("");
 }
@@ -77,7 +78,9 @@ void ApiFront::handle(HttpRequest request, std::function<void(Reply)> done) {
                            info.verb == "delete" || info.verb == "deletecollection");
   const std::string verb_label =
       info.is_resource ? info.verb + " " + info.rbac_resource() : api_request.method + " " + info.path;
-  FaultConfig& faults = faults_.for_object(info.is_resource ? object_name(info) : std::string());
+  FaultConfig& faults = faults_.for_object(
+      info.is_resource ? object_name(info, resource_info_ ? resource_info_(info.resource) : nullptr)
+                       : std::string());
   const FaultDecision decision = decide_fault(faults, is_write, rng_);
 
   Reply reply;

@@ -219,7 +219,7 @@ ApiResponse ApiServer::watch(const RequestInfo& info, const ResourceInfo& resour
   spec.label_selector = q("labelSelector");
   spec.field_selector = q("fieldSelector");
   if (!Selector::parse_labels(spec.label_selector, error) ||
-      !Selector::parse_fields(spec.field_selector, error)) {
+      !Selector::parse_fields(spec.field_selector, error, resource.field_labels)) {
     return to_response(bad_request(error));
   }
   const std::string rv = q("resourceVersion");

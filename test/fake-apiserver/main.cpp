@@ -14,6 +14,7 @@
 #include "api_front.h"
 #include "api_server.h"
 #include "endpoint_slice_strategy.h"
+#include "event_strategy.h"
 #include "files.h"
 #include "kube_version.h"
 #include "kubeconfig.h"
@@ -124,6 +125,7 @@ int main(int argc, char** argv) {
   api.add_resource(std::make_unique<LeaseStrategy>(version));
   api.add_resource(std::make_unique<PodStrategy>(version));
   api.add_resource(std::make_unique<EndpointSliceStrategy>(options.endpointslice_version, version));
+  api.add_resource(std::make_unique<EventStrategy>(version));
   AdminApi admin(faults, stats, tokens, store);
 
   boost::asio::io_context ioc{1};

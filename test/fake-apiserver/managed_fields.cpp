@@ -28,8 +28,15 @@ Json fields_v1(const Json& object) {
   }
   for (const auto& [k, v] : object.items()) {
     if (k == "kind" || k == "apiVersion" || k == "metadata") continue;
-    nlohmann::json sub = fields_of(v);
-    if (!sub.empty()) fields["f:" + k] = sub;
+    if (v.is_object()) {
+      nlohmann::json sub = fields_of(v);
+      if (!sub.empty()) fields["f:" + k] = sub;
+    } else if (!v.is_null() && !(v.is_string() && v.get_ref<const std::string&>().empty())) {
+      // A top-level leaf (an Event's reason, count, firstTimestamp; an EndpointSlice's addressType).
+      // One at its zero value (null, "": an Event's unset eventTime, empty reportingInstance) is
+      // not listed: the server's field set of a create is the difference from an empty object.
+      fields["f:" + k] = nlohmann::json::object();
+    }
   }
   return Json::parse(fields.dump());
 }

@@ -83,6 +83,19 @@ std::vector<std::string> dns1123_subdomain_errors(std::string_view name) {
   return errors;
 }
 
+std::vector<std::string> path_segment_name_errors(std::string_view name) {
+  // IsValidPathSegmentName: an exact bad name is the only error; else one per bad substring.
+  for (const char* illegal : {".", ".."}) {
+    if (name == illegal) return {std::string("may not be '") + illegal + "'"};
+  }
+  std::vector<std::string> errors;
+  for (const char* illegal : {"/", "%"}) {
+    if (name.find(illegal) != std::string_view::npos)
+      errors.push_back(std::string("may not contain '") + illegal + "'");
+  }
+  return errors;
+}
+
 std::vector<std::string> dns1123_label_errors(std::string_view name) {
   std::vector<std::string> errors;
   if (name.size() > 63) errors.emplace_back("must be no more than 63 characters");

@@ -11,6 +11,10 @@ namespace fake {
 std::vector<std::string> dns1123_subdomain_errors(std::string_view name);
 // Empty when `name` is a DNS-1123 label (namespace names).
 std::vector<std::string> dns1123_label_errors(std::string_view name);
+// Empty when `name` may be a path segment (apimachinery api/validation/path ValidatePathSegmentName,
+// not a prefix): not "." or "..", no '/' or '%'. The only rule rest.BeforeCreate's generic metadata
+// check puts on an Event's name, whose strategy has no name rule of its own.
+std::vector<std::string> path_segment_name_errors(std::string_view name);
 // Empty when `name` is a qualified name, [DNS-subdomain prefix/]name as label keys are
 // (IsQualifiedName, apimachinery pkg/api/validate/content/kube.go IsLabelKey in 1.37).
 std::vector<std::string> qualified_name_errors(std::string_view name);

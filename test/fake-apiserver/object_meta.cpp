@@ -109,14 +109,14 @@ void order_object_meta(Json& meta) {
   meta = std::move(ordered);
 }
 
-FieldErrors validate_object_meta(const Json& meta, bool namespaced) {
+FieldErrors validate_object_meta(const Json& meta, bool namespaced, NameRule name_rule) {
   FieldErrors errors;
   const std::string name = meta.value("name", "");
   const std::string generate_name = meta.value("generateName", "");
   if (name.empty() && generate_name.empty()) {
     errors.push_back(FieldError::required("metadata.name", "name or generateName is required"));
   } else if (!name.empty()) {
-    for (const auto& msg : dns1123_subdomain_errors(name)) {
+    for (const auto& msg : name_rule(name)) {
       errors.push_back(FieldError::invalid("metadata.name", go_quoted(name), msg));
     }
   }
@@ -133,8 +133,8 @@ FieldErrors validate_object_meta(const Json& meta, bool namespaced) {
   return errors;
 }
 
-FieldErrors validate_object_meta_update(const Json& meta, const Json& old) {
-  FieldErrors errors = validate_object_meta(meta, old.contains("namespace"));
+FieldErrors validate_object_meta_update(const Json& meta, const Json& old, NameRule name_rule) {
+  FieldErrors errors = validate_object_meta(meta, old.contains("namespace"), name_rule);
   for (const char* immutable : {"name", "namespace", "uid"}) {
     const std::string now = meta.value(immutable, "");
     const std::string before = old.value(immutable, "");

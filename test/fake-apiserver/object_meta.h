@@ -5,6 +5,7 @@
 
 #include "json.h"
 #include "kube_version.h"
+#include "names.h"
 #include "status.h"
 
 namespace fake {
@@ -16,10 +17,17 @@ namespace fake {
 std::optional<Json> decode_object_meta(const Json& meta, JsonDecoder decoder, const std::string& kind,
                                        const std::string& iter_path, std::string& problem);
 
-// ValidateObjectMeta: name a DNS-1123 subdomain (or generateName), namespace a DNS-1123 label.
-FieldErrors validate_object_meta(const Json& meta, bool namespaced);
+// The rule a name must follow (apimachinery's ValidateNameFunc, not a prefix): the messages of its
+// failures, empty when the name is good.
+using NameRule = std::vector<std::string> (*)(std::string_view name);
+
+// ValidateObjectMeta: name (or generateName) present and following `name_rule` (a DNS-1123
+// subdomain for most kinds: NameIsDNSSubdomain), namespace a DNS-1123 label.
+FieldErrors validate_object_meta(const Json& meta, bool namespaced,
+                                 NameRule name_rule = dns1123_subdomain_errors);
 // ValidateObjectMetaUpdate: the above, plus uid and name immutable.
-FieldErrors validate_object_meta_update(const Json& meta, const Json& old);
+FieldErrors validate_object_meta_update(const Json& meta, const Json& old,
+                                        NameRule name_rule = dns1123_subdomain_errors);
 
 // Puts the metadata fields in ObjectMeta's declaration order (name, namespace, uid,
 // resourceVersion, creationTimestamp, labels, annotations, ..., managedFields), as the server writes them.

@@ -11,7 +11,7 @@ const char* usage() {
   return R"(Usage: fake-apiserver [flags]
 
 A local Kubernetes API server (a test double of kube-apiserver) for coordination.k8s.io/v1 Leases,
-v1 Pods (with pods/status) and discovery.k8s.io EndpointSlices.
+v1 Pods (with pods/status), discovery.k8s.io EndpointSlices and v1 Events.
 Prints one JSON line to stdout once listening: {"url":...,"admin":...,...}.
 
   --listen ADDR:PORT         API listener (default 127.0.0.1:0, an ephemeral port)

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "json.h"
+#include "selectors.h"
 #include "status.h"
 
 namespace fake {
@@ -30,6 +31,9 @@ struct ResourceInfo {
   std::vector<std::string> subresources;
   std::vector<std::string> verbs;
   std::vector<std::string> short_names;
+  // What a list's or watch's fieldSelector may name, and how each label reads an object (the
+  // kind's field label conversion and its strategy's GetAttrs upstream).
+  FieldLabels field_labels = FieldLabels::metadata_only();
 
   GroupResource group_resource() const { return {group, resource}; }
   std::string api_version() const { return group.empty() ? version : group + "/" + version; }

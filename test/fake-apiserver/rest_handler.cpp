@@ -110,12 +110,12 @@ RestOutcome ResourceHandler::list(const RestContext& ctx) const {
   };
   const auto labels = Selector::parse_labels(q("labelSelector"), error);
   if (!labels) return bad_request(error);
-  const auto fields = Selector::parse_fields(q("fieldSelector"), error);
+  const auto fields = Selector::parse_fields(q("fieldSelector"), error, info().field_labels);
   if (!fields) return bad_request(error);
 
   Json items = Json::array();
   for (const Json* object : store_.list(info().resource, ctx.ns)) {
-    if (labels->matches_labels(*object) && fields->matches_fields(*object))
+    if (labels->matches_labels(*object) && fields->matches_fields(*object, info().field_labels))
       items.push_back(as_list_item(*object));
   }
   Json out = Json::object();

@@ -71,6 +71,52 @@ bool match(const SelectorTerm& term, const std::optional<std::string>& actual) {
 
 }  // namespace
 
+const FieldLabels& FieldLabels::metadata_only() {
+  static const FieldLabels labels = [] {
+    FieldLabels l;
+    l.readers_ = {{"metadata.name", at("metadata.name")}, {"metadata.namespace", at("metadata.namespace")}};
+    return l;
+  }();
+  return labels;
+}
+
+FieldLabels FieldLabels::converted(std::map<std::string, Reader> labels) {
+  FieldLabels l;
+  l.readers_ = std::move(labels);
+  l.default_conversion_ = false;
+  return l;
+}
+
+FieldLabels::Reader FieldLabels::at(std::string path) {
+  return [path = std::move(path)](const Json& object) -> std::string {
+    const Json* v = &object;
+    std::size_t start = 0;
+    while (true) {
+      const auto dot = path.find('.', start);
+      const std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+      if (!v->is_object() || !v->contains(key)) return "";
+      v = &(*v)[key];
+      if (dot == std::string::npos) break;
+      start = dot + 1;
+    }
+    return v->is_string() ? v->get<std::string>() : "";
+  };
+}
+
+std::optional<std::string> FieldLabels::refuse(const std::string& label) const {
+  if (readers_.count(label)) return std::nullopt;
+  // The conversion funcs' fmt.Errorf texts (apimachinery runtime/conversion.go; the kinds' own in
+  // pkg/apis/core/v1/conversion.go).
+  if (default_conversion_)
+    return "\"" + label + "\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\"";
+  return "field label not supported: " + label;
+}
+
+std::string FieldLabels::value(const Json& object, const std::string& label) const {
+  const auto it = readers_.find(label);
+  return it == readers_.end() ? std::string() : it->second(object);
+}
+
 std::optional<Selector> Selector::parse_labels(std::string_view text, std::string& error) {
   Selector s;
   if (trim(text).empty()) return s;
@@ -85,7 +131,8 @@ std::optional<Selector> Selector::parse_labels(std::string_view text, std::strin
   return s;
 }
 
-std::optional<Selector> Selector::parse_fields(std::string_view text, std::string& error) {
+std::optional<Selector> Selector::parse_fields(std::string_view text, std::string& error,
+                                               const FieldLabels& labels) {
   Selector s;
   if (trim(text).empty()) return s;
   for (auto part : split_commas(text)) {
@@ -94,13 +141,15 @@ std::optional<Selector> Selector::parse_fields(std::string_view text, std::strin
       error = "invalid selector: '" + std::string(text) + "'; can't understand '" + std::string(part) + "'";
       return std::nullopt;
     }
-    if (term->key != "metadata.name" && term->key != "metadata.namespace") {
-      // The wording of the registry's field label conversion error.
-      error = "\"" + term->key +
-              "\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\"";
+    s.terms_.push_back(std::move(*term));
+  }
+  // handlers/get.go: the parsed selector's Transform through scheme.ConvertFieldLabel, term by
+  // term in order; the first refusal is the 400's message as it is.
+  for (const auto& term : s.terms_) {
+    if (auto refused = labels.refuse(term.key)) {
+      error = std::move(*refused);
       return std::nullopt;
     }
-    s.terms_.push_back(std::move(*term));
   }
   return s;
 }
@@ -116,11 +165,9 @@ bool Selector::matches_labels(const Json& object) const {
   return true;
 }
 
-bool Selector::matches_fields(const Json& object) const {
-  const auto& meta = object["metadata"];
+bool Selector::matches_fields(const Json& object, const FieldLabels& labels) const {
   for (const auto& term : terms_) {
-    const std::string field = term.key == "metadata.name" ? "name" : "namespace";
-    if (!match(term, meta.value(field, ""))) return false;
+    if (!match(term, labels.value(object, term.key))) return false;
   }
   return true;
 }

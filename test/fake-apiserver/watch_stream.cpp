@@ -8,9 +8,10 @@ namespace {
 // kube-apiserver's --min-request-timeout: a watch without timeoutSeconds lasts about this long.
 constexpr unsigned kDefaultWatchSeconds = 1800;
 
-Selector parse_or_empty(bool labels, const std::string& text) {
+// ApiServer::watch has refused selectors that do not parse (400) before a stream starts.
+Selector parse_or_empty(const std::string& text, const FieldLabels* fields) {
   std::string ignored;
-  auto s = labels ? Selector::parse_labels(text, ignored) : Selector::parse_fields(text, ignored);
+  auto s = fields ? Selector::parse_fields(text, ignored, *fields) : Selector::parse_labels(text, ignored);
   return s ? *s : Selector();
 }
 }  // namespace
@@ -20,8 +21,8 @@ WatchStream::WatchStream(boost::asio::io_context& ioc, ObjectStore& store, Resou
     : store_(store),
       resource_(std::move(resource)),
       spec_(std::move(spec)),
-      labels_(parse_or_empty(true, spec_.label_selector)),
-      fields_(parse_or_empty(false, spec_.field_selector)),
+      labels_(parse_or_empty(spec_.label_selector, nullptr)),
+      fields_(parse_or_empty(spec_.field_selector, &resource_.field_labels)),
       timer_(ioc) {}
 
 std::string WatchStream::event_line(const char* type, const Json& object) {
@@ -34,7 +35,7 @@ std::string WatchStream::event_line(const char* type, const Json& object) {
 bool WatchStream::matches(const std::string& resource, const Json& object) const {
   if (resource != resource_.resource) return false;
   if (!spec_.ns.empty() && object["metadata"].value("namespace", "") != spec_.ns) return false;
-  return labels_.matches_labels(object) && fields_.matches_fields(object);
+  return labels_.matches_labels(object) && fields_.matches_fields(object, resource_.field_labels);
 }
 
 void WatchStream::send(const ChangeEvent& event) {
