@@ -28,7 +28,9 @@
 #include "kube/api_metrics.h"
 #include "kube/cluster_config.h"
 #include "kube/curl_transport.h"
+#include "kube/election_events.h"
 #include "kube/endpoint_slice_client.h"
+#include "kube/event_recorder.h"
 #include "kube/lease_client.h"
 #include "kube/lease_watcher.h"
 #include "kube/pod_client.h"
@@ -46,6 +48,10 @@ namespace asio = boost::asio;
 constexpr int kExitRuntimeFailure = 1;
 constexpr int kExitBadConfiguration = 2;
 constexpr int kHttpThreads = 2;
+// After the hand-over, how long queued Events may still take to send before the process exits. It
+// comes out of the grace period's margin: the shutdown budget (25 s) plus this stays below 30 s.
+constexpr milliseconds kEventFlushBudget{2000};
+static_assert(le::election::timing::kShutdownBudget + kEventFlushBudget < le::election::timing::kTerminationGracePeriod);
 
 asio::ip::tcp::endpoint resolve_listen_address(asio::io_context& io, const le::config::Config& config) {
   asio::ip::tcp::resolver resolver(io);
@@ -149,6 +155,13 @@ int main(int argc, char** argv) {
     le::election::Elector elector(
         elector_config, lease_client, clock, board, [&] { return uniform01(random_engine); },
         election_metrics);
+    // Events go out from a thread and a connection of their own: they never delay the election.
+    le::kube::EventRecorderConfig events_config;
+    events_config.instance = identity;
+    le::kube::EventRecorder event_recorder(api.make_independent(), events_config);
+    le::kube::ElectionEvents election_events(
+        event_recorder, {identity, ns, config.lease_name, config.pod_name, config.pod_uid});
+    elector.set_notice_sink([&](const le::election::ElectionNotice& n) { election_events.on_notice(n); });
     le::election::ElectionLoop loop(elector, clock, config.release_delay);
     // The watcher has its own random engine: it runs on its own thread. It shares the Lease client's
     // object cache, so the elector can update a Lease it learned of from a watch event.
@@ -169,6 +182,9 @@ int main(int argc, char** argv) {
       controller_config.check_period = config.retry_period;
       controller_config.stopping_request_timeout =
           duration_cast<milliseconds>(elector_config.stopping_request_timeout);
+      controller_config.on_forbidden = [&](const std::string& message) {
+        election_events.on_routing_forbidden(message);
+      };
       controller.emplace(*routing.mode, board, clock, controller_config, routing_metrics);
       traffic_loop.emplace(*controller, clock);
     }
@@ -184,6 +200,8 @@ int main(int argc, char** argv) {
     });
     metrics_sources.collectors.emplace_back(
         [api_metrics, lease_name](le::util::MetricsText& out) { api_metrics->write(out, lease_name); });
+    metrics_sources.collectors.emplace_back(
+        [&event_recorder](le::util::MetricsText& out) { event_recorder.write_metrics(out); });
     if (routing.mode) {
       metrics_sources.collectors.emplace_back(
           [routing_metrics, mode = std::string(routing.mode->mode())](le::util::MetricsText& out) {
@@ -211,13 +229,19 @@ int main(int argc, char** argv) {
     // Whatever happens below, stop the HTTP side and the watch, and join their threads before
     // leaving this scope.
     std::thread watch_thread;
+    std::thread events_thread([&] { event_recorder.run(); });
     struct JoinOnExit {
       le::http::Server& server;
       asio::io_context& io;
       std::vector<std::thread>& threads;
       le::kube::LeaseWatcher& watcher;
       std::thread& watch_thread;
+      le::kube::EventRecorder& events;
+      std::thread& events_thread;
       ~JoinOnExit() {
+        // Events still queued (the "stopped leading" of a shutdown) get a moment, never more.
+        events.stop(steady_clock::now() + kEventFlushBudget);
+        if (events_thread.joinable()) events_thread.join();
         watcher.stop();
         server.stop();
         io.stop();
@@ -226,7 +250,7 @@ int main(int argc, char** argv) {
         }
         if (watch_thread.joinable()) watch_thread.join();
       }
-    } join_on_exit{http_server, io, http_threads, watcher, watch_thread};
+    } join_on_exit{http_server, io, http_threads, watcher, watch_thread, event_recorder, events_thread};
     if (config.takeover == le::config::Takeover::watch) watch_thread = std::thread([&] { watcher.run(); });
 
     const auto endpoint = http_server.local_endpoint();

@@ -33,8 +33,8 @@ the app (classic form) by deployment.yaml. */}}
     {{- range .Values.sidecar.extraArgs }}
     - {{ . | quote }}
     {{- end }}
-  # The Downward API: the identity (Pod name), the Lease's namespace, and the IP the leader
-  # publishes in endpoints mode.
+  # The Downward API: the identity (Pod name), the Lease's namespace, the IP the leader publishes
+  # in endpoints mode, and the Pod's uid for its Events.
   env:
     - name: POD_NAME
       valueFrom:
@@ -48,6 +48,11 @@ the app (classic form) by deployment.yaml. */}}
       valueFrom:
         fieldRef:
           fieldPath: status.podIP
+    # Events are recorded on this Pod too: kubectl describe pod finds them by its uid.
+    - name: POD_UID
+      valueFrom:
+        fieldRef:
+          fieldPath: metadata.uid
   ports:
     - name: elector
       containerPort: {{ .Values.sidecar.port }}

@@ -49,7 +49,7 @@ def expected_rules(mode, lease, lease_create, fullname):
     rules = {("coordination.k8s.io", "leases", v, lease_names) for v in ("get", "update", "list", "watch")}
     if not lease_create:
         rules.add(("coordination.k8s.io", "leases", "create", ()))
-    rules.add(("", "events", "create", ()))
+    rules |= {("", "events", v, ()) for v in ("create", "patch")}
     if mode == "label":
         rules |= {("", "pods", v, ()) for v in ("get", "list", "patch")}
     elif mode == "readiness-gate":
@@ -131,6 +131,7 @@ def main():
     check(env.get("POD_NAME") == "metadata.name", "POD_NAME is not the Downward API's metadata.name")
     check(env.get("POD_NAMESPACE") == "metadata.namespace", "POD_NAMESPACE is not metadata.namespace")
     check(env.get("POD_IP") == "status.podIP", "POD_IP is not status.podIP")
+    check(env.get("POD_UID") == "metadata.uid", "POD_UID is not metadata.uid (Events on the Pod need it)")
 
     # Probes per mode.
     check(probe_path(sidecar.get("livenessProbe")) == "/healthz", "the sidecar's liveness probe is not /healthz")

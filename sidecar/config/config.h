@@ -57,6 +57,9 @@ struct Config {
   // From the Downward API: POD_NAME (label, readiness-gate, endpoints) and POD_IP (endpoints).
   std::string pod_name;
   std::string pod_ip;
+  // POD_UID (metadata.uid): with POD_NAME, Events are recorded on this Pod too (kubectl describe
+  // finds an object's Events by its uid). Optional in every mode.
+  std::string pod_uid;
 
   LogLevel log_level = LogLevel::info;
   LogFormat log_format = LogFormat::text;

@@ -179,6 +179,7 @@ std::optional<std::string> resolve_routing(const RawSettings& raw, const util::E
 
   config.pod_name = env("POD_NAME").value_or("");
   config.pod_ip = env("POD_IP").value_or("");
+  config.pod_uid = env("POD_UID").value_or("");
   if (config.route != RouteMode::readiness && config.pod_name.empty()) {
     return mode + " needs POD_NAME, this Pod's name: set it from the Downward API (fieldRef metadata.name)";
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <string_view>
 
 #include <spdlog/spdlog.h>
 
@@ -247,7 +248,10 @@ nanoseconds Elector::write(const LeaderRecord& base_record, bool new_term, bool 
     return backoff_.jittered_retry();
   }
   if (result.ok()) {
-    if (!new_term) metrics_->count_renewal(RenewalResult::success);
+    if (!new_term) {
+      metrics_->count_renewal(RenewalResult::success);
+      renew_failures_in_a_row_ = 0;
+    }
     accept_own_write(result.value(), sent, new_term, Origin::own_update);
     return config_.retry_period;
   }
@@ -297,6 +301,8 @@ milliseconds Elector::timeout_for_request() const {
 
 nanoseconds Elector::failure_delay(const ApiError& error, const char* what) {
   const bool starting = !backoff_.contacted();
+  if (starting && error.kind == ApiErrorKind::forbidden)
+    notify(ElectionNotice::Kind::forbidden, forbidden_detail(error, what));
   const nanoseconds delay = backoff_.after_failure(error.retry_after);
   if (starting) {
     // Start-up: the API server has not answered yet (the back-off grows); say what we wait for.
@@ -304,6 +310,14 @@ nanoseconds Elector::failure_delay(const ApiError& error, const char* what) {
                  error.describe(), duration_cast<milliseconds>(delay).count());
     set_status("waiting for the API server: " + error.describe());
     return delay;
+  }
+  if (error.kind == ApiErrorKind::forbidden)
+    notify(ElectionNotice::Kind::forbidden, forbidden_detail(error, what));
+  if (std::string_view(what) == "renew" && ++renew_failures_in_a_row_ == kRenewFailuresToReport) {
+    notify(ElectionNotice::Kind::renew_failing,
+           std::to_string(kRenewFailuresToReport) + " renewals of lease " + lease_ +
+               " failed in a row (last: " + error.describe() +
+               "); it steps down at its renew deadline unless one succeeds");
   }
   const auto level = error.kind == ApiErrorKind::unauthorized || error.kind == ApiErrorKind::forbidden
                          ? spdlog::level::err
@@ -342,10 +356,34 @@ void Elector::publish() {
   snapshot->alive_until = clock_.boot_now() + longest_wait + 2 * config_.renew_deadline + kLivenessMargin;
   snapshot->status = status_;
   board_.publish(std::move(snapshot));
-  // Say when leadership begins, including when the wait after a create ends between events.
+  // Say when leadership begins, including when the wait after a create ends between events, and
+  // when it ends, however it ends (a conflict, the deadline, shutdown).
   const bool leading = is_leader();
-  if (leading && !announced_leading_) spdlog::info("now leading {}", lease_);
+  if (leading && !announced_leading_) {
+    spdlog::info("now leading {}", lease_);
+    notify(ElectionNotice::Kind::became_leader);
+  } else if (!leading && announced_leading_) {
+    notify(ElectionNotice::Kind::stopped_leading);
+  }
   announced_leading_ = leading;
+}
+
+void Elector::notify(ElectionNotice::Kind kind, std::string detail) {
+  if (!notice_sink_) return;
+  ElectionNotice notice;
+  notice.kind = kind;
+  if (observed_) {
+    notice.lease_uid = observed_->uid;
+    notice.lease_resource_version = observed_->resource_version;
+  }
+  notice.detail = std::move(detail);
+  notice_sink_(notice);
+}
+
+std::string Elector::forbidden_detail(const ApiError& error, const char* what) const {
+  return std::string(what) + " of lease " + lease_ + " was refused: " + error.describe() +
+         " (the Role needs get, update, list and watch on leases with resourceNames [the Lease's name], and "
+         "create on leases while the Lease does not exist)";
 }
 
 }  // namespace le::election

@@ -14,6 +14,7 @@
 #include "election/backoff.h"
 #include "election/clock.h"
 #include "election/election_metrics.h"
+#include "election/election_notice.h"
 #include "election/leadership.h"
 #include "election/lease_event.h"
 #include "election/lease_store.h"
@@ -105,6 +106,9 @@ class Elector {
 
   const ElectorConfig& config() const { return config_; }
   const ElectionMetrics& metrics() const { return *metrics_; }
+  // Where leadership changes and conditions for operators go (Kubernetes Events). Set before the
+  // election starts; called on the election thread and must return at once.
+  void set_notice_sink(NoticeSink sink) { notice_sink_ = std::move(sink); }
 
  private:
   std::chrono::nanoseconds read_and_decide();
@@ -136,6 +140,8 @@ class Elector {
   bool holds_at(BootTime boot_now, WallClockTime wall_now) const;
   std::chrono::milliseconds timeout_for_request() const;
   std::chrono::nanoseconds failure_delay(const ApiError& error, const char* what);
+  std::string forbidden_detail(const ApiError& error, const char* what) const;
+  static constexpr int kRenewFailuresToReport = 3;
   SendTime send_time() const { return {clock_.boot_now(), clock_.wall_now()}; }
 
   // "\"name\"", or "nobody" for a free record: for logs.
@@ -184,6 +190,10 @@ class Elector {
   std::shared_ptr<ElectionMetrics> metrics_;
   // When this replica first saw the Lease free, expired or missing since it last saw a live holder.
   std::optional<BootTime> free_seen_at_;
+  NoticeSink notice_sink_;
+  void notify(ElectionNotice::Kind kind, std::string detail = {});
+  // Renewals failed in a row (timeouts and errors, not conflicts), for the renew_failing notice.
+  int renew_failures_in_a_row_ = 0;
 
   std::string status_;
   bool announced_leading_ = false;

@@ -53,12 +53,21 @@ void Elector::observe(const StoredLease& lease, BootTime now, Origin origin) {
     }
   }
   unanswered_create_.reset();
+  const std::string previous_uid = known_uid_;
   if (!lease.uid.empty()) known_uid_ = lease.uid;
   lease_gone_ = false;
   last_version_ = lease.resource_version;
   last_lease_duration_ = lease.record.lease_duration;
   observed_ = lease;
   const bool ours = term != nullptr;
+  if (!ours && holds() && lease.record.has_holder() && (lease.uid.empty() || lease.uid == previous_uid)) {
+    // Someone else's record in our object while our term was valid: no elector that waits for
+    // expiry writes that (a release is no holder; a deletion or a re-created object is not this).
+    notify(ElectionNotice::Kind::lease_taken,
+           "lease " + lease_ + " was taken by " + describe_holder(lease.record) +
+               " while this replica's term was valid: something writes the Lease without waiting for it to "
+               "expire");
+  }
   if (!ours && (terms_.ours() || terms_.last_renewal())) {
     lose_leadership("lease " + lease_ + " is now held by " + describe_holder(lease.record));
   }

@@ -147,6 +147,7 @@ void TrafficController::failed(const Attempt& attempt, election::BootTime now) {
   next_attempt_ = now + backoff_;
   last_error_ = describe(*attempt.failure);
   if (attempt.failure->error.kind == ApiErrorKind::forbidden) {
+    if (config_.on_forbidden) config_.on_forbidden(last_error_);
     spdlog::error("{}; retrying in {}ms", last_error_, duration_cast<milliseconds>(backoff_).count());
   } else {
     spdlog::warn("{}; retrying in {}ms", last_error_, duration_cast<milliseconds>(backoff_).count());

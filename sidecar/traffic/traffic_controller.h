@@ -15,6 +15,7 @@
 // that the snapshot still leads in the controller's election term (write_budget).
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +41,9 @@ struct TrafficControllerConfig {
   // Once shutdown has begun, no request takes longer than this (the election's
   // stopping_request_timeout), so the process exits within its shutdown budget.
   milliseconds stopping_request_timeout{3000};
+  // Told of a write or read refused with 403, with the message naming the Role rule to add (a
+  // Warning Event). Called on the traffic thread; must return at once.
+  std::function<void(const std::string&)> on_forbidden;
 };
 
 class TrafficController {

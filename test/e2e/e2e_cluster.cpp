@@ -151,7 +151,7 @@ void Cluster::set_up_restricted_identity() {
   // The chart's least-privilege rules for every mode at once; the second identity lacks pods patch.
   const json lease_rules =
       json::array({rule("coordination.k8s.io", {"leases"}, {"get", "list", "watch", "create", "update"}),
-                   rule("", {"events"}, {"create"})});
+                   rule("", {"events"}, {"create", "patch"})});
   json full = lease_rules;
   full.push_back(rule("", {"pods"}, {"get", "list", "patch"}));
   full.push_back(rule("", {"pods/status"}, {"patch"}));

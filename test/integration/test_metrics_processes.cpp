@@ -5,13 +5,20 @@
 
 #include <signal.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <optional>
 #include <regex>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "http_client.h"
 #include "local_cluster.h"
@@ -53,6 +60,20 @@ std::optional<double> value_of(const std::string& text, const std::string& metri
   std::smatch match;
   if (!std::regex_search(text, match, line)) return std::nullopt;
   return std::stod(match[2]);
+}
+
+std::string query_escape(const std::string& text) {
+  std::string out;
+  for (const unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
+      out += static_cast<char>(c);
+    } else {
+      char buffer[4];
+      std::snprintf(buffer, sizeof buffer, "%%%02X", c);
+      out += buffer;
+    }
+  }
+  return out;
 }
 
 void promtool_check(LocalCluster& cluster, const std::string& text, const std::string& what) {
@@ -106,4 +127,59 @@ TEST_CASE("metrics: one replica reports master status 1, the others 0, and promt
   CHECK(value_of(new_leader_text, R"(rest_client_requests_total\{code="200",host="[^"]+",method="PUT"\})")
             .value_or(0) >= 1);
   promtool_check(cluster, new_leader_text, "new leader");
+}
+
+// The Events `kubectl describe lease` and `kubectl describe pod` list: found by the object's uid,
+// with client-go's type, reason and message.
+TEST_CASE("events: became leader and stopped leading on the Lease and the Pod, found by their uid") {
+  auto o = options();
+  o.pod_env = true;
+  LocalCluster cluster(o);
+  cluster.create_lease(LocalCluster::released_lease_spec());
+  for (std::size_t i = 0; i < 2; ++i) cluster.start_sidecar(i);
+  const auto elected = cluster.wait_for_leader(20s);
+  REQUIRE(elected);
+  const auto leader = elected->first;
+  const std::string lease_uid = cluster.read_lease()["metadata"]["uid"];
+  cluster.sidecar(leader).signal(SIGTERM);
+  REQUIRE(cluster.sidecar(leader).wait_for(30s));
+  const auto next = cluster.wait_for_leader(20s, leader);
+  REQUIRE(next);
+
+  // As kubectl describe asks for them (its field selector); the new leader's Event may take a moment.
+  const auto events_of = [&](const std::string& kind, const std::string& name, const std::string& uid) {
+    const auto answer = cluster.api_request(
+        "GET", "/api/v1/namespaces/default/events?fieldSelector=" +
+                   query_escape("involvedObject.kind=" + kind + ",involvedObject.name=" + name +
+                                ",involvedObject.namespace=default,involvedObject.uid=" + uid));
+    REQUIRE_MESSAGE(answer.status == 200, answer.body);
+    std::vector<std::string> messages;
+    const auto list = nlohmann::json::parse(answer.body);
+    for (const auto& e : list["items"]) {
+      CHECK(e["type"] == "Normal");
+      CHECK(e["reason"] == "LeaderElection");
+      CHECK(e["count"] == 1);
+      CHECK(e["source"]["component"] == "lease-elector");
+      messages.push_back(e["message"].get<std::string>());
+    }
+    return messages;
+  };
+  const auto contains = [](const std::vector<std::string>& list, const std::string& item) {
+    return std::find(list.begin(), list.end(), item) != list.end();
+  };
+  const std::string old_id = cluster.identity(leader), new_id = cluster.identity(next->first);
+  std::vector<std::string> on_lease;
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  do {
+    on_lease = events_of("Lease", "demo", lease_uid);
+    if (contains(on_lease, new_id + " became leader")) break;
+    std::this_thread::sleep_for(100ms);
+  } while (std::chrono::steady_clock::now() < until);
+  CHECK(contains(on_lease, old_id + " became leader"));
+  CHECK(contains(on_lease, old_id + " stopped leading"));
+  CHECK(contains(on_lease, new_id + " became leader"));
+  const auto on_old_pod = events_of("Pod", old_id, LocalCluster::pod_uid(leader));
+  CHECK(on_old_pod == std::vector<std::string>{old_id + " became leader", old_id + " stopped leading"});
+  // Another uid is another object: nothing.
+  CHECK(events_of("Lease", "demo", "another-uid").empty());
 }

@@ -139,7 +139,7 @@ TEST_CASE("RBAC: a Role without update on leases: the sidecar names the missing 
                     {"resourceNames", {lease}},
                     {"verbs", {"get", "list", "watch"}}},
                    {{"apiGroups", {"coordination.k8s.io"}}, {"resources", {"leases"}}, {"verbs", {"create"}}},
-                   {{"apiGroups", {""}}, {"resources", {"events"}}, {"verbs", {"create"}}}}));
+                   {{"apiGroups", {""}}, {"resources", {"events"}}, {"verbs", {"create", "patch"}}}}));
   LogDir logs("rbac");
   auto sidecar = Elector::sidecar(LEASE_ELECTOR_BINARY, "no-update", plane.kubeconfig_partial, plane.ns,
                                   lease, kTimings, logs.path);

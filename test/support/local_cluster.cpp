@@ -130,6 +130,7 @@ void LocalCluster::start_sidecar(std::size_t index, std::vector<std::string> ext
   if (options_.pod_env) {
     env.push_back("POD_NAME=" + identity(index));
     env.push_back("POD_IP=" + pod_ip(index));
+    env.push_back("POD_UID=" + pod_uid(index));
   }
   for (auto& flag : options_.extra_sidecar_flags) argv.push_back(flag);
   for (auto& flag : extra_flags) argv.push_back(flag);

@@ -32,8 +32,8 @@ struct ClusterOptions {
   // Each replica authenticates as its own user ("replica-i", with its own token), so the local API
   // server's stats count every replica's requests apart.
   bool user_per_replica = false;
-  // Give each sidecar the Downward API's POD_NAME (its identity, "replica-i") and POD_IP
-  // (pod_ip(i)), as routing modes need.
+  // Give each sidecar the Downward API's POD_NAME (its identity, "replica-i"), POD_IP (pod_ip(i)),
+  // as routing modes need, and POD_UID (pod_uid(i)), for Events on the Pod.
   bool pod_env = false;
   // How long leader_view() waits for a /leader answer; one that does not come counts as "not
   // leader". The answer never waits on the API server, so only scheduling delays it: tests that
@@ -71,6 +71,9 @@ class LocalCluster {
   std::string identity(std::size_t index) const { return "replica-" + std::to_string(index); }
   // The POD_IP sidecar i gets with pod_env (documentation range, never routed anywhere).
   static std::string pod_ip(std::size_t index) { return "192.0.2." + std::to_string(index + 1); }
+  static std::string pod_uid(std::size_t index) {
+    return "00000000-0000-4000-8000-00000000000" + std::to_string(index);
+  }
 
   LeaderView leader_view(std::size_t index);
   // Indexes of the replicas whose /leader says isLeader=true right now.
