@@ -24,12 +24,17 @@ void ElectionLoop::run() {
       next_tick = clock_.boot_now() + guarded_tick();
       note_version();
     }
+    // A term that began with a create starts to lead at an instant of its own, usually between two
+    // ticks: wake then too, so that it is announced when it happens.
+    const auto leads_from = elector_.leads_from();
+    const bool leading_starts = leads_from && *leads_from > clock_.boot_now() && *leads_from < next_tick;
     bool woken = false;
-    for (const LeaseEvent& event : wait(next_tick, woken)) {
+    for (const LeaseEvent& event : wait(leading_starts ? *leads_from : next_tick, woken)) {
       // An event's plan replaces the schedule: it was made from an older observation.
       if (const auto plan = guarded_event(event)) next_tick = clock_.boot_now() + *plan;
       note_version();
     }
+    if (leading_starts && clock_.boot_now() >= *leads_from) elector_.refresh();
     if (woken) next_tick = clock_.boot_now();
   }
   hand_over();

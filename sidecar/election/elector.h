@@ -98,6 +98,10 @@ class Elector {
 
   // When the current term began with a create: the instant from which this process may lead.
   std::optional<BootTime> leads_from() const { return terms_.leading_not_before(); }
+  // Publishes again without any request: leadership that began by time alone (the wait after a
+  // create ended between ticks) is announced at once, in the log and as a notice, rather than at the
+  // next tick, which a shutdown may never let come.
+  void refresh() { publish(); }
 
   // Whether this process holds the Lease now (its record, renewed within the deadline). Leading
   // is holding and not stopping.

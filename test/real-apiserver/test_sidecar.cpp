@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include "real_control_plane.h"
@@ -75,6 +76,56 @@ TEST_CASE("sidecar on kube-apiserver: three replicas elect one leader, which rel
   record = admin.read(lease);
   CHECK(record["spec"]["leaseTransitions"] == 1);
   CHECK(sampler.proven_overlaps() == 0);
+
+  // The Events, as kube-apiserver stores them and as kubectl describe lease asks for them (by the
+  // Lease's kind, name, namespace and uid). The new leader's may take a moment to be sent.
+  const std::string old_id = replicas[*leader]->identity();
+  const std::string lease_uid = record["metadata"]["uid"];
+  le::testing::HttpClient http;
+  http.set_ca_file(plane.ca);
+  http.set_bearer_token(plane.token_admin);
+  const auto list_events = [&] {
+    const auto answer =
+        http.get(plane.url + "/api/v1/namespaces/" + plane.ns +
+                     "/events?fieldSelector=involvedObject.kind%3DLease%2CinvolvedObject.name%3D" + lease +
+                     "%2CinvolvedObject.namespace%3D" + plane.ns + "%2CinvolvedObject.uid%3D" + lease_uid,
+                 5000ms);
+    REQUIRE_MESSAGE(answer.status == 200, answer.body);
+    return nlohmann::json::parse(answer.body)["items"];
+  };
+  nlohmann::json events;
+  std::map<std::string, nlohmann::json> by_message;
+  const auto events_until = steady_clock::now() + 10s;
+  do {
+    events = list_events();
+    by_message.clear();
+    for (const auto& e : events) by_message[e["message"].get<std::string>()] = e;
+    if (by_message.size() >= 3) break;
+    std::this_thread::sleep_for(100ms);
+  } while (steady_clock::now() < events_until);
+  REQUIRE_MESSAGE(by_message.count(old_id + " became leader"), events.dump(2));
+  REQUIRE_MESSAGE(by_message.count(old_id + " stopped leading"), events.dump(2));
+  CHECK(by_message.size() == 3);  // and the new leader's "became leader"
+  for (const auto& [message, e] : by_message) {
+    CAPTURE(message);
+    CHECK(e["type"] == "Normal");
+    CHECK(e["reason"] == "LeaderElection");
+    CHECK(e["count"] == 1);
+    CHECK(e["involvedObject"]["kind"] == "Lease");
+    CHECK(e["involvedObject"]["apiVersion"] == "coordination.k8s.io/v1");
+    CHECK(e["involvedObject"]["uid"] == lease_uid);
+    CHECK(e["source"]["component"] == "lease-elector");
+  }
+  MESSAGE("an Event as kube-apiserver stores it: " << by_message[old_id + " became leader"].dump(2));
+  // With KUBECTL set (a kubectl binary), what kubectl describe lease shows: the same three.
+  if (const char* kubectl = std::getenv("KUBECTL")) {
+    const auto described = le::testing::run_command(
+        {kubectl, "--kubeconfig", plane.kubeconfig_admin, "-n", plane.ns, "describe", "lease", lease}, 60s);
+    MESSAGE("kubectl describe lease " << lease << ":\n" << described.output);
+    CHECK(described.status == 0);
+    CHECK(described.output.find(old_id + " became leader") != std::string::npos);
+    CHECK(described.output.find(old_id + " stopped leading") != std::string::npos);
+  }
 
   // The last ones stop too: the final holder releases, leaving no holder.
   for (auto& replica : replicas) replica->process().signal(SIGTERM);

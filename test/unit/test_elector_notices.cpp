@@ -134,3 +134,30 @@ TEST_CASE("a 403 on the Lease is reported with the rules the Role needs") {
   REQUIRE(notices.kinds() == std::vector<Kind>{Kind::forbidden});
   CHECK(notices.seen[0].detail.find("get, update, list and watch on leases") != std::string::npos);
 }
+
+TEST_CASE("leadership that begins by time alone is announced by refresh(), without a request") {
+  FakeLeaseServer server;  // no Lease: the replica creates it and leads a renew deadline later
+  Replica a(server, "a");
+  Notices notices;
+  notices.attach(a);
+  nanoseconds elapsed{0};
+  while (!a.elector.leads_from() && elapsed < 60s) {
+    const auto delay = a.elector.tick();
+    a.clock.advance(delay);
+    elapsed += delay;
+  }
+  REQUIRE(a.elector.leads_from());
+  // Renewals keep the Lease held until just before the wait ends; then time alone passes.
+  while (a.clock.boot_now() + 2s < *a.elector.leads_from()) {
+    a.elector.tick();
+    a.clock.advance(2s);
+  }
+  a.elector.tick();
+  CHECK(notices.seen.empty());
+  a.clock.advance(*a.elector.leads_from() - a.clock.boot_now());
+  const int requests = a.store.requests;
+  a.elector.refresh();
+  CHECK(a.leads());
+  CHECK(notices.kinds() == std::vector<Kind>{Kind::became_leader});
+  CHECK(a.store.requests == requests);
+}
