@@ -22,6 +22,9 @@
 #include <thread>
 #include <vector>
 
+#include <atomic>
+
+#include "http_client.h"
 #include "local_cluster.h"
 
 using namespace std::chrono;
@@ -43,6 +46,8 @@ struct Settings {
   int startups = 10;
   int scale_replicas = 50;
   int scale_handovers = 5;
+  int scrapes = 2000;
+  seconds scrape_window{30};
   std::set<std::string> only;  // empty: everything
 };
 
@@ -311,6 +316,80 @@ void bench_idle(const Settings& s) {
   report("binary size (" + s.sidecar + ")", fixed(size / 1048576.0) + " MiB", "-", "-", "");
 }
 
+// Deviations of the leader's renewals from its retry period over `window`, read from the Lease's
+// renewTime (the leader's send time of each renewal, on its wall clock), in ms.
+std::vector<double> renewal_deviations(LocalCluster& cluster, seconds window, milliseconds retry_period) {
+  std::vector<std::string> renew_times;
+  const auto until = steady_clock::now() + window;
+  while (steady_clock::now() < until) {
+    const auto lease = cluster.read_lease();
+    const std::string renewed = lease["spec"].value("renewTime", "");
+    if (!renewed.empty() && (renew_times.empty() || renew_times.back() != renewed))
+      renew_times.push_back(renewed);
+    std::this_thread::sleep_for(milliseconds{20});
+  }
+  // "2026-12-03T22:00:00.123456Z": seconds of the day are enough for intervals of seconds.
+  const auto seconds_of = [](const std::string& t) {
+    return std::stod(t.substr(11, 2)) * 3600 + std::stod(t.substr(14, 2)) * 60 + std::stod(t.substr(17, 9));
+  };
+  std::vector<double> deviations;
+  for (std::size_t i = 1; i < renew_times.size(); ++i) {
+    const double interval = seconds_of(renew_times[i]) - seconds_of(renew_times[i - 1]);
+    deviations.push_back(std::abs(interval * 1000 - retry_period.count()));
+  }
+  return deviations;
+}
+
+// What a scrape costs: its latency against /leader's on the same listener, and whether 10 scrapes a
+// second move the leader's renewals (against the same leader unscraped).
+void bench_metrics(const Settings& s) {
+  std::cout << "Metrics: " << s.scrapes << " scrapes of the leader; renewals over " << s.scrape_window.count()
+            << " s unscraped, then scraped 10 times a second\n";
+  LocalCluster cluster(default_timings(s, "watch"));
+  const std::size_t leader = elect(cluster, 2);
+  const std::string base = "http://127.0.0.1:" + std::to_string(cluster.http_port(leader));
+  le::testing::HttpClient http;
+  const auto latencies = [&](const std::string& path) {
+    std::vector<double> samples;
+    for (int i = 0; i < s.scrapes; ++i) {
+      const auto start = steady_clock::now();
+      const auto answer = http.get(base + path);
+      if (answer.status != 200) throw std::runtime_error(path + ": " + std::to_string(answer.status));
+      samples.push_back(ms(steady_clock::now() - start));
+    }
+    return samples;
+  };
+  const auto scrape = latencies("/metrics");
+  const auto leader_answers = latencies("/leader");
+  report("scrape latency p50 (/leader as baseline)", fixed(percentile(scrape, 50), 3) + " ms",
+         fixed(percentile(leader_answers, 50), 3) + " ms",
+         fixed(percentile(scrape, 50) / percentile(leader_answers, 50), 2) + "x", "< 1 ms");
+  report("scrape latency p99 (/leader as baseline)", fixed(percentile(scrape, 99), 3) + " ms",
+         fixed(percentile(leader_answers, 99), 3) + " ms",
+         fixed(percentile(scrape, 99) / percentile(leader_answers, 99), 2) + "x", "< 5 ms");
+
+  const milliseconds retry{2000};
+  const auto quiet = renewal_deviations(cluster, s.scrape_window, retry);
+  std::atomic<bool> scraping{true};
+  std::thread scraper([&] {
+    le::testing::HttpClient client;
+    while (scraping) {
+      client.get(base + "/metrics");
+      std::this_thread::sleep_for(milliseconds{100});
+    }
+  });
+  const auto scraped = renewal_deviations(cluster, s.scrape_window, retry);
+  scraping = false;
+  scraper.join();
+  if (quiet.empty() || scraped.empty()) throw std::runtime_error("no renewals observed");
+  report("renewal deviation from the retry period, max (unscraped as baseline)",
+         fixed(*std::max_element(scraped.begin(), scraped.end()), 1) + " ms (" +
+             std::to_string(scraped.size()) + " renewals, 10 scrapes/s)",
+         fixed(*std::max_element(quiet.begin(), quiet.end()), 1) + " ms (" + std::to_string(quiet.size()) +
+             " renewals)",
+         "-", "no change");
+}
+
 void bench_startup(const Settings& s) {
   std::cout << "Start-up: process start to isLeader=true on a free Lease (" << s.startups << " runs)\n";
   LocalCluster cluster(default_timings(s, "watch"));
@@ -376,8 +455,8 @@ int usage() {
   std::cerr
       << "usage: lease-elector-bench --bin-dir DIR [--sidecar PATH] [--go-server PATH] [--handovers N]\n"
          "         [--crashes N] [--request-window SECONDS] [--idle-window SECONDS] [--startups N]\n         "
-         "[--scale N]"
-         " [--only handover,crash,requests,throughput,idle,startup,scale]\n";
+         "[--scale N] [--scrapes N] [--scrape-window SECONDS]\n"
+         "         [--only handover,crash,requests,throughput,idle,startup,scale,metrics]\n";
   return 2;
 }
 
@@ -407,6 +486,10 @@ int main(int argc, char** argv) {
       s.startups = std::stoi(value);
     else if (flag == "--scale")
       s.scale_replicas = std::stoi(value);
+    else if (flag == "--scrapes")
+      s.scrapes = std::stoi(value);
+    else if (flag == "--scrape-window")
+      s.scrape_window = seconds{std::stoi(value)};
     else if (flag == "--only") {
       std::stringstream list(value);
       for (std::string name; std::getline(list, name, ',');) s.only.insert(name);
@@ -425,6 +508,7 @@ int main(int argc, char** argv) {
     if (wanted(s, "idle")) bench_idle(s);
     if (wanted(s, "startup")) bench_startup(s);
     if (wanted(s, "scale")) bench_scale(s);
+    if (wanted(s, "metrics")) bench_metrics(s);
   } catch (const std::exception& error) {
     std::cerr << "bench failed: " << error.what() << "\n";
     return 1;

@@ -100,6 +100,31 @@ json coordinated(const std::string& strategy, const std::string& preferred_holde
 
 const std::string kPods = "/api/v1/namespaces/default/pods";
 const std::string kSlices = "/apis/discovery.k8s.io/{slice-version}/namespaces/default/endpointslices";
+const std::string kEvents = "/api/v1/namespaces/default/events";
+
+// A core/v1 Event as the sidecar's recorder writes one (kube/event_recorder.cpp, client-go's shape).
+std::string event_body(const std::string& event_namespace = "default") {
+  return json{{"apiVersion", "v1"},
+              {"kind", "Event"},
+              {"metadata", {{"name", "{name}.18ede0b33b260c2e"}, {"namespace", event_namespace}}},
+              {"involvedObject",
+               {{"kind", "Lease"},
+                {"namespace", "default"},
+                {"name", "{name}"},
+                {"apiVersion", "coordination.k8s.io/v1"},
+                {"uid", "90029f6d-3025-4548-ae8a-661458e1943a"},
+                {"resourceVersion", "237"}}},
+              {"reason", "LeaderElection"},
+              {"message", "pod-a became leader"},
+              {"source", {{"component", "lease-elector"}}},
+              {"firstTimestamp", "2026-11-25T00:00:00Z"},
+              {"lastTimestamp", "2026-11-25T00:00:00Z"},
+              {"count", 1},
+              {"type", "Normal"},
+              {"reportingComponent", "lease-elector"},
+              {"reportingInstance", "pod-a"}}
+      .dump();
+}
 
 // The e2e suite's Pod (test/e2e/e2e_cluster.cpp): no scheduler serves its schedulerName, so it stays
 // Pending; no token volume, as the control plane runs no ServiceAccount admission.
@@ -260,6 +285,23 @@ std::vector<Step> conformance_script() {
       // No create-on-update either: 409 (UID precondition) on 1.20, 404 on 1.37, as for Pods.
       {"update of a missing EndpointSlice with a uid", "PUT", slice + "-missing",
        with_uid(fill_name(slice_body("", "10.0.0.1"), "{name}-missing"), "{slice-uid}")},
+      // Events: what the sidecar's recorder sends (create, then a repeat's strategic merge patch)
+      // and what kubectl describe asks.
+      {"create an Event", "POST", kEvents, event_body()},
+      {"GET the Event", "GET", kEvents + "/{name}.18ede0b33b260c2e", ""},
+      {"strategic merge patch of a repeat's count", "PATCH", kEvents + "/{name}.18ede0b33b260c2e",
+       R"({"count":2,"lastTimestamp":"2026-11-25T00:00:07Z"})", "application/strategic-merge-patch+json"},
+      {"list Events as kubectl describe does", "GET",
+       kEvents +
+           "?fieldSelector=involvedObject.kind%3DLease%2CinvolvedObject.name%3D{name}%2C"
+           "involvedObject.namespace%3Ddefault%2CinvolvedObject.uid%3D90029f6d-3025-4548-ae8a-661458e1943a",
+       ""},
+      {"list Events by a field label they do not have", "GET", kEvents + "?fieldSelector=spec.foo%3Dx", ""},
+      {"create an Event in another namespace than its object's", "POST",
+       "/api/v1/namespaces/kube-public/events", event_body("kube-public")},
+      {"patch of a missing Event", "PATCH", kEvents + "/{name}.missing", R"({"count":2})",
+       "application/strategic-merge-patch+json"},
+      {"DELETE the Event", "DELETE", kEvents + "/{name}.18ede0b33b260c2e", ""},
   };
 }
 
@@ -416,8 +458,8 @@ struct LocalServer {
 }  // namespace
 
 TEST_CASE(
-    "conformance: the local API server answers the Lease, Pod and EndpointSlice requests as kube-apiserver "
-    "does") {
+    "conformance: the local API server answers the Lease, Pod, EndpointSlice and Event requests as "
+    "kube-apiserver does") {
   const auto& plane = le::testing::real_control_plane_or_skip();
   const Server real{"kube-apiserver", plane.url, plane.ca, plane.token_admin, plane.token_norole};
   // kube-apiserver 1.20 serves EndpointSlices as discovery.k8s.io/v1beta1 only (v1 came with 1.21): the
