@@ -61,7 +61,7 @@ TEST_CASE("a term begins and ends with one notice each, carrying the Lease's uid
   CHECK(notices.kinds() == std::vector<Kind>{Kind::became_leader, Kind::stopped_leading});
 }
 
-TEST_CASE("a record written over a valid term warns that the Lease was taken; a normal takeover does not") {
+TEST_CASE("a record written over a valid term warns that the Lease was taken, a normal takeover does not") {
   FakeLeaseServer server;
   server.external_write(held_by(""));
   Replica a(server, "a");
@@ -95,7 +95,7 @@ TEST_CASE("a record written over a valid term warns that the Lease was taken; a 
   for (const auto kind : quiet.kinds()) CHECK(kind != Kind::lease_taken);
 }
 
-TEST_CASE("three renewals failing in a row are reported once; a success starts the count again") {
+TEST_CASE("three renewals failing in a row are reported once, a success starts the count again") {
   FakeLeaseServer server;
   server.external_write(held_by(""));
   Replica a(server, "a");

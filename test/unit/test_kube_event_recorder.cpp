@@ -161,7 +161,7 @@ TEST_CASE("a repeat of an Event that expired on the server creates a new one") {
   CHECK(has(r.metrics(), R"(lease_elector_events_total{outcome="sent"} 2)"));
 }
 
-TEST_CASE("a failing Events API is retried a few times, a 403 not at all; both are counted, never thrown") {
+TEST_CASE("a failing Events API is retried a few times, a 403 not at all, both counted and never thrown") {
   Recorder r;
   r.script.answers.push_back(answer(500, R"({"kind":"Status","code":500})"));
   r.script.answers.push_back(TransportError{TransportErrorKind::timeout, "POST x: timeout"});
