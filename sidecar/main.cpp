@@ -51,7 +51,8 @@ constexpr int kHttpThreads = 2;
 // After the hand-over, how long queued Events may still take to send before the process exits. It
 // comes out of the grace period's margin: the shutdown budget (25 s) plus this stays below 30 s.
 constexpr milliseconds kEventFlushBudget{2000};
-static_assert(le::election::timing::kShutdownBudget + kEventFlushBudget < le::election::timing::kTerminationGracePeriod);
+static_assert(le::election::timing::kShutdownBudget + kEventFlushBudget <
+              le::election::timing::kTerminationGracePeriod);
 
 asio::ip::tcp::endpoint resolve_listen_address(asio::io_context& io, const le::config::Config& config) {
   asio::ip::tcp::resolver resolver(io);
@@ -217,6 +218,10 @@ int main(int argc, char** argv) {
       spdlog::info("received {}: {}", signal == SIGTERM ? "SIGTERM" : "SIGINT",
                    was_leading ? "stepped down; releasing the lease after the release delay" : "stopping");
       loop.request_stop();
+      // Events of the shutdown ("stopped leading") still go out, but no request of theirs runs past
+      // the shutdown budget plus the flush, inside the grace period.
+      event_recorder.bound_requests(steady_clock::now() + le::election::timing::kShutdownBudget +
+                                    kEventFlushBudget);
       // One shutdown budget for the whole process: routing removes this Pod's route by the same
       // deadline as the hand-over.
       if (traffic_loop) traffic_loop->request_stop(*loop.shutdown_deadline());
@@ -239,9 +244,9 @@ int main(int argc, char** argv) {
       le::kube::EventRecorder& events;
       std::thread& events_thread;
       ~JoinOnExit() {
-        // Events still queued (the "stopped leading" of a shutdown) get a moment, never more.
+        // Events still queued (the "stopped leading" of a shutdown) get a moment, never more,
+        // while the watch and the HTTP side wind down.
         events.stop(steady_clock::now() + kEventFlushBudget);
-        if (events_thread.joinable()) events_thread.join();
         watcher.stop();
         server.stop();
         io.stop();
@@ -249,6 +254,7 @@ int main(int argc, char** argv) {
           if (thread.joinable()) thread.join();
         }
         if (watch_thread.joinable()) watch_thread.join();
+        if (events_thread.joinable()) events_thread.join();
       }
     } join_on_exit{http_server, io, http_threads, watcher, watch_thread, event_recorder, events_thread};
     if (config.takeover == le::config::Takeover::watch) watch_thread = std::thread([&] { watcher.run(); });

@@ -180,7 +180,9 @@ Prometheus operator's API: rendering nothing would look like success and scrape 
 {{- define "lease-elector.ruleSelector" -}}
 {{- if .Values.prometheusRule.selector -}}
 {{- .Values.prometheusRule.selector -}}
-{{- else -}}
+{{- else if .Values.metrics.podMonitor.enabled -}}
 job="{{ .Release.Namespace }}/{{ include "lease-elector.fullname" . }}"
+{{- else -}}
+{{- fail "prometheusRule.enabled: the alerts find this release's series by the PodMonitor's job label; set metrics.podMonitor.enabled=true, or prometheusRule.selector to the labels your scrape config gives them (without either, LeaseElectorNoLeader would fire forever)" -}}
 {{- end -}}
 {{- end -}}

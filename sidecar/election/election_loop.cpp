@@ -34,7 +34,7 @@ void ElectionLoop::run() {
       if (const auto plan = guarded_event(event)) next_tick = clock_.boot_now() + *plan;
       note_version();
     }
-    if (leading_starts && clock_.boot_now() >= *leads_from) elector_.refresh();
+    if (leading_starts && clock_.boot_now() >= *leads_from) guarded_refresh();
     if (woken) next_tick = clock_.boot_now();
   }
   hand_over();
@@ -49,6 +49,14 @@ nanoseconds ElectionLoop::guarded_tick() {
   } catch (const std::exception& error) {
     spdlog::error("election iteration failed: {}; retrying", error.what());
     return elector_.config().retry_period;
+  }
+}
+
+void ElectionLoop::guarded_refresh() {
+  try {
+    elector_.refresh();
+  } catch (const std::exception& error) {
+    spdlog::error("announcing leadership failed: {}", error.what());
   }
 }
 

@@ -45,6 +45,7 @@ class ElectionLoop final : public LeaseEventSink {
   void hand_over();
   std::chrono::nanoseconds guarded_tick();
   std::optional<std::chrono::nanoseconds> guarded_event(const LeaseEvent& event);
+  void guarded_refresh();
   void note_version();
   // The shutdown deadline, under mutex_; nullopt before request_stop().
   std::optional<BootTime> shutdown_deadline_locked() const;

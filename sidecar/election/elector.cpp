@@ -70,6 +70,14 @@ nanoseconds Elector::read_and_decide() {
   const BootTime now = clock_.boot_now();
   if (!result.ok()) {
     if (result.is(ApiErrorKind::not_found)) return on_lease_missing(now);
+    conflict_while_holding_ = false;
+    // Our record needs this read before its renewal (after a failed write, or --takeover poll): its
+    // failure is the renewal's.
+    if (terms_.ours()) {
+      note_renewal_failure(
+          result.error().kind == ApiErrorKind::timeout ? RenewalResult::timeout : RenewalResult::error,
+          result.error().describe());
+    }
     return failure_delay(result.error(), "read");
   }
   backoff_.note_contact();
@@ -244,7 +252,7 @@ nanoseconds Elector::write(const LeaderRecord& base_record, bool new_term, bool 
     spdlog::warn(
         "update of {} changed nothing on the server (is the wall clock stuck?); not counted as a renewal",
         lease_);
-    if (!new_term) metrics_->count_renewal(RenewalResult::error);
+    if (!new_term) note_renewal_failure(RenewalResult::error, "an update that changed nothing");
     return backoff_.jittered_retry();
   }
   if (result.ok()) {
@@ -257,15 +265,17 @@ nanoseconds Elector::write(const LeaderRecord& base_record, bool new_term, bool 
   }
   need_read_ = true;
   const ApiError& error = result.error();
-  if (!new_term) {
-    metrics_->count_renewal(error.kind == ApiErrorKind::conflict || error.kind == ApiErrorKind::not_found
-                                ? RenewalResult::conflict
-                            : error.kind == ApiErrorKind::timeout ? RenewalResult::timeout
-                                                                  : RenewalResult::error);
+  const bool lost_race = error.kind == ApiErrorKind::conflict || error.kind == ApiErrorKind::not_found;
+  if (!new_term && lost_race) metrics_->count_renewal(RenewalResult::conflict);
+  if (!new_term && !lost_race) {
+    note_renewal_failure(error.kind == ApiErrorKind::timeout ? RenewalResult::timeout : RenewalResult::error,
+                         error.describe());
   }
-  if (error.kind == ApiErrorKind::conflict || error.kind == ApiErrorKind::not_found) {
+  if (lost_race) {
     // Someone else wrote (or deleted) the Lease since we read or wrote it: stop claiming leadership
-    // before anything else, then read what is there and decide again.
+    // before anything else, then read what is there and decide again. Whether our term was still
+    // valid is kept for the read: a record written over a valid term is a warning (observe()).
+    conflict_while_holding_ = holds();
     if (terms_.ours()) lose_leadership("update of " + lease_ + " failed: " + error.describe());
     spdlog::debug("update of {} lost a race: {}", lease_, error.describe());
     // The fast path re-reads at once (once: a storm of conflicts must not recurse).
@@ -313,12 +323,6 @@ nanoseconds Elector::failure_delay(const ApiError& error, const char* what) {
   }
   if (error.kind == ApiErrorKind::forbidden)
     notify(ElectionNotice::Kind::forbidden, forbidden_detail(error, what));
-  if (std::string_view(what) == "renew" && ++renew_failures_in_a_row_ == kRenewFailuresToReport) {
-    notify(ElectionNotice::Kind::renew_failing,
-           std::to_string(kRenewFailuresToReport) + " renewals of lease " + lease_ +
-               " failed in a row (last: " + error.describe() +
-               "); it steps down at its renew deadline unless one succeeds");
-  }
   const auto level = error.kind == ApiErrorKind::unauthorized || error.kind == ApiErrorKind::forbidden
                          ? spdlog::level::err
                          : spdlog::level::warn;
@@ -368,16 +372,32 @@ void Elector::publish() {
   announced_leading_ = leading;
 }
 
-void Elector::notify(ElectionNotice::Kind kind, std::string detail) {
+void Elector::notify(ElectionNotice::Kind kind, std::string detail) noexcept {
   if (!notice_sink_) return;
-  ElectionNotice notice;
-  notice.kind = kind;
-  if (observed_) {
-    notice.lease_uid = observed_->uid;
-    notice.lease_resource_version = observed_->resource_version;
+  // Only ever called once the state it reports is in place; a sink that fails (memory) must not
+  // leave the election half-way through a step.
+  try {
+    ElectionNotice notice;
+    notice.kind = kind;
+    if (observed_) {
+      notice.lease_uid = observed_->uid;
+      notice.lease_resource_version = observed_->resource_version;
+    }
+    notice.detail = std::move(detail);
+    notice_sink_(notice);
+  } catch (const std::exception& error) {
+    spdlog::error("could not pass on a notice for operators: {}", error.what());
   }
-  notice.detail = std::move(detail);
-  notice_sink_(notice);
+}
+
+void Elector::note_renewal_failure(RenewalResult result, const std::string& what) {
+  metrics_->count_renewal(result);
+  if (++renew_failures_in_a_row_ == kRenewFailuresToReport) {
+    notify(ElectionNotice::Kind::renew_failing,
+           std::to_string(kRenewFailuresToReport) + " renewals of lease " + lease_ +
+               " failed in a row (last: " + what +
+               "); it steps down at its renew deadline unless one succeeds");
+  }
 }
 
 std::string Elector::forbidden_detail(const ApiError& error, const char* what) const {

@@ -195,7 +195,11 @@ class Elector {
   // When this replica first saw the Lease free, expired or missing since it last saw a live holder.
   std::optional<BootTime> free_seen_at_;
   NoticeSink notice_sink_;
-  void notify(ElectionNotice::Kind kind, std::string detail = {});
+  void notify(ElectionNotice::Kind kind, std::string detail = {}) noexcept;
+  // A renewal (its write, or the read it needed) failed: counted, and reported once three in a row did.
+  void note_renewal_failure(RenewalResult result, const std::string& what);
+  // A renewal lost a conflict while our term was valid; the read that follows tells who wrote.
+  bool conflict_while_holding_ = false;
   // Renewals failed in a row (timeouts and errors, not conflicts), for the renew_failing notice.
   int renew_failures_in_a_row_ = 0;
 

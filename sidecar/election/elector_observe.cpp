@@ -2,6 +2,8 @@
 // its expiry clock restarts, and when the Lease changed under whoever held it.
 #include "election/elector.h"
 
+#include <utility>
+
 #include <spdlog/spdlog.h>
 
 namespace le::election {
@@ -60,18 +62,23 @@ void Elector::observe(const StoredLease& lease, BootTime now, Origin origin) {
   last_lease_duration_ = lease.record.lease_duration;
   observed_ = lease;
   const bool ours = term != nullptr;
-  if (!ours && holds() && lease.record.has_holder() && (lease.uid.empty() || lease.uid == previous_uid)) {
-    // Someone else's record in our object while our term was valid: no elector that waits for
-    // expiry writes that (a release is no holder; a deletion or a re-created object is not this).
+  // Someone else's record in our object while our term was valid (here, or when the renewal that
+  // found out lost its conflict): no elector that waits for expiry writes that. A release has no
+  // holder; a deletion or a re-created object is not this. Reported once the state is in place.
+  const bool taken_while_valid = !ours && (holds() || std::exchange(conflict_while_holding_, false)) &&
+                                 lease.record.has_holder() &&
+                                 (lease.uid.empty() || lease.uid == previous_uid);
+  conflict_while_holding_ = false;
+  if (!ours && (terms_.ours() || terms_.last_renewal())) {
+    lose_leadership("lease " + lease_ + " is now held by " + describe_holder(lease.record));
+  }
+  terms_.adopt(term);
+  if (taken_while_valid) {
     notify(ElectionNotice::Kind::lease_taken,
            "lease " + lease_ + " was taken by " + describe_holder(lease.record) +
                " while this replica's term was valid: something writes the Lease without waiting for it to "
                "expire");
   }
-  if (!ours && (terms_.ours() || terms_.last_renewal())) {
-    lose_leadership("lease " + lease_ + " is now held by " + describe_holder(lease.record));
-  }
-  terms_.adopt(term);
   if (lease.record.holder_identity != last_logged_holder_) {
     last_logged_holder_ = lease.record.holder_identity;
     if (!ours) spdlog::info("lease {} is held by {}", lease_, describe_holder(lease.record));
@@ -90,6 +97,7 @@ void Elector::accept_own_write(const StoredLease& written, const SendTime& sent,
     return;
   }
   terms_.renewed(sent);
+  renew_failures_in_a_row_ = 0;
   if (new_term) {
     metrics_->terms_started.add();
     // Leadership begins now, or for a create once its wait is over.
@@ -111,6 +119,7 @@ void Elector::accept_own_write(const StoredLease& written, const SendTime& sent,
 void Elector::lose_leadership(const std::string& reason) {
   const bool was_leading = is_leader();
   terms_.forget_renewal();
+  renew_failures_in_a_row_ = 0;
   if (was_leading) spdlog::warn("stepped down: {}", reason);
   set_status("not leading");
   publish();  // at once, before any further request

@@ -140,11 +140,29 @@ void EventRecorder::stop(steady_clock::time_point deadline) {
   wakeup_.notify_all();
 }
 
+void EventRecorder::bound_requests(steady_clock::time_point deadline) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!request_deadline_ || deadline < *request_deadline_) request_deadline_ = deadline;
+  }
+  wakeup_.notify_all();
+}
+
+std::optional<steady_clock::time_point> EventRecorder::deadline_locked() const {
+  if (stop_deadline_ && request_deadline_) return std::min(*stop_deadline_, *request_deadline_);
+  return stop_deadline_ ? stop_deadline_ : request_deadline_;
+}
+
 bool EventRecorder::pause(milliseconds delay) {
   std::unique_lock lock(mutex_);
-  const auto until = steady_clock::now() + delay;
-  wakeup_.wait_until(lock, until, [&] { return stop_deadline_ && steady_clock::now() >= *stop_deadline_; });
-  return !(stop_deadline_ && steady_clock::now() >= *stop_deadline_);
+  auto until = steady_clock::now() + delay;
+  if (const auto deadline = deadline_locked(); deadline && *deadline < until) until = *deadline;
+  wakeup_.wait_until(lock, until, [&] {
+    const auto deadline = deadline_locked();
+    return deadline && steady_clock::now() >= *deadline;
+  });
+  const auto deadline = deadline_locked();
+  return !(deadline && steady_clock::now() >= *deadline);
 }
 
 void EventRecorder::run() {
@@ -153,11 +171,15 @@ void EventRecorder::run() {
     {
       std::unique_lock lock(mutex_);
       wakeup_.wait(lock, [&] { return !queue_.empty() || stop_deadline_; });
-      if (queue_.empty() || (stop_deadline_ && steady_clock::now() >= *stop_deadline_)) {
-        // Stopping: what is left after the deadline is dropped, as a full queue would drop it.
+      const auto deadline = deadline_locked();
+      if (deadline && steady_clock::now() >= *deadline) {
+        // Out of time: what is left is dropped, as a full queue would drop it.
         outcomes_[failed].add(queue_.size());
         queue_.clear();
-        return;
+      }
+      if (queue_.empty()) {
+        if (stop_deadline_) return;
+        continue;
       }
       event = std::move(queue_.front());
       queue_.pop_front();

@@ -107,6 +107,9 @@ class EventRecorder {
   void run();
   // Thread-safe: send what is queued until `deadline`, then give up on the rest.
   void stop(std::chrono::steady_clock::time_point deadline);
+  // Thread-safe: shutdown has begun; no request may run past `deadline` (the process's own
+  // shutdown deadline plus the flush), even one of an Event recorded before stop().
+  void bound_requests(std::chrono::steady_clock::time_point deadline);
 
   void write_metrics(util::MetricsText& out) const;
 
@@ -124,6 +127,9 @@ class EventRecorder {
   std::condition_variable wakeup_;
   std::deque<EventRecord> queue_;
   std::optional<std::chrono::steady_clock::time_point> stop_deadline_;
+  std::optional<std::chrono::steady_clock::time_point> request_deadline_;
+  // The earlier of the two deadlines, under mutex_.
+  std::optional<std::chrono::steady_clock::time_point> deadline_locked() const;
   std::string last_failure_;  // log a repeated failure once
 
   util::Counter outcomes_[kOutcomes];

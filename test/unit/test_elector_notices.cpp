@@ -73,8 +73,10 @@ TEST_CASE("a record written over a valid term warns that the Lease was taken, a 
   a.clock.advance(2s);
   a.elector.tick();
   CHECK_FALSE(a.leads());
-  CHECK(notices.kinds() == std::vector<Kind>{Kind::became_leader, Kind::lease_taken, Kind::stopped_leading});
-  CHECK(notices.seen[1].detail.find("\"intruder\"") != std::string::npos);
+  // It steps down first (the conflict), then the read shows who wrote over its valid term.
+  CHECK(notices.kinds() == std::vector<Kind>{Kind::became_leader, Kind::stopped_leading, Kind::lease_taken});
+  REQUIRE(notices.seen.size() == 3);
+  CHECK(notices.seen[2].detail.find("\"intruder\"") != std::string::npos);
 
   // b takes the Lease only after a's term is over: no warning on a's side.
   FakeLeaseServer server2;
@@ -160,4 +162,22 @@ TEST_CASE("leadership that begins by time alone is announced by refresh(), witho
   CHECK(a.leads());
   CHECK(notices.kinds() == std::vector<Kind>{Kind::became_leader});
   CHECK(a.store.requests == requests);
+}
+
+TEST_CASE("an outage fails the reads a renewal needs: they count as failed renewals too") {
+  FakeLeaseServer server;
+  server.external_write(held_by(""));
+  Replica a(server, "a");
+  Notices notices;
+  notices.attach(a);
+  a.elector.tick();
+  REQUIRE(a.leads());
+  // The renewal's update times out; from then on every request does (the API server is gone).
+  for (int i = 0; i < 4; ++i) a.store.script({Fault::fail, ApiErrorKind::timeout, ""});
+  for (int i = 0; i < 3; ++i) {
+    a.clock.advance(500ms);
+    a.elector.tick();
+  }
+  CHECK(notices.kinds() == std::vector<Kind>{Kind::became_leader, Kind::renew_failing});
+  CHECK(a.elector.metrics().renewals[static_cast<int>(le::election::RenewalResult::timeout)].value() == 3);
 }

@@ -3,6 +3,8 @@
 // turned into client-go's LeaderElection Events.
 #include <doctest/doctest.h>
 
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include "kube/election_events.h"
@@ -236,4 +238,17 @@ TEST_CASE(
     CHECK(warning["involvedObject"]["kind"] == (pod_uid_known ? "Pod" : "Lease"));
     CHECK(warning["message"] == "app-0: 3 renewals failed");
   }
+}
+
+TEST_CASE("past the shutdown's request deadline Events are dropped, and the loop ends only at stop()") {
+  Recorder r;
+  r.recorder.bound_requests(steady_clock::now() - 1s);
+  r.recorder.record(lease_event());
+  std::thread sender([&] { r.recorder.run(); });
+  // The loop drops the Event and keeps waiting; stop() ends it.
+  while (r.metrics().find(R"(lease_elector_events_total{outcome="failed"} 1)") == std::string::npos)
+    std::this_thread::sleep_for(1ms);
+  r.recorder.stop(steady_clock::now() + 60s);
+  sender.join();
+  CHECK(r.script.sent.empty());
 }
