@@ -219,9 +219,8 @@ int main(int argc, char** argv) {
                    was_leading ? "stepped down; releasing the lease after the release delay" : "stopping");
       loop.request_stop();
       // Events of the shutdown ("stopped leading") still go out, but no request of theirs runs past
-      // the shutdown budget plus the flush, inside the grace period.
-      event_recorder.bound_requests(steady_clock::now() + le::election::timing::kShutdownBudget +
-                                    kEventFlushBudget);
+      // the shutdown budget: an unreachable API server must not keep the process longer than that.
+      event_recorder.bound_requests(steady_clock::now() + le::election::timing::kShutdownBudget);
       // One shutdown budget for the whole process: routing removes this Pod's route by the same
       // deadline as the hand-over.
       if (traffic_loop) traffic_loop->request_stop(*loop.shutdown_deadline());

@@ -229,22 +229,28 @@ bool EventRecorder::send(const EventRecord& event) {
       --attempt;  // not a failure of the API
       continue;
     }
+    // An Unauthorized is retried too: a rotated token file is re-read by the next request.
     const bool retryable =
         error.kind == util::ApiErrorKind::timeout || error.kind == util::ApiErrorKind::network ||
-        error.kind == util::ApiErrorKind::server_error || error.kind == util::ApiErrorKind::too_many_requests;
+        error.kind == util::ApiErrorKind::server_error ||
+        error.kind == util::ApiErrorKind::too_many_requests || error.kind == util::ApiErrorKind::unauthorized;
+    const bool last_try = !retryable || attempt == config_.attempts;
     std::string message = error.describe();
     if (error.kind == util::ApiErrorKind::forbidden) {
       message +=
           " (events are optional; to record them add this rule to the Role: {apiGroups: [\"\"], resources: "
           "[\"events\"], verbs: [\"create\", \"patch\"]})";
     }
-    if (message != last_failure_) {
+    if (!last_try) {
+      spdlog::debug("recording event {} on {} {} failed, retrying: {}", event.reason, event.object.kind,
+                    event.object.name, message);
+    } else if (message != last_failure_) {
+      // Only when it gives up, and once per distinct failure: Events are optional.
       spdlog::warn("cannot record event {} on {} {}: {}", event.reason, event.object.kind, event.object.name,
                    message);
       last_failure_ = message;
     }
-    if (!retryable || attempt == config_.attempts || !pause(config_.retry_delay * (1 << (attempt - 1))))
-      break;
+    if (last_try || !pause(config_.retry_delay * (1 << (attempt - 1)))) break;
   }
   outcomes_[failed].add();
   return false;

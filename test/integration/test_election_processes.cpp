@@ -460,6 +460,13 @@ TEST_CASE("a rotated token file is picked up: the leader keeps renewing after th
   cluster.create_lease(LocalCluster::released_lease_spec());
   cluster.start_sidecar(0, {"--kubeconfig", kubeconfig});  // the last --kubeconfig wins
   REQUIRE(cluster.wait_for_leader(20s));
+  // Its "became leader" Event goes out on a connection of its own; let it land first, so that the
+  // rotation below meets only the renewals (a request in flight across a revoke would be a 401).
+  const auto event_by = steady_clock::now() + 10s;
+  while (cluster.stats()["byVerb"].value("create events", 0) < 1) {
+    REQUIRE(steady_clock::now() < event_by);
+    std::this_thread::sleep_for(20ms);
+  }
 
   cluster.post_tokens({{"token", "rotated-token"}, {"user", "admin"}});
   write_atomically(token_file, "rotated-token\n");

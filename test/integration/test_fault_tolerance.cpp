@@ -129,7 +129,8 @@ TEST_CASE(
   REQUIRE(cluster.wait_for_leader(20s));
   const auto before = cluster.read_lease();
   cluster.reset_stats();
-  cluster.set_faults({{"dropAppliedWrites", 1}});
+  // Scoped to the Lease: the sidecar's Events are writes too.
+  cluster.set_faults({{"byName", {{"demo", {{"dropAppliedWrites", 1}}}}}});
   // The fault fires on the next renewal (every 200 ms); wait for it to have been used.
   const auto fired_by = steady_clock::now() + 5s;
   while (cluster.stats()["byVerb"].value("update leases", 0) < 2) {
