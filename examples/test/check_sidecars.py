@@ -27,7 +27,10 @@ for path in sys.argv[1:]:
                 failures.append(where + ": no POD_NAME from metadata.name (env names: %s)" % sorted(env))
             if "POD_NAMESPACE" in env and env["POD_NAMESPACE"] != "metadata.namespace":
                 failures.append(where + ": POD_NAMESPACE is not metadata.namespace")
-            stray = [name for name in env if name.startswith("POD_") and name not in ("POD_NAME", "POD_NAMESPACE", "POD_IP")]
+            if "POD_UID" in env and env["POD_UID"] != "metadata.uid":
+                failures.append(where + ": POD_UID is not metadata.uid")
+            stray = [name for name in env
+                     if name.startswith("POD_") and name not in ("POD_NAME", "POD_NAMESPACE", "POD_IP", "POD_UID")]
             if stray:
                 failures.append(where + ": env names the sidecar does not read: %s" % stray)
             if container.get("startupProbe") and not container.get("readinessProbe"):
