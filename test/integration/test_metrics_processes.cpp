@@ -62,20 +62,6 @@ std::optional<double> value_of(const std::string& text, const std::string& metri
   return std::stod(match[2]);
 }
 
-std::string query_escape(const std::string& text) {
-  std::string out;
-  for (const unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
-      out += static_cast<char>(c);
-    } else {
-      char buffer[4];
-      std::snprintf(buffer, sizeof buffer, "%%%02X", c);
-      out += buffer;
-    }
-  }
-  return out;
-}
-
 void promtool_check(LocalCluster& cluster, const std::string& text, const std::string& what) {
   const auto path = cluster.work_dir() + "/scrape-" + what + ".txt";
   std::ofstream(path) << text;
@@ -150,8 +136,8 @@ TEST_CASE("events: became leader and stopped leading on the Lease and the Pod, f
   const auto events_of = [&](const std::string& kind, const std::string& name, const std::string& uid) {
     const auto answer = cluster.api_request(
         "GET", "/api/v1/namespaces/default/events?fieldSelector=" +
-                   query_escape("involvedObject.kind=" + kind + ",involvedObject.name=" + name +
-                                ",involvedObject.namespace=default,involvedObject.uid=" + uid));
+                   le::testing::query_escape("involvedObject.kind=" + kind + ",involvedObject.name=" + name +
+                                             ",involvedObject.namespace=default,involvedObject.uid=" + uid));
     REQUIRE_MESSAGE(answer.status == 200, answer.body);
     std::vector<std::string> messages;
     const auto list = nlohmann::json::parse(answer.body);

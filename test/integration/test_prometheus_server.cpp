@@ -34,20 +34,6 @@ constexpr auto kScrapeInterval = 1s;
 
 double unix_seconds(system_clock::time_point t) { return duration<double>(t.time_since_epoch()).count(); }
 
-std::string url_encode(const std::string& text) {
-  std::string out;
-  for (const unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      char buffer[4];
-      std::snprintf(buffer, sizeof buffer, "%%%02X", c);
-      out += buffer;
-    }
-  }
-  return out;
-}
-
 class Prometheus {
  public:
   Prometheus(const std::string& dir, const std::vector<int>& sidecar_ports)
@@ -77,7 +63,7 @@ class Prometheus {
 
   // The API's data for an instant query; null when it does not answer or refuses.
   nlohmann::json query(const std::string& promql) {
-    const auto answer = http_.get(base() + "/api/v1/query?query=" + url_encode(promql), 5s);
+    const auto answer = http_.get(base() + "/api/v1/query?query=" + le::testing::query_escape(promql), 5s);
     if (answer.status != 200) return nullptr;
     return nlohmann::json::parse(answer.body)["data"]["result"];
   }
@@ -86,7 +72,8 @@ class Prometheus {
                                                double step) {
     char times[128];
     std::snprintf(times, sizeof times, "&start=%.3f&end=%.3f&step=%.3f", start, end, step);
-    const auto answer = http_.get(base() + "/api/v1/query_range?query=" + url_encode(promql) + times, 10s);
+    const auto answer =
+        http_.get(base() + "/api/v1/query_range?query=" + le::testing::query_escape(promql) + times, 10s);
     REQUIRE_MESSAGE(answer.status == 200, "query_range: " << answer.status << " " << answer.body);
     const auto result = nlohmann::json::parse(answer.body)["data"]["result"];
     std::vector<std::pair<double, double>> points;

@@ -1,10 +1,27 @@
 #include "http_client.h"
 
+#include <cctype>
+#include <cstdio>
+
 #include <curl/curl.h>
 
 #include <mutex>
 
 namespace le::testing {
+
+std::string query_escape(const std::string& value) {
+  std::string out;
+  for (const unsigned char c : value) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      char buffer[4];
+      std::snprintf(buffer, sizeof buffer, "%%%02X", c);
+      out += buffer;
+    }
+  }
+  return out;
+}
 
 namespace {
 

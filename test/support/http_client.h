@@ -14,6 +14,9 @@ struct HttpAnswer {
   std::string error;
 };
 
+// A query parameter's value, percent-encoded (selectors and PromQL hold '=', ',', '{', '"').
+std::string query_escape(const std::string& value);
+
 class HttpClient {
  public:
   HttpClient();
