@@ -23,6 +23,19 @@ inline election::ElectorConfig default_config(std::string identity) {
   return config;
 }
 
+// A record held by `holder` (acquired and renewed at one fixed wall-clock instant); an empty holder
+// is a free record that someone released or wrote empty.
+inline election::LeaderRecord held_by(std::string holder,
+                                      std::optional<std::chrono::seconds> duration = std::chrono::seconds{15},
+                                      int transitions = 0) {
+  election::LeaderRecord r;
+  r.holder_identity = std::move(holder);
+  r.lease_duration = duration;
+  r.acquire_time = r.renew_time = util::WallTime{std::chrono::seconds{1'699'999'000}};
+  r.lease_transitions = transitions;
+  return r;
+}
+
 struct Replica {
   // `jitter` is what the elector's random source returns, every time.
   Replica(FakeLeaseServer& server, std::string identity, double jitter = 0.0)

@@ -24,6 +24,7 @@ using le::testing::FakeClock;
 using le::testing::FakeLeaseServer;
 using le::testing::FakeLeaseStore;
 using le::testing::Fault;
+using le::testing::held_by;
 using le::testing::lease_allows;
 using le::testing::maybe_export;
 using le::testing::pick;
@@ -33,15 +34,6 @@ using le::testing::ScriptedFault;
 using le::testing::seed_range;
 
 namespace {
-
-LeaderRecord held_by(std::string holder, std::optional<seconds> duration = 15s, int transitions = 0) {
-  LeaderRecord r;
-  r.holder_identity = std::move(holder);
-  r.lease_duration = duration;
-  r.acquire_time = r.renew_time = le::util::WallTime{seconds{1'699'999'000}};
-  r.lease_transitions = transitions;
-  return r;
-}
 
 // Runs ticks of one replica until `limit` of its time has passed; returns the time taken until it
 // led, or nullopt.

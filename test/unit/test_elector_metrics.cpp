@@ -12,19 +12,11 @@ using le::election::LeaderRecord;
 using le::election::RenewalResult;
 using le::testing::FakeLeaseServer;
 using le::testing::Fault;
+using le::testing::held_by;
 using le::testing::Replica;
 using le::testing::ScriptedFault;
 
 namespace {
-
-LeaderRecord held_by(std::string holder, int transitions = 0) {
-  LeaderRecord r;
-  r.holder_identity = std::move(holder);
-  r.lease_duration = 15s;
-  r.acquire_time = r.renew_time = le::util::WallTime{seconds{1'699'999'000}};
-  r.lease_transitions = transitions;
-  return r;
-}
 
 std::uint64_t renewals(const Replica& r, RenewalResult result) {
   return r.elector.metrics().renewals[static_cast<int>(result)].value();
@@ -98,7 +90,7 @@ TEST_CASE("renewals that time out or fail are counted by result") {
 
 TEST_CASE("the time to lead runs from seeing the holder's lease expire to the acquire") {
   FakeLeaseServer server;
-  server.external_write(held_by("old", 4));
+  server.external_write(held_by("old", 15s, 4));
   Replica b(server, "b");
   b.elector.tick();  // follows "old"
   CHECK_FALSE(b.leads());

@@ -14,19 +14,11 @@ using le::election::ElectionNotice;
 using le::election::LeaderRecord;
 using le::testing::FakeLeaseServer;
 using le::testing::Fault;
+using le::testing::held_by;
 using le::testing::Replica;
 using Kind = ElectionNotice::Kind;
 
 namespace {
-
-LeaderRecord held_by(std::string holder, int transitions = 0) {
-  LeaderRecord r;
-  r.holder_identity = std::move(holder);
-  r.lease_duration = 15s;
-  r.acquire_time = r.renew_time = le::util::WallTime{seconds{1'699'999'000}};
-  r.lease_transitions = transitions;
-  return r;
-}
 
 struct Notices {
   std::vector<ElectionNotice> seen;
@@ -69,7 +61,7 @@ TEST_CASE("a record written over a valid term warns that the Lease was taken, a 
   notices.attach(a);
   a.elector.tick();
   REQUIRE(a.leads());
-  server.external_write(held_by("intruder", 9));  // someone who did not wait for expiry
+  server.external_write(held_by("intruder", 15s, 9));  // someone who did not wait for expiry
   a.clock.advance(2s);
   a.elector.tick();
   CHECK_FALSE(a.leads());
@@ -91,7 +83,7 @@ TEST_CASE("a record written over a valid term warns that the Lease was taken, a 
   c.elector.tick();
   CHECK_FALSE(c.leads());
   c.store.clear_faults();
-  server2.external_write(held_by("b", 2));
+  server2.external_write(held_by("b", 15s, 2));
   c.clock.advance(5s);
   c.elector.tick();
   for (const auto kind : quiet.kinds()) CHECK(kind != Kind::lease_taken);

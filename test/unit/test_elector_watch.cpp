@@ -25,6 +25,7 @@ using le::testing::default_config;
 using le::testing::FakeLeaseServer;
 using le::testing::FakeLeaseStore;
 using le::testing::Fault;
+using le::testing::held_by;
 using le::testing::lease_allows;
 using le::testing::maybe_export;
 using le::testing::pick;
@@ -40,14 +41,6 @@ struct Replica : le::testing::Replica {
   explicit Replica(FakeLeaseServer& server, std::string identity, double random = 0.5)
       : le::testing::Replica(server, std::move(identity), random) {}
 };
-
-LeaderRecord held_by(std::string holder, seconds duration = 15s) {
-  LeaderRecord r;
-  r.holder_identity = std::move(holder);
-  r.lease_duration = duration;
-  r.acquire_time = r.renew_time = le::util::WallTime{seconds{1'699'999'000}};
-  return r;
-}
 
 LeaderRecord released() {
   LeaderRecord r;
