@@ -1,10 +1,12 @@
 // lease-elector: wiring only. Parse the configuration, find the API server, start the HTTP
 // endpoints on one thread and the election loop on this one, and hand the Lease over on SIGTERM.
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
+#include <cstdint>
 #include <iostream>
 #include <optional>
 #include <random>
@@ -23,6 +25,7 @@
 #include "election/snapshot.h"
 #include "election/timing_rules.h"
 #include "http/election_routes.h"
+#include "http/leader_feed.h"
 #include "http/metrics_route.h"
 #include "http/server.h"
 #include "kube/api_metrics.h"
@@ -37,6 +40,7 @@
 #include "traffic/mode_factory.h"
 #include "traffic/traffic_controller.h"
 #include "traffic/traffic_loop.h"
+#include "util/file_limit.h"
 #include "util/logging.h"
 #include "util/version.h"
 
@@ -48,6 +52,11 @@ namespace asio = boost::asio;
 constexpr int kExitRuntimeFailure = 1;
 constexpr int kExitBadConfiguration = 2;
 constexpr int kHttpThreads = 2;
+// Open HTTP connections at most: long polls and event streams each hold one for minutes. Each is a
+// descriptor, so the cap is also kept kFileReserve below the open-file limit, for the API
+// connections, the log and the files the sidecar reads.
+constexpr std::size_t kMaxHttpConnections = 4096;
+constexpr std::uint64_t kFileReserve = 128;
 // After the hand-over, how long queued Events may still take to send before the process exits. It
 // comes out of the grace period's margin: the shutdown budget (25 s) plus this stays below 30 s.
 constexpr milliseconds kEventFlushBudget{2000};
@@ -120,7 +129,7 @@ int main(int argc, char** argv) {
     // split-brain checker reads it).
     le::election::LeadershipLog leadership_log(clock);
     if (spdlog::should_log(spdlog::level::debug)) {
-      board.set_observer([&](const le::election::ElectionSnapshot& s) { leadership_log.on_snapshot(s); });
+      board.add_observer([&](const le::election::ElectionSnapshot& s) { leadership_log.on_snapshot(s); });
     }
     std::mt19937_64 random_engine{std::random_device{}()};
     std::uniform_real_distribution<double> uniform01(0.0, 1.0);
@@ -191,7 +200,11 @@ int main(int argc, char** argv) {
     }
 
     asio::io_context io;
-    auto routes = le::http::make_election_route_table(board, clock);
+    // Long polls and event streams wait on the feed, which hears of every snapshot.
+    auto leader_feed = le::http::LeaderFeed::create(io.get_executor(), board, clock);
+    board.add_observer(
+        [leader_feed](const le::election::ElectionSnapshot&) { leader_feed->snapshot_published(); });
+    auto routes = le::http::make_election_route_table(board, clock, leader_feed);
     le::http::MetricsSources metrics_sources;
     metrics_sources.lease_name = config.lease_name;
     metrics_sources.version = le::util::kVersion;
@@ -210,7 +223,15 @@ int main(int argc, char** argv) {
           });
     }
     le::http::add_metrics_route(*routes, board, clock, std::move(metrics_sources));
-    le::http::Server http_server(io, resolve_listen_address(io, config), std::move(routes));
+    le::http::ServerLimits http_limits;
+    const auto file_limit = le::util::raise_open_file_limit();
+    if (!file_limit.error.empty()) spdlog::warn("{}", file_limit.error);
+    http_limits.max_connections = static_cast<std::size_t>(std::min<std::uint64_t>(
+        kMaxHttpConnections,
+        file_limit.soft > 2 * kFileReserve ? file_limit.soft - kFileReserve : kFileReserve));
+    spdlog::info("open-file limit {} (hard {}): serving up to {} HTTP connections at once", file_limit.soft,
+                 file_limit.hard, http_limits.max_connections);
+    le::http::Server http_server(io, resolve_listen_address(io, config), std::move(routes), http_limits);
     asio::signal_set signals(io, SIGTERM, SIGINT);
     signals.async_wait([&](const boost::system::error_code& error, int signal) {
       if (error) return;
@@ -235,6 +256,7 @@ int main(int argc, char** argv) {
     std::thread watch_thread;
     std::thread events_thread([&] { event_recorder.run(); });
     struct JoinOnExit {
+      le::http::LeaderFeed& feed;
       le::http::Server& server;
       asio::io_context& io;
       std::vector<std::thread>& threads;
@@ -247,6 +269,7 @@ int main(int argc, char** argv) {
         // while the watch and the HTTP side wind down.
         events.stop(steady_clock::now() + kEventFlushBudget);
         watcher.stop();
+        feed.stop();
         server.stop();
         io.stop();
         for (auto& thread : threads) {
@@ -255,7 +278,8 @@ int main(int argc, char** argv) {
         if (watch_thread.joinable()) watch_thread.join();
         if (events_thread.joinable()) events_thread.join();
       }
-    } join_on_exit{http_server, io, http_threads, watcher, watch_thread, event_recorder, events_thread};
+    } join_on_exit{*leader_feed, http_server,    io,           http_threads, watcher,
+                   watch_thread, event_recorder, events_thread};
     if (config.takeover == le::config::Takeover::watch) watch_thread = std::thread([&] { watcher.run(); });
 
     const auto endpoint = http_server.local_endpoint();

@@ -88,6 +88,8 @@ std::string help_text() {
       "\n"
       "HTTP endpoints: /leader and / (who leads now, for the app), /healthz, /readyz, /metrics\n"
       "(Prometheus text format; leader_election_master_status as client-go names it).\n"
+      "Pushed: /leader?index=N&wait=30s answers once the answer differs from answer N (long\n"
+      "poll); /leader/stream sends every change as server-sent events.\n"
       "\n"
       "Exit codes: 0 success (or --help, --version), 1 runtime failure, 2 bad configuration.\n";
   return out;

@@ -345,7 +345,10 @@ void Elector::publish() {
   if (observed_) snapshot->observed = observed_->record;
   snapshot->record_is_ours = terms_.ours();
   if (terms_.ours()) {
-    if (const SentTerms::Term* term = terms_.find(observed_->record)) snapshot->term = term->number;
+    if (const SentTerms::Term* term = terms_.find(observed_->record)) {
+      snapshot->term = term->number;
+      snapshot->fencing_token = term->fencing_token;
+    }
   }
   if (const auto& renewed = terms_.last_renewal()) {
     snapshot->renew_sent_boot = renewed->boot;

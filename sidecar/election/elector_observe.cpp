@@ -55,6 +55,7 @@ void Elector::observe(const StoredLease& lease, BootTime now, Origin origin) {
     }
   }
   unanswered_create_.reset();
+  if (term && term->fencing_token.empty()) term->fencing_token = lease.resource_version;
   const std::string previous_uid = known_uid_;
   if (!lease.uid.empty()) known_uid_ = lease.uid;
   lease_gone_ = false;
@@ -111,9 +112,10 @@ void Elector::accept_own_write(const StoredLease& written, const SendTime& sent,
                  written.record.lease_transitions);
   }
   const auto leading_not_before = terms_.leading_not_before();
-  set_status(shutdown_.begun()                                               ? "stopping"
-             : leading_not_before && clock_.boot_now() < *leading_not_before ? "holding, not yet leading"
-                                                                             : "leading");
+  const bool waiting = leading_not_before && clock_.boot_now() < *leading_not_before;
+  set_status(shutdown_.begun() ? std::string{"stopping"}
+             : waiting         ? std::string{ElectionSnapshot::kStatusHoldingNotLeading}
+                               : std::string{ElectionSnapshot::kStatusLeading});
 }
 
 void Elector::lose_leadership(const std::string& reason) {

@@ -9,7 +9,7 @@ LeaderRecord SentTerms::start(std::int32_t transitions, std::chrono::seconds lea
   record.lease_duration = lease_duration;
   record.acquire_time = record.renew_time = util::to_micro(now);
   record.lease_transitions = transitions;
-  terms_.push_back(Term{*record.acquire_time, std::nullopt, ++started_, {}});
+  terms_.push_back(Term{*record.acquire_time, std::nullopt, ++started_, {}, {}});
   if (terms_.size() > kRememberedTerms) terms_.pop_front();
   return record;
 }

@@ -27,6 +27,11 @@ class SentTerms {
     // precondition allows no other), the answer's for a create. A copy of the record in any other
     // object (a restored export) is not this term.
     std::string uid;
+    // The term's fencing token: the resourceVersion of the first answer that showed this term (the
+    // write that started it, or, if that answer was lost, the first read of it). "" until then.
+    // etcd's revision is global, so a later term of the Lease, even of a deleted and re-created
+    // one, gets a greater token.
+    std::string fencing_token;
   };
 
   // A few recent terms are enough: the record can only carry one of our last attempts, and

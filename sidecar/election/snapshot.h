@@ -10,6 +10,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "election/clock.h"
 #include "election/leader_record.h"
@@ -36,6 +38,9 @@ struct ElectionSnapshot {
   // (the controller's marks) must check, before each write, that the term it acts for is still this
   // one: a whole other leader's term can pass between two snapshots it reads.
   std::uint64_t term = 0;
+  // The fencing token of that term (SentTerms::Term::fencing_token): a decimal resourceVersion,
+  // fixed for the term; "" while the record is not ours.
+  std::string fencing_token;
   // After creating the Lease, leadership starts only at this instant (see Elector::create).
   std::optional<BootTime> leading_not_before;
   // Set once shutdown begins: from then on this replica never reports leadership.
@@ -60,6 +65,31 @@ struct ElectionSnapshot {
   }
   bool is_leader(const Clock& clock) const { return is_leader(clock.boot_now(), clock.wall_now()); }
   bool alive(BootTime boot_now) const { return boot_now < alive_until; }
+
+  // The status as of this instant. `status` is what the election loop last said, and the loop does
+  // not publish when leadership begins or ends by time alone (the wait after a create is over, the
+  // renew deadline passes): a text about holding is corrected here, as isLeader is computed.
+  std::string status_at(BootTime boot_now, WallClockTime wall_now) const {
+    if (is_leader(boot_now, wall_now)) return std::string{kStatusLeading};
+    if (status != kStatusLeading && status != kStatusHoldingNotLeading) return status;
+    if (stopping) return "stopping";
+    if (record_is_ours && leading_not_before && boot_now < *leading_not_before) {
+      return std::string{kStatusHoldingNotLeading};
+    }
+    return "not leading: the renew deadline passed without a renewal";
+  }
+  // The next instant at which, with no new snapshot, the answer to "does this replica lead" changes
+  // by time alone: the end of the wait after a create, or the end of leadership. nullopt if none.
+  std::optional<BootTime> next_change_by_time(BootTime boot_now, WallClockTime wall_now) const {
+    if (const auto left = valid_for(boot_now, wall_now)) return boot_now + *left;
+    if (record_is_ours && !stopping && leading_not_before && boot_now < *leading_not_before) {
+      return *leading_not_before;
+    }
+    return std::nullopt;
+  }
+
+  static constexpr std::string_view kStatusLeading = "leading";
+  static constexpr std::string_view kStatusHoldingNotLeading = "holding, not yet leading";
 };
 
 // Where the election loop publishes and readers pick up the current snapshot. Readers never wait
@@ -71,7 +101,7 @@ class SnapshotBoard {
     std::lock_guard lock(mutex_);
     if (stopping_ && !snapshot->stopping) snapshot = with_stopping(*snapshot);
     current_ = std::move(snapshot);
-    if (observer_) observer_(*current_);
+    for (const auto& observer : observers_) observer(*current_);
   }
   std::shared_ptr<const ElectionSnapshot> current() const {
     std::lock_guard lock(mutex_);
@@ -86,14 +116,15 @@ class SnapshotBoard {
     const bool was_leading = current_->is_leader(clock);
     stopping_ = true;
     if (!current_->stopping) current_ = with_stopping(*current_);
-    if (observer_) observer_(*current_);
+    for (const auto& observer : observers_) observer(*current_);
     return was_leading;
   }
-  // Sees every snapshot as it becomes current (the leadership audit log), under the board's lock
-  // so in the order readers saw them; it must be quick. Set before the election starts.
-  void set_observer(std::function<void(const ElectionSnapshot&)> observer) {
+  // Sees every snapshot as it becomes current (the leadership audit log, the HTTP side's waiting
+  // clients), under the board's lock so in the order readers saw them; it must be quick. Added
+  // before the election starts.
+  void add_observer(std::function<void(const ElectionSnapshot&)> observer) {
     std::lock_guard lock(mutex_);
-    observer_ = std::move(observer);
+    observers_.push_back(std::move(observer));
   }
 
  private:
@@ -106,7 +137,7 @@ class SnapshotBoard {
   mutable std::mutex mutex_;
   std::shared_ptr<const ElectionSnapshot> current_;
   bool stopping_ = false;
-  std::function<void(const ElectionSnapshot&)> observer_;
+  std::vector<std::function<void(const ElectionSnapshot&)>> observers_;
 };
 
 }  // namespace le::election

@@ -17,7 +17,51 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// application/x-www-form-urlencoded decoding ('+' is a space); a '%' not followed by two hex
+// digits is kept as it is.
+std::string form_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
+               hex_value(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+std::optional<std::string> Request::query(std::string_view name) const {
+  std::string_view rest = target;
+  const auto start = rest.find('?');
+  if (start == std::string_view::npos) return std::nullopt;
+  rest = rest.substr(start + 1);
+  if (const auto fragment = rest.find('#'); fragment != std::string_view::npos)
+    rest = rest.substr(0, fragment);
+  while (!rest.empty()) {
+    const auto end = rest.find('&');
+    const std::string_view pair = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 1);
+    const auto equals = pair.find('=');
+    if (form_decode(pair.substr(0, equals)) != name) continue;
+    return equals == std::string_view::npos ? std::string{} : form_decode(pair.substr(equals + 1));
+  }
+  return std::nullopt;
+}
 
 std::string_view Request::path() const {
   std::string_view p = target;

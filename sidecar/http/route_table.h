@@ -3,6 +3,7 @@
 // sockets or Beast, so every route is tested as a plain function call.
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,7 +23,12 @@ struct Request {
   std::string_view path() const;
   // The first header of that name (names compare case-insensitively, RFC 9110 5.1).
   std::optional<std::string_view> header(std::string_view name) const;
+  // The value of the first `name=value` of the query string, form-decoded ("" for a bare `name`);
+  // nullopt when the name is not there.
+  std::optional<std::string> query(std::string_view name) const;
 };
+
+class Responder;
 
 struct Response {
   unsigned status = 200;
@@ -32,6 +38,23 @@ struct Response {
   // An answer to HEAD: the body is kept so Content-Length announces the size a GET would
   // send (RFC 9110 9.3.2), but the server does not send it.
   bool omit_body = false;
+  // Set by a route that answers later (a long poll) or goes on answering (an event stream): the
+  // server then sends nothing now and calls this with the connection's Responder instead.
+  std::function<void(std::shared_ptr<Responder>)> defer;
+};
+
+// How a deferred route answers, from any thread. It keeps the connection open until it answers or
+// is dropped; once the connection is gone, every call is ignored (a chunk's `written` gets false).
+class Responder {
+ public:
+  virtual ~Responder() = default;
+  // The whole answer (a long poll), once.
+  virtual void respond(Response response) = 0;
+  // An endless body (server-sent events): the head once (its body is ignored), then one chunk at a
+  // time, the next only after `written` reported the last one: true once it is written, false if
+  // the client is gone or did not read it within the write timeout. The connection is not reused.
+  virtual void start_stream(Response head) = 0;
+  virtual void send_chunk(std::string data, std::function<void(bool)> written) = 0;
 };
 
 // A JSON response; `body` is already serialized.

@@ -1,6 +1,8 @@
 #include "http/server.h"
 
 #include <array>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -134,6 +136,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_write(bool keep_alive, beast::error_code ec, std::size_t bytes);
   void linger();
   void on_linger(beast::error_code ec, std::size_t bytes);
+  // A deferred answer (see Responder); on the session's strand.
+  friend class SessionResponder;
+  void write_chunk(const std::shared_ptr<std::string>& data, const std::function<void(bool)>& written);
 
   beast::tcp_stream stream_;
   std::shared_ptr<Listener> listener_;
@@ -141,9 +146,55 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<bhttp::response<bhttp::string_body>> response_;
+  // An event stream's head and its serializer; the first chunk writes the head.
+  std::optional<bhttp::response<bhttp::empty_body>> stream_head_;
+  std::optional<bhttp::response_serializer<bhttp::empty_body>> stream_serializer_;
+  bool stream_head_written_ = false;
+  // Closes the connection after ServerLimits::deferred_timeout, when one is set.
+  std::optional<net::steady_timer> deferral_timer_;
   bool first_request_ = true;
   std::size_t lingered_bytes_ = 0;
   std::array<char, 4096> discard_{};
+};
+
+// The Responder of one deferred request: it owns the session until it has answered, and posts
+// everything to the session's strand.
+class SessionResponder final : public Responder {
+ public:
+  SessionResponder(std::shared_ptr<Session> session, unsigned version, bool keep_alive)
+      : session_(std::move(session)), version_(version), keep_alive_(keep_alive) {}
+
+  void respond(Response response) override {
+    net::post(session_->stream_.get_executor(), [session = session_, response = std::move(response),
+                                                 version = version_, keep_alive = keep_alive_]() mutable {
+      session->send(std::move(response), version, keep_alive);
+    });
+  }
+
+  void start_stream(Response head) override {
+    net::post(session_->stream_.get_executor(),
+              [session = session_, head = std::move(head), version = version_] {
+                auto& out = session->stream_head_.emplace();
+                out.version(version);
+                out.result(head.status);
+                out.set(bhttp::field::server, "lease-elector");
+                out.set(bhttp::field::content_type, head.content_type);
+                for (const auto& [name, value] : head.headers) out.insert(name, value);
+                out.keep_alive(false);
+                out.chunked(true);
+              });
+  }
+
+  void send_chunk(std::string data, std::function<void(bool)> written) override {
+    net::post(session_->stream_.get_executor(),
+              [session = session_, data = std::make_shared<std::string>(std::move(data)),
+               written = std::move(written)]() mutable { session->write_chunk(data, written); });
+  }
+
+ private:
+  std::shared_ptr<Session> session_;
+  unsigned version_;
+  bool keep_alive_;
 };
 
 void Listener::on_accept(beast::error_code ec, tcp::socket socket) {
@@ -284,11 +335,27 @@ void Session::on_read(beast::error_code ec, std::size_t /*bytes*/) {
   for (const auto& field : message) request.headers.emplace_back(field.name_string(), field.value());
 
   Response response = listener_->routes().route(request);
+  if (response.defer) {
+    spdlog::debug("http: {} \"{} {}\" answered later", peer_, request.method, request.target);
+    // Nothing is read until it has answered: one request at a time, as without a deferral.
+    auto defer = std::move(response.defer);
+    if (const auto timeout = listener_->limits().deferred_timeout) {
+      deferral_timer_.emplace(stream_.get_executor());
+      deferral_timer_->expires_after(*timeout);
+      deferral_timer_->async_wait([self = shared_from_this()](beast::error_code timer_ec) {
+        if (!timer_ec) self->stream_.close();
+      });
+    }
+    defer(std::make_shared<SessionResponder>(shared_from_this(), message.version(), message.keep_alive()));
+    return;
+  }
   spdlog::debug("http: {} \"{} {}\" {}", peer_, request.method, request.target, response.status);
   send(std::move(response), message.version(), message.keep_alive());
 }
 
 void Session::send(Response response, unsigned version, bool keep_alive) {
+  // A deferred answer has come: the connection is an ordinary one again.
+  if (deferral_timer_) deferral_timer_->cancel();
   response_.emplace();
   auto& out = *response_;
   out.version(version);
@@ -337,6 +404,39 @@ void Session::on_linger(beast::error_code ec, std::size_t bytes) {
   }
   stream_.async_read_some(net::buffer(discard_),
                           beast::bind_front_handler(&Session::on_linger, shared_from_this()));
+}
+
+void Session::write_chunk(const std::shared_ptr<std::string>& data,
+                          const std::function<void(bool)>& written) {
+  if (!stream_.socket().is_open()) {
+    written(false);
+    return;
+  }
+  const auto on_chunk = [self = shared_from_this(), data, written](beast::error_code ec, std::size_t) {
+    if (ec) {
+      if (ec != net::error::operation_aborted)
+        spdlog::debug("http: {}: stream write failed: {}", self->peer_, ec.message());
+      self->stream_.close();
+    }
+    written(!ec);
+  };
+  stream_.expires_after(listener_->limits().write_timeout);
+  if (stream_head_ && !stream_head_written_) {
+    // The first chunk: the head goes first.
+    stream_head_written_ = true;
+    stream_serializer_.emplace(*stream_head_);
+    bhttp::async_write_header(
+        stream_, *stream_serializer_,
+        [self = shared_from_this(), data, on_chunk](beast::error_code ec, std::size_t bytes) mutable {
+          if (ec) {
+            on_chunk(ec, bytes);
+            return;
+          }
+          net::async_write(self->stream_, bhttp::make_chunk(net::buffer(*data)), std::move(on_chunk));
+        });
+    return;
+  }
+  net::async_write(stream_, bhttp::make_chunk(net::buffer(*data)), on_chunk);
 }
 
 Server::Server(net::io_context& io_context, const tcp::endpoint& endpoint,

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -31,6 +32,9 @@ struct ServerLimits {
   // Open connections; a new connection beyond the cap is closed at once, without a response,
   // so existing clients (the kubelet's probes among them) keep being served.
   std::size_t max_connections = 256;
+  // The longest a deferred answer (a long poll, an event stream) may hold its connection before
+  // the server closes it; none by default (a long poll bounds itself, a stream is meant to stay).
+  std::optional<std::chrono::milliseconds> deferred_timeout;
 };
 
 class Listener;

@@ -44,9 +44,14 @@ struct Fixture {
     board.publish(snapshot);
     le::http::ServerLimits limits;
     limits.read_timeout = std::chrono::milliseconds{500};
+    // A long poll or an event stream would hold the connection for minutes; the harness waits for
+    // the server to close (5 s means it hung), so deferred answers get half a second here.
+    limits.deferred_timeout = std::chrono::milliseconds{500};
     server = std::make_unique<le::http::Server>(
         io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0),
-        le::http::make_election_route_table(board, clock), limits);
+        le::http::make_election_route_table(board, clock,
+                                            le::http::LeaderFeed::create(io.get_executor(), board, clock)),
+        limits);
     port = server->local_endpoint().port();
     thread = std::thread([this] { io.run(); });
   }

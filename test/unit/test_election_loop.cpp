@@ -140,7 +140,7 @@ TEST_CASE("a loop stopped during the wait after its create releases only once th
   bool reported_leadership = false;
   std::optional<le::election::BootTime> leads_from;
   std::optional<le::election::BootTime> released_at;
-  running.board.set_observer([&](const le::election::ElectionSnapshot& snapshot) {
+  running.board.add_observer([&](const le::election::ElectionSnapshot& snapshot) {
     reported_leadership |= snapshot.is_leader(running.clock);
   });
   store.before_request = [&](const std::string& verb) {

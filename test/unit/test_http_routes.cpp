@@ -4,6 +4,7 @@
 #include <chrono>
 #include <memory>
 
+#include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
 #include "election/clock.h"
@@ -31,7 +32,9 @@ namespace {
 struct Fixture {
   SnapshotBoard board;
   FakeClock clock;
-  std::shared_ptr<RouteTable> router = le::http::make_election_route_table(board, clock);
+  boost::asio::io_context io;
+  std::shared_ptr<le::http::LeaderFeed> feed = le::http::LeaderFeed::create(io.get_executor(), board, clock);
+  std::shared_ptr<RouteTable> router = le::http::make_election_route_table(board, clock, feed);
 
   void publish(ElectionSnapshot s) { board.publish(std::make_shared<const ElectionSnapshot>(std::move(s))); }
   void at(std::chrono::nanoseconds boot_offset, std::chrono::nanoseconds wall_offset) {

@@ -58,6 +58,25 @@ class Client {
     return parser.release();
   }
 
+  // Reads an endless (chunked) response until its body, as decoded so far, contains `needle`;
+  // the body so far, or nullopt on a close, a malformed response or the deadline.
+  std::optional<std::string> read_stream_until(const std::string& needle) {
+    if (!stream_parser_) {
+      stream_parser_.emplace();
+      stream_parser_->body_limit(boost::none);
+      if (run([&](auto handler) { bhttp::async_read_header(socket_, buffer_, *stream_parser_, handler); })) {
+        return std::nullopt;
+      }
+    }
+    while (stream_parser_->get().body().find(needle) == std::string::npos) {
+      if (run([&](auto handler) { bhttp::async_read_some(socket_, buffer_, *stream_parser_, handler); })) {
+        return std::nullopt;
+      }
+    }
+    return stream_parser_->get().body();
+  }
+  const bhttp::response<bhttp::string_body>& stream_head() const { return stream_parser_->get(); }
+
   // True when the server closed the connection within the deadline.
   bool closed_by_server(std::chrono::milliseconds within = deadline) {
     char byte = 0;
@@ -85,6 +104,7 @@ class Client {
   net::io_context io_;
   tcp::socket socket_;
   beast::flat_buffer buffer_;
+  std::optional<bhttp::response_parser<bhttp::string_body>> stream_parser_;
 };
 
 struct FixedClock final : le::election::Clock {
@@ -111,21 +131,34 @@ class Running {
     s->renew_deadline = 10s;
     s->alive_until = clock_.boot_now() + 30s;
     board_.publish(s);
-    server_.emplace(io_, at, le::http::make_election_route_table(board_, clock_), limits);
+    feed_ = le::http::LeaderFeed::create(io_.get_executor(), board_, clock_);
+    board_.add_observer(
+        [feed = feed_](const le::election::ElectionSnapshot&) { feed->snapshot_published(); });
+    server_.emplace(io_, at, le::http::make_election_route_table(board_, clock_, feed_), limits);
     thread_ = std::thread([this] { io_.run(); });
   }
   ~Running() {
     // stop() must leave the io_context without work, so run() returns and join cannot hang.
+    feed_->stop();
     server_->stop();
     thread_.join();
   }
   tcp::endpoint endpoint() const { return server_->local_endpoint(); }
+  // Another holder's record: this replica follows from now on.
+  void follow(const std::string& holder) {
+    auto s = std::make_shared<le::election::ElectionSnapshot>(*board_.current());
+    s->observed->holder_identity = holder;
+    s->record_is_ours = false;
+    s->status = "following " + holder;
+    board_.publish(s);
+  }
   le::http::Server& server() { return *server_; }
 
  private:
   le::election::SnapshotBoard board_;
   FixedClock clock_;
   net::io_context io_;
+  std::shared_ptr<le::http::LeaderFeed> feed_;
   std::optional<le::http::Server> server_;
   std::thread thread_;
 };
@@ -380,4 +413,62 @@ TEST_CASE("IPv6 loopback works where the host has it") {
   }
   CHECK(running->endpoint().address().is_v6());
   check_serves(running->endpoint());
+}
+
+TEST_CASE("a long poll over a socket is answered when the answer changes, and the connection is reused") {
+  Running running;
+  Client client(running.endpoint());
+  client.get("/leader");
+  const auto first = client.read();
+  REQUIRE(first);
+  const auto index = json::parse(first->body())["index"].get<std::uint64_t>();
+  CHECK((*first)["X-Lease-Elector-Index"] == std::to_string(index));
+  client.get("/leader?index=" + std::to_string(index) + "&wait=60s");
+  running.follow("pod-b");
+  const auto changed = client.read();
+  REQUIRE(changed);
+  CHECK(changed->result_int() == 200);
+  const auto body = json::parse(changed->body());
+  CHECK(body["index"] == index + 1);
+  CHECK(body["isLeader"] == false);
+  CHECK(body["name"] == "pod-b");
+  CHECK(changed->keep_alive());
+  client.get("/readyz");
+  const auto after = client.read();
+  REQUIRE(after);
+  CHECK(after->result_int() == 503);
+}
+
+TEST_CASE(
+    "an event stream over a socket: chunked text/event-stream, the answer at once, one event per change") {
+  Running running;
+  Client client(running.endpoint());
+  client.get("/leader/stream");
+  auto body = client.read_stream_until("\n\n");
+  REQUIRE(body);
+  CHECK(client.stream_head().result_int() == 200);
+  CHECK(client.stream_head()[bhttp::field::content_type] == "text/event-stream");
+  CHECK(client.stream_head().chunked());
+  CHECK(client.stream_head()[bhttp::field::cache_control] == "no-store");
+  CHECK(body->starts_with("retry: 1000\nid: 1\ndata: {"));
+  running.follow("pod-b");
+  body = client.read_stream_until("id: 2\n");
+  REQUIRE(body);
+  const auto event = body->substr(body->find("id: 2\ndata: ") + 12);
+  CHECK(json::parse(event.substr(0, event.find('\n')))["name"] == "pod-b");
+}
+
+TEST_CASE("deferred_timeout closes a connection held by a long poll") {
+  le::http::ServerLimits limits;
+  limits.deferred_timeout = 100ms;
+  Running running(limits);
+  Client client(running.endpoint());
+  client.get("/leader");
+  const auto first = client.read();
+  REQUIRE(first);
+  running.follow("pod-b");  // a follower's long poll is held for its whole wait
+  client.get("/leader");
+  const auto index = json::parse(client.read()->body())["index"].get<std::uint64_t>();
+  client.get("/leader?index=" + std::to_string(index) + "&wait=60s");
+  CHECK(client.closed_by_server());
 }
