@@ -2,6 +2,7 @@
 // baseline (client-go v0.20's polling, `--takeover poll`, or a Go net/http server) in the same run
 // on the same machine, and printed with the ratio. See bench/README.md.
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,9 +12,11 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <optional>
 #include <regex>
 #include <set>
@@ -24,7 +27,9 @@
 
 #include <atomic>
 
+#include "event_stream_client.h"
 #include "http_client.h"
+#include "leadership_terms.h"
 #include "local_cluster.h"
 
 using namespace std::chrono;
@@ -47,6 +52,8 @@ struct Settings {
   int scale_replicas = 50;
   int scale_handovers = 5;
   int scrapes = 2000;
+  int push_handovers = 30;
+  int idle_streams = 1000;
   seconds scrape_window{30};
   std::set<std::string> only;  // empty: everything
 };
@@ -292,6 +299,130 @@ Usage usage_of(pid_t pid) {
   return usage;
 }
 
+// The pushed /leader: from the start of a new term (the sidecar's leadership log, boot clock) to the
+// moment the app in the same Pod has the answer, by long poll and by stream, against an app that
+// polls /leader every 50 ms (the baseline). Then what 1,000 open streams cost a leader.
+void bench_push(const Settings& s) {
+  std::cout << "Push (" << s.push_handovers << " SIGTERM handovers, default timings, 2 replicas)\n";
+  auto options = default_timings(s, "watch");
+  options.extra_sidecar_flags = {"--takeover", "watch", "--log-level", "debug"};  // the leadership log
+  LocalCluster cluster(options);
+  std::size_t leader = elect(cluster, 2);
+  std::vector<double> by_poll, by_stream, by_baseline;
+  for (int round = 0; round < s.push_handovers; ++round) {
+    const std::size_t follower = 1 - leader;
+    std::this_thread::sleep_for(milliseconds{1000 + (std::rand() % 1000)});
+    const int port = cluster.http_port(follower);
+    nlohmann::json seen;
+    for (const auto until = steady_clock::now() + seconds{10}; steady_clock::now() < until;) {
+      seen = cluster.leader_view(follower).body;
+      if (seen.value("name", "") == cluster.identity(leader)) break;
+      std::this_thread::sleep_for(milliseconds{10});
+    }
+    if (seen.value("name", "") != cluster.identity(leader))
+      throw std::runtime_error("the follower never saw the leader");
+    le::testing::EventStreamClient stream(port);
+    if (!stream.next_event(milliseconds{5000})) throw std::runtime_error("no first stream event");
+    // The app's long poll loop, until an answer says it leads.
+    auto poll =
+        std::async(std::launch::async, [port, index = seen.at("index").get<std::uint64_t>()]() mutable {
+          le::testing::HttpClient http;
+          while (true) {
+            const auto answer = http.get("http://127.0.0.1:" + std::to_string(port) +
+                                             "/leader?index=" + std::to_string(index) + "&wait=60s",
+                                         milliseconds{70000});
+            const auto received = le::testing::boot_now_ns();
+            if (answer.status != 200) return std::int64_t{0};
+            const auto body = nlohmann::json::parse(answer.body);
+            if (body.value("isLeader", false)) return received;
+            index = body.at("index").get<std::uint64_t>();
+          }
+        });
+    std::atomic<bool> stop_polling{false};
+    std::int64_t polled_at = 0;
+    std::thread poller([&] {
+      le::testing::HttpClient http;
+      while (!stop_polling) {
+        const auto answer =
+            http.get("http://127.0.0.1:" + std::to_string(port) + "/leader", milliseconds{1000});
+        if (answer.status == 200 && nlohmann::json::parse(answer.body).value("isLeader", false)) {
+          polled_at = le::testing::boot_now_ns();
+          return;
+        }
+        std::this_thread::sleep_for(milliseconds{50});
+      }
+    });
+    const auto signalled = le::testing::boot_now_ns();
+    cluster.sidecar(leader).signal(SIGTERM);
+    const auto streamed = stream.next_event(
+        milliseconds{20000}, [](const nlohmann::json& body) { return body.value("isLeader", false); });
+    const bool polled = poll.wait_for(seconds{20}) == std::future_status::ready;
+    const auto long_polled_at = polled ? poll.get() : 0;
+    stop_polling = true;
+    poller.join();
+    if (!streamed || long_polled_at == 0 || polled_at == 0)
+      throw std::runtime_error("the app was never told");
+    const auto term = le::testing::first_term_after(cluster.leadership_terms(), signalled, leader);
+    if (!term) throw std::runtime_error("no new term in the leadership log");
+    by_stream.push_back(ms(nanoseconds{streamed->received_boot_ns - term->start_boot_ns}));
+    by_poll.push_back(ms(nanoseconds{long_polled_at - term->start_boot_ns}));
+    by_baseline.push_back(ms(nanoseconds{polled_at - term->start_boot_ns}));
+    cluster.sidecar(leader).wait_for(seconds{30});
+    cluster.start_sidecar(leader);
+    leader = follower;
+    std::cout << "." << std::flush;
+  }
+  std::cout << "\n";
+  for (const double p : {50.0, 99.0}) {
+    const double baseline = percentile(by_baseline, p);
+    for (const auto& [name, samples] : {std::pair{"long poll", &by_poll}, std::pair{"stream", &by_stream}}) {
+      const double ours = percentile(*samples, p);
+      report(std::string{"push: term start to app, "} + name + " p" + fixed(p, 0), fixed(ours, 2) + " ms",
+             fixed(baseline, 2) + " ms (polling every 50 ms)",
+             fixed(baseline / std::max(ours, 0.001), 0) + "x faster", p == 99.0 ? "< 10 ms" : "");
+    }
+  }
+
+  // 1,000 open streams on the leader: its memory, its CPU, and /leader's latency beside them.
+  const pid_t pid = cluster.sidecar(leader).pid();
+  const std::string url = "http://127.0.0.1:" + std::to_string(cluster.http_port(leader)) + "/leader";
+  const auto leader_latency = [&url] {
+    le::testing::HttpClient http;
+    std::vector<double> samples;
+    for (int i = 0; i < 500; ++i) {
+      const auto start = steady_clock::now();
+      if (http.get(url).status != 200) throw std::runtime_error("/leader failed");
+      samples.push_back(ms(steady_clock::now() - start));
+    }
+    return samples;
+  };
+  const seconds window{30};
+  const auto quiet = leader_latency();
+  const auto before = usage_of(pid);
+  std::this_thread::sleep_for(window);
+  const auto before_window = usage_of(pid);
+  std::vector<std::unique_ptr<le::testing::EventStreamClient>> streams;
+  for (int i = 0; i < s.idle_streams; ++i) {
+    streams.push_back(std::make_unique<le::testing::EventStreamClient>(cluster.http_port(leader)));
+    if (!streams.back()->next_event(milliseconds{5000})) throw std::runtime_error("a stream did not start");
+  }
+  std::this_thread::sleep_for(seconds{2});
+  const auto opened = usage_of(pid);
+  std::this_thread::sleep_for(window);
+  const auto after_window = usage_of(pid);
+  const auto busy = leader_latency();
+  const double w = duration<double>(window).count();
+  report("leader RSS, 0 / " + std::to_string(s.idle_streams) + " open streams",
+         fixed(before.rss_mib, 2) + " MiB", fixed(opened.rss_mib, 2) + " MiB",
+         "+" + fixed(opened.rss_mib - before.rss_mib, 2) + " MiB", "");
+  report("leader CPU, 0 / " + std::to_string(s.idle_streams) + " open streams",
+         fixed(100.0 * (before_window.cpu_seconds - before.cpu_seconds) / w, 3) + " %",
+         fixed(100.0 * (after_window.cpu_seconds - opened.cpu_seconds) / w, 3) + " %", "-", "");
+  report("/leader p50 / p99 beside " + std::to_string(s.idle_streams) + " streams",
+         fixed(percentile(busy, 50), 3) + " / " + fixed(percentile(busy, 99), 3) + " ms",
+         fixed(percentile(quiet, 50), 3) + " / " + fixed(percentile(quiet, 99), 3) + " ms (none)", "-", "");
+}
+
 void bench_idle(const Settings& s) {
   std::cout << "Idle footprint over " << s.idle_window.count() << " s (default timings, 2 replicas)\n";
   LocalCluster cluster(default_timings(s, "watch"));
@@ -456,7 +587,7 @@ int usage() {
       << "usage: lease-elector-bench --bin-dir DIR [--sidecar PATH] [--go-server PATH] [--handovers N]\n"
          "         [--crashes N] [--request-window SECONDS] [--idle-window SECONDS] [--startups N]\n         "
          "[--scale N] [--scrapes N] [--scrape-window SECONDS]\n"
-         "         [--only handover,crash,requests,throughput,idle,startup,scale,metrics]\n";
+         "         [--only handover,crash,requests,throughput,idle,startup,scale,metrics,push]\n";
   return 2;
 }
 
@@ -500,6 +631,12 @@ int main(int argc, char** argv) {
   if (s.bin_dir.empty()) return usage();
   if (s.sidecar.empty()) s.sidecar = s.bin_dir + "/lease-elector";
   std::srand(static_cast<unsigned>(::getpid()));
+  // The push benchmark holds 1,000 streams open: one descriptor each.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
   try {
     if (wanted(s, "handover")) bench_handover(s, "SIGTERM handover", SIGTERM, s.handovers, "< 20 ms");
     if (wanted(s, "crash")) bench_handover(s, "SIGKILL failover", SIGKILL, s.crashes, "~ lease duration");
@@ -509,6 +646,7 @@ int main(int argc, char** argv) {
     if (wanted(s, "startup")) bench_startup(s);
     if (wanted(s, "scale")) bench_scale(s);
     if (wanted(s, "metrics")) bench_metrics(s);
+    if (wanted(s, "push")) bench_push(s);
   } catch (const std::exception& error) {
     std::cerr << "bench failed: " << error.what() << "\n";
     return 1;
