@@ -202,8 +202,7 @@ int main(int argc, char** argv) {
     asio::io_context io;
     // Long polls and event streams wait on the feed, which hears of every snapshot.
     auto leader_feed = le::http::LeaderFeed::create(io.get_executor(), board, clock);
-    board.add_observer(
-        [leader_feed](const le::election::ElectionSnapshot&) { leader_feed->snapshot_published(); });
+    board.add_observer(le::http::LeaderFeed::board_observer(leader_feed));
     auto routes = le::http::make_election_route_table(board, clock, leader_feed);
     le::http::MetricsSources metrics_sources;
     metrics_sources.lease_name = config.lease_name;

@@ -56,6 +56,13 @@ void LeaderFeed::snapshot_published() {
   net::post(strand_, [self = shared_from_this()] { self->evaluate(); });
 }
 
+std::function<void(const election::ElectionSnapshot&)> LeaderFeed::board_observer(
+    const std::shared_ptr<LeaderFeed>& feed) {
+  return [weak = std::weak_ptr<LeaderFeed>(feed)](const election::ElectionSnapshot&) {
+    if (const auto alive = weak.lock()) alive->snapshot_published();
+  };
+}
+
 void LeaderFeed::stop() {
   std::multimap<election::BootTime, Entry> dropped;
   {

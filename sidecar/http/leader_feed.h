@@ -45,6 +45,11 @@ class LeaderFeed : public std::enable_shared_from_this<LeaderFeed> {
   // lock of the feed's, which reads the board under its own), so the board can call it under its
   // lock.
   void snapshot_published();
+  // What SnapshotBoard::add_observer takes: calls snapshot_published() while the feed exists. It
+  // holds the feed weakly: the board outlives the io_context the feed's strand belongs to, and
+  // must not keep the feed alive past it.
+  static std::function<void(const election::ElectionSnapshot&)> board_observer(
+      const std::shared_ptr<LeaderFeed>& feed);
   // Drops every waiter unanswered and the timer: the server is going away.
   void stop();
 

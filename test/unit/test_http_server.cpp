@@ -132,8 +132,7 @@ class Running {
     s->alive_until = clock_.boot_now() + 30s;
     board_.publish(s);
     feed_ = le::http::LeaderFeed::create(io_.get_executor(), board_, clock_);
-    board_.add_observer(
-        [feed = feed_](const le::election::ElectionSnapshot&) { feed->snapshot_published(); });
+    board_.add_observer(le::http::LeaderFeed::board_observer(feed_));
     server_.emplace(io_, at, le::http::make_election_route_table(board_, clock_, feed_), limits);
     thread_ = std::thread([this] { io_.run(); });
   }
