@@ -201,9 +201,11 @@ bool EventRecorder::send(const EventRecord& event) {
   for (int attempt = 1; attempt <= config_.attempts; ++attempt) {
     auto timeout = config_.request_timeout;
     {
+      // Bounded by the shutdown budget (bound_requests) as well as by stop(): a request sent
+      // before the stop cannot be interrupted, and the process waits for it before it exits.
       std::lock_guard lock(mutex_);
-      if (stop_deadline_)
-        timeout = std::min(timeout, duration_cast<milliseconds>(*stop_deadline_ - steady_clock::now()));
+      if (const auto deadline = deadline_locked())
+        timeout = std::min(timeout, duration_cast<milliseconds>(*deadline - steady_clock::now()));
     }
     if (timeout <= milliseconds::zero()) break;
     const bool patch = decision.action == EventCorrelator::Decision::Action::patch;

@@ -252,3 +252,28 @@ TEST_CASE("past the shutdown's request deadline Events are dropped, and the loop
   sender.join();
   CHECK(r.script.sent.empty());
 }
+
+TEST_CASE(
+    "an Event request sent during shutdown is bounded by the shutdown's request deadline, not only by "
+    "stop()") {
+  // The process waits for an Event request in flight before it exits: one sent with the full
+  // request timeout after SIGTERM could keep it past the shutdown budget (found by the routing
+  // shutdown test under the sanitizers, 27.0 s against 27 s).
+  Recorder r;
+  r.script.answers.push_back(answer(201, "{}"));
+  r.recorder.bound_requests(steady_clock::now() + 60s);
+  r.recorder.record(lease_event());
+  r.drain();
+  REQUIRE(r.script.sent.size() == 1);
+  CHECK(r.script.sent[0].timeout <= 60s);
+  CHECK(r.script.sent[0].timeout > 0s);
+  CHECK(r.script.sent[0].timeout < EventRecorderConfig{}.request_timeout + 1ms);
+
+  Recorder bounded;
+  bounded.script.answers.push_back(answer(201, "{}"));
+  bounded.recorder.bound_requests(steady_clock::now() + 2s);
+  bounded.recorder.record(lease_event());
+  bounded.drain();  // stop() 60 s away: only the request deadline bounds the request
+  REQUIRE(bounded.script.sent.size() == 1);
+  CHECK(bounded.script.sent[0].timeout <= 2s);
+}
