@@ -338,11 +338,10 @@ void bench_push(const Settings& s) {
             index = body.at("index").get<std::uint64_t>();
           }
         });
-    std::atomic<bool> stop_polling{false};
     std::int64_t polled_at = 0;
     std::thread poller([&] {
       le::testing::HttpClient http;
-      while (!stop_polling) {
+      for (const auto until = steady_clock::now() + seconds{20}; steady_clock::now() < until;) {
         const auto answer =
             http.get("http://127.0.0.1:" + std::to_string(port) + "/leader", milliseconds{1000});
         if (answer.status == 200 && nlohmann::json::parse(answer.body).value("isLeader", false)) {
@@ -358,10 +357,11 @@ void bench_push(const Settings& s) {
         milliseconds{20000}, [](const nlohmann::json& body) { return body.value("isLeader", false); });
     const bool polled = poll.wait_for(seconds{20}) == std::future_status::ready;
     const auto long_polled_at = polled ? poll.get() : 0;
-    stop_polling = true;
     poller.join();
-    if (!streamed || long_polled_at == 0 || polled_at == 0)
-      throw std::runtime_error("the app was never told");
+    if (!streamed || long_polled_at == 0 || polled_at == 0) {
+      throw std::runtime_error(std::string{"the app was never told by"} + (streamed ? "" : " the stream") +
+                               (long_polled_at == 0 ? " the long poll" : "") + (polled_at == 0 ? " polling" : ""));
+    }
     const auto term = le::testing::first_term_after(cluster.leadership_terms(), signalled, leader);
     if (!term) throw std::runtime_error("no new term in the leadership log");
     by_stream.push_back(ms(nanoseconds{streamed->received_boot_ns - term->start_boot_ns}));
