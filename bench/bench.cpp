@@ -360,7 +360,8 @@ void bench_push(const Settings& s) {
     poller.join();
     if (!streamed || long_polled_at == 0 || polled_at == 0) {
       throw std::runtime_error(std::string{"the app was never told by"} + (streamed ? "" : " the stream") +
-                               (long_polled_at == 0 ? " the long poll" : "") + (polled_at == 0 ? " polling" : ""));
+                               (long_polled_at == 0 ? " the long poll" : "") +
+                               (polled_at == 0 ? " polling" : ""));
     }
     const auto term = le::testing::first_term_after(cluster.leadership_terms(), signalled, leader);
     if (!term) throw std::runtime_error("no new term in the leadership log");

@@ -46,6 +46,17 @@ constexpr std::size_t linger_max_bytes = 256 * 1024;
 // once would spin.
 constexpr std::chrono::milliseconds accept_retry_delay{100};
 
+// The status line and headers of an answer, whole (send) or streamed (an event stream's head).
+template <class Body>
+void set_head(bhttp::response<Body>& out, const Response& response, unsigned version, bool keep_alive) {
+  out.version(version);
+  out.result(response.status);
+  out.set(bhttp::field::server, "lease-elector");
+  out.set(bhttp::field::content_type, response.content_type);
+  for (const auto& [name, value] : response.headers) out.insert(name, value);
+  out.keep_alive(keep_alive);
+}
+
 }  // namespace
 
 class Session;
@@ -175,12 +186,7 @@ class SessionResponder final : public Responder {
     net::post(session_->stream_.get_executor(),
               [session = session_, head = std::move(head), version = version_] {
                 auto& out = session->stream_head_.emplace();
-                out.version(version);
-                out.result(head.status);
-                out.set(bhttp::field::server, "lease-elector");
-                out.set(bhttp::field::content_type, head.content_type);
-                for (const auto& [name, value] : head.headers) out.insert(name, value);
-                out.keep_alive(false);
+                set_head(out, head, version, false);
                 out.chunked(true);
               });
   }
@@ -358,12 +364,7 @@ void Session::send(Response response, unsigned version, bool keep_alive) {
   if (deferral_timer_) deferral_timer_->cancel();
   response_.emplace();
   auto& out = *response_;
-  out.version(version);
-  out.result(response.status);
-  out.set(bhttp::field::server, "lease-elector");
-  out.set(bhttp::field::content_type, response.content_type);
-  for (const auto& [name, value] : response.headers) out.insert(name, value);
-  out.keep_alive(keep_alive);
+  set_head(out, response, version, keep_alive);
   // Set by hand rather than by prepare_payload(), which would announce 0 for a HEAD answer.
   out.content_length(response.body.size());
   if (!response.omit_body) out.body() = std::move(response.body);
