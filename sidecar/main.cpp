@@ -7,6 +7,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <cstdint>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <random>
@@ -24,6 +25,7 @@
 #include "election/leadership_log.h"
 #include "election/snapshot.h"
 #include "election/timing_rules.h"
+#include "http/admin_routes.h"
 #include "http/election_routes.h"
 #include "http/leader_feed.h"
 #include "http/metrics_route.h"
@@ -63,12 +65,13 @@ constexpr milliseconds kEventFlushBudget{2000};
 static_assert(le::election::timing::kShutdownBudget + kEventFlushBudget <
               le::election::timing::kTerminationGracePeriod);
 
-asio::ip::tcp::endpoint resolve_listen_address(asio::io_context& io, const le::config::Config& config) {
+asio::ip::tcp::endpoint resolve_listen_address(asio::io_context& io, const std::string& host,
+                                               std::uint16_t port, const char* flag) {
   asio::ip::tcp::resolver resolver(io);
   auto results =
-      resolver.resolve(config.http_host, std::to_string(config.http_port),
+      resolver.resolve(host, std::to_string(port),
                        asio::ip::resolver_base::passive | asio::ip::resolver_base::numeric_service);
-  if (results.empty()) throw std::runtime_error("cannot resolve --http host " + config.http_host);
+  if (results.empty()) throw std::runtime_error(std::string("cannot resolve ") + flag + " host " + host);
   return results.begin()->endpoint();
 }
 
@@ -230,7 +233,37 @@ int main(int argc, char** argv) {
         file_limit.soft > 2 * kFileReserve ? file_limit.soft - kFileReserve : kFileReserve));
     spdlog::info("open-file limit {} (hard {}): serving up to {} HTTP connections at once", file_limit.soft,
                  file_limit.hard, http_limits.max_connections);
-    le::http::Server http_server(io, resolve_listen_address(io, config), std::move(routes), http_limits);
+    le::http::Server http_server(io, resolve_listen_address(io, config.http_host, config.http_port, "--http"),
+                                 std::move(routes), http_limits);
+    // A step-down (the admin listener, SIGUSR1): hidden at once on the board, handed to the loop.
+    const auto step_down = [&](nanoseconds hold_off) {
+      return le::election::step_down(board, clock, loop, {config.step_down_delay, hold_off});
+    };
+    std::optional<le::http::Server> admin_server;
+    if (config.admin_http_host) {
+      le::http::AdminActions admin_actions{step_down, config.step_down_hold_off, config.step_down_delay};
+      const auto admin_endpoint =
+          resolve_listen_address(io, *config.admin_http_host, config.admin_http_port, "--admin-http");
+      if (!admin_endpoint.address().is_loopback()) {
+        spdlog::warn("--admin-http listens on {}, not on loopback: whoever reaches it can move leadership",
+                     admin_endpoint.address().to_string());
+      }
+      admin_server.emplace(io, admin_endpoint,
+                           le::http::make_admin_route_table(board, clock, std::move(admin_actions)));
+    }
+    // SIGUSR1: step down with the default hold-off (kill -USR1, a preStop hook, an operator).
+    asio::signal_set step_down_signal(io, SIGUSR1);
+    std::function<void(const boost::system::error_code&, int)> on_step_down_signal =
+        [&](const boost::system::error_code& error, int) {
+          if (error) return;
+          if (step_down(config.step_down_hold_off)) {
+            spdlog::info("received SIGUSR1: stepped down; releasing the lease after the release delay");
+          } else {
+            spdlog::info("received SIGUSR1: not leading, nothing to step down from");
+          }
+          step_down_signal.async_wait(on_step_down_signal);
+        };
+    step_down_signal.async_wait(on_step_down_signal);
     asio::signal_set signals(io, SIGTERM, SIGINT);
     signals.async_wait([&](const boost::system::error_code& error, int signal) {
       if (error) return;
@@ -257,6 +290,8 @@ int main(int argc, char** argv) {
     struct JoinOnExit {
       le::http::LeaderFeed& feed;
       le::http::Server& server;
+      std::optional<le::http::Server>& admin_server;
+      asio::signal_set& step_down_signal;
       asio::io_context& io;
       std::vector<std::thread>& threads;
       le::kube::LeaseWatcher& watcher;
@@ -270,6 +305,9 @@ int main(int argc, char** argv) {
         watcher.stop();
         feed.stop();
         server.stop();
+        if (admin_server) admin_server->stop();
+        boost::system::error_code ignored;
+        step_down_signal.cancel(ignored);
         io.stop();
         for (auto& thread : threads) {
           if (thread.joinable()) thread.join();
@@ -277,18 +315,21 @@ int main(int argc, char** argv) {
         if (watch_thread.joinable()) watch_thread.join();
         if (events_thread.joinable()) events_thread.join();
       }
-    } join_on_exit{*leader_feed, http_server,    io,           http_threads, watcher,
-                   watch_thread, event_recorder, events_thread};
+    } join_on_exit{*leader_feed, http_server, admin_server, step_down_signal, io,
+                   http_threads, watcher,     watch_thread, event_recorder,   events_thread};
     if (config.takeover == le::config::Takeover::watch) watch_thread = std::thread([&] { watcher.run(); });
 
     const auto endpoint = http_server.local_endpoint();
     spdlog::info(
-        "{} starting: lease {}, identity {}, API server {} ({}), serving http on {}:{}; "
+        "{} starting: lease {}, identity {}, API server {} ({}), serving http on {}:{}{}; "
         "lease duration {}s, renew deadline {}ms, retry period {}ms, release delay {}ms; takeover by {}; "
         "route {}",
         le::config::version_text(), lease, identity, server_url, source, endpoint.address().to_string(),
-        endpoint.port(), config.lease_duration.count(),
-        duration_cast<milliseconds>(config.renew_deadline).count(),
+        endpoint.port(),
+        admin_server ? ", admin on " + admin_server->local_endpoint().address().to_string() + ":" +
+                           std::to_string(admin_server->local_endpoint().port())
+                     : std::string{},
+        config.lease_duration.count(), duration_cast<milliseconds>(config.renew_deadline).count(),
         duration_cast<milliseconds>(config.retry_period).count(),
         duration_cast<milliseconds>(config.release_delay).count(),
         config.takeover == le::config::Takeover::watch ? "watch" : "poll",

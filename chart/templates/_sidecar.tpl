@@ -16,6 +16,13 @@ the app (classic form) by deployment.yaml. */}}
     - --renew-deadline={{ .Values.lease.renewDeadline }}
     - --retry-period={{ .Values.lease.retryPeriod }}
     - --release-delay={{ include "lease-elector.releaseDelay" . }}
+    {{- if .Values.lease.stepDownDelay }}
+    - --step-down-delay={{ .Values.lease.stepDownDelay }}
+    {{- end }}
+    - --step-down-holdoff={{ .Values.sidecar.stepDownHoldoff }}
+    {{- if .Values.sidecar.adminPort }}
+    - --admin-http=127.0.0.1:{{ .Values.sidecar.adminPort }}
+    {{- end }}
     - --log-level={{ .Values.sidecar.logLevel }}
     - --log-format={{ .Values.sidecar.logFormat }}
     - --route={{ $mode }}

@@ -175,6 +175,14 @@ def main():
           "terminationGracePeriodSeconds is not longer than the release delay plus the release")
     if want_native and args.native != "true":
         check(release == 0, "a native sidecar should default to --release-delay=0s")
+    # A step-down leaves the app running: it must get time to notice before the release.
+    # (The sidecar's default: the release delay, at least 1 s.)
+    step_down_delay = duration_ms(flags["step-down-delay"]) if "step-down-delay" in flags else max(release, 1000)
+    check(step_down_delay >= 1000,
+          f"a step-down delay of {step_down_delay} ms gives the running app no time to notice a step-down")
+    # The control listener moves leadership: loopback only.
+    admin = flags.get("admin-http")
+    check(admin is None or admin.startswith("127.0.0.1:"), f"--admin-http {admin} is not on loopback")
 
     # Lease, RBAC.
     leases = by_kind.get("Lease", [])

@@ -70,6 +70,18 @@ std::optional<std::string> resolve_fields(const RawSettings& raw, Config& config
     config.http_port = address->port;
   }
 
+  if (const auto* v = find(raw, Setting::admin_http)) {
+    const bool loopback_shorthand = !v->text.empty() && v->text.front() == ':';
+    const auto address = parse_http_address(loopback_shorthand ? "127.0.0.1" + v->text : v->text);
+    if (!address) {
+      return cite(*v) +
+             " is not a listen address: use ADDR:PORT such as 127.0.0.1:4041, :4041 (loopback) or "
+             "[::1]:4041, with a port from 0 to 65535";
+    }
+    config.admin_http_host = address->host;
+    config.admin_http_port = address->port;
+  }
+
   if (const auto* v = find(raw, Setting::log_level)) {
     const auto level = lookup(util::kLogLevels, v->text);
     if (!level) return cite(*v) + " is not a log level: use trace, debug, info, warn, error or off";

@@ -38,6 +38,10 @@ struct Config {
   std::string http_host = "0.0.0.0";
   std::uint16_t http_port = 4040;
   std::optional<std::string> kubeconfig;  // --kubeconfig, else KUBECONFIG
+  // --admin-http: the control listener (POST /step-down); off unless given. An empty host means
+  // loopback here, not every interface: whoever reaches it can move leadership.
+  std::optional<std::string> admin_http_host;
+  std::uint16_t admin_http_port = 0;
 
   // Timing, as client-go's LeaderElectionConfig. The lease duration is whole seconds because the
   // Lease stores leaseDurationSeconds and every other replica trusts that number.
@@ -45,6 +49,12 @@ struct Config {
   std::chrono::nanoseconds renew_deadline{std::chrono::seconds{10}};
   std::chrono::nanoseconds retry_period{std::chrono::seconds{2}};
   std::chrono::nanoseconds release_delay{std::chrono::seconds{1}};
+  // On a step-down, how long the Lease is kept after leadership is no longer reported: the app is
+  // still running and must notice first. --step-down-delay, else the release delay but at least 1 s.
+  std::chrono::nanoseconds step_down_delay{std::chrono::seconds{1}};
+  // After a step-down that names no hold-off of its own (SIGUSR1, POST /step-down without
+  // ?holdoff=), this replica does not campaign for this long.
+  std::chrono::nanoseconds step_down_hold_off{std::chrono::seconds{30}};
   Takeover takeover = Takeover::watch;
 
   RouteMode route = RouteMode::readiness;

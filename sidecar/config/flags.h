@@ -28,6 +28,9 @@ enum class Setting {
   readiness_gate,
   service,
   endpoint_ports,
+  admin_http,
+  step_down_hold_off,
+  step_down_delay,
   ttl,                      // classic: derives the three timing settings
   use_cluster_credentials,  // classic: accepted, no effect
   help,

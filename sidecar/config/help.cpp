@@ -4,12 +4,14 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "config/config.h"
-#include "config/duration.h"
 #include "config/flags.h"
 #include "election/timing_rules.h"
+#include "util/duration.h"
 
 namespace le::config {
 namespace {
+
+using util::format_go_duration;
 
 // The limit config/timing.cpp enforces on a flag, printed from the same constants so that --help
 // cannot drift from the check.
@@ -20,6 +22,10 @@ std::string timing_rule(Setting setting) {
       return " (" + fmt::format("{}", timing::kJitterFactor) + " x it < renew deadline)";
     case Setting::release_delay:
       return " (<= " + format_go_duration(timing::kMaxReleaseDelay) + ")";
+    case Setting::step_down_delay:
+      return " (<= " + format_go_duration(timing::kMaxStepDownDelay) + ")";
+    case Setting::step_down_hold_off:
+      return " (<= " + format_go_duration(timing::kMaxStepDownHoldOff) + ")";
     default:
       return "";
   }
@@ -49,7 +55,8 @@ std::string help_text() {
       "                     [--retry-period 2s] [--release-delay 1s] [--log-level info]\n"
       "                     [--log-format text|json] [--route MODE] [--pod-selector LABELS]\n"
       "                     [--leader-label KEY=VALUE] [--readiness-gate TYPE] [--service NAME]\n"
-      "                     [--endpoint-ports LIST]\n"
+      "                     [--endpoint-ports LIST] [--admin-http ADDR:PORT]\n"
+      "                     [--step-down-delay DURATION] [--step-down-holdoff 30s]\n"
       "\n"
       "Elects one leader among the replicas of a Deployment through a coordination.k8s.io/v1 Lease\n"
       "(compatible with client-go's leader election) and tells the app next to it who leads.\n"
@@ -89,7 +96,13 @@ std::string help_text() {
       "HTTP endpoints: /leader and / (who leads now, for the app), /healthz, /readyz, /metrics\n"
       "(Prometheus text format; leader_election_master_status as client-go names it).\n"
       "Pushed: /leader?index=N&wait=30s answers once the answer differs from answer N (long\n"
-      "poll); /leader/stream sends every change as server-sent events.\n"
+      "poll); /leader/stream sends every change as server-sent events. The main listener never\n"
+      "accepts a POST.\n"
+      "\n"
+      "Stepping down: POST /step-down?holdoff=30s on the --admin-http listener, or SIGUSR1 (with\n"
+      "--step-down-holdoff), makes the leader stop reporting leadership at once, keep the Lease for\n"
+      "--step-down-delay, release it, and not campaign again for the hold-off. A replica that does\n"
+      "not lead answers 409.\n"
       "\n"
       "Exit codes: 0 success (or --help, --version), 1 runtime failure, 2 bad configuration.\n";
   return out;

@@ -1,15 +1,19 @@
 #include "config/timing.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 
 #include <spdlog/fmt/fmt.h>
 
-#include "config/duration.h"
 #include "election/timing_rules.h"
+#include "util/duration.h"
 
 namespace le::config {
 namespace {
+
+using util::format_go_duration;
+using util::parse_go_duration;
 
 using std::chrono::nanoseconds;
 using std::chrono::seconds;
@@ -98,6 +102,19 @@ std::optional<std::string> resolve_timing(const RawSettings& raw, Config& config
            " after SIGTERM by default, and the sidecar must also release the Lease and exit within that";
   }
 
+  // Read after the release delay is known good: the step-down delay defaults to it, but never to
+  // less than a second, since the app keeps running through a step-down (a native sidecar's
+  // release delay of 0s is only right because its app has stopped before SIGTERM).
+  Timing step_down_delay{std::max<nanoseconds>(release.value, timing::kMinDefaultStepDownDelay), {}};
+  if (auto error = read(raw, Setting::step_down_delay, step_down_delay)) return error;
+  if (step_down_delay.value < nanoseconds{0}) return show(step_down_delay) + " must not be negative";
+  if (step_down_delay.value > timing::kMaxStepDownDelay) {
+    return show(step_down_delay) + " must be at most " + format_go_duration(timing::kMaxStepDownDelay);
+  }
+  Timing hold_off{config.step_down_hold_off, {}};
+  if (auto error = read(raw, Setting::step_down_hold_off, hold_off)) return error;
+  if (auto error = timing::check_step_down_hold_off(hold_off.value)) return show(hold_off) + " " + *error;
+
   // client-go's NewLeaderElector checks: the leader gives up before its lease can expire for the
   // others, and its last jittered retry still falls inside the renew deadline.
   if (!timing::renew_deadline_fits_lease(lease.value, renew.value)) {
@@ -112,6 +129,8 @@ std::optional<std::string> resolve_timing(const RawSettings& raw, Config& config
   config.renew_deadline = renew.value;
   config.retry_period = retry.value;
   config.release_delay = release.value;
+  config.step_down_hold_off = hold_off.value;
+  config.step_down_delay = step_down_delay.value;
   return std::nullopt;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <thread>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -28,14 +29,18 @@ void ElectionLoop::run() {
     // ticks: wake then too, so that it is announced when it happens.
     const auto leads_from = elector_.leads_from();
     const bool leading_starts = leads_from && *leads_from > clock_.boot_now() && *leads_from < next_tick;
-    bool woken = false;
-    for (const LeaseEvent& event : wait(leading_starts ? *leads_from : next_tick, woken)) {
+    Arrivals arrived = wait(leading_starts ? *leads_from : next_tick);
+    for (const LeaseEvent& event : arrived.events) {
       // An event's plan replaces the schedule: it was made from an older observation.
       if (const auto plan = guarded_event(event)) next_tick = clock_.boot_now() + *plan;
       note_version();
     }
+    for (const StepDownRequest& request : arrived.step_downs) {
+      // The release is due after the release delay, whatever the schedule said.
+      if (guarded_step_down(request)) next_tick = std::min(next_tick, *elector_.step_down_release_at());
+    }
     if (leading_starts && clock_.boot_now() >= *leads_from) guarded_refresh();
-    if (woken) next_tick = clock_.boot_now();
+    if (arrived.woken) next_tick = clock_.boot_now();
   }
   hand_over();
 }
@@ -69,6 +74,15 @@ std::optional<nanoseconds> ElectionLoop::guarded_event(const LeaseEvent& event) 
   }
 }
 
+bool ElectionLoop::guarded_step_down(const StepDownRequest& request) {
+  try {
+    return elector_.step_down(request.term, request.timing.release_delay, request.timing.hold_off);
+  } catch (const std::exception& error) {
+    spdlog::error("stepping down failed: {}", error.what());
+    return false;
+  }
+}
+
 void ElectionLoop::note_version() {
   std::string version = elector_.observed_version();
   std::lock_guard lock(mutex_);
@@ -95,6 +109,8 @@ void ElectionLoop::hand_over() {
   const BootTime now = clock_.boot_now();
   BootTime until = now + release_delay_;
   if (const auto leads_from = elector_.leads_from(); leads_from && *leads_from > now) until = *leads_from;
+  // A step-down under way has been giving the app its release delay since it began.
+  if (const auto release_at = elector_.step_down_release_at()) until = std::min(until, *release_at);
   const BootTime latest = deadline - timing::release_time(elector_.config().stopping_request_timeout);
   if (until > latest) {
     spdlog::warn("releasing the lease {}ms sooner than planned, to exit within the shutdown budget",
@@ -149,6 +165,14 @@ void ElectionLoop::wake() {
   wakeup_.notify_all();
 }
 
+void ElectionLoop::request_step_down(std::uint64_t term, StepDownTiming timing) {
+  {
+    std::lock_guard lock(mutex_);
+    step_downs_.push_back({term, timing});
+  }
+  wakeup_.notify_all();
+}
+
 void ElectionLoop::deliver(LeaseEvent event) {
   {
     std::lock_guard lock(mutex_);
@@ -162,16 +186,24 @@ std::string ElectionLoop::resume_version() const {
   return observed_version_;
 }
 
-std::deque<LeaseEvent> ElectionLoop::wait(BootTime next_tick, bool& woken) {
+ElectionLoop::Arrivals ElectionLoop::wait(BootTime next_tick) {
   std::unique_lock lock(mutex_);
   // The boot clock is not the condition variable's; wait in slices of what is left on it.
-  wakeup_.wait_for(lock, std::max<nanoseconds>(next_tick - clock_.boot_now(), nanoseconds{0}),
-                   [this] { return stop_requested_at_ || woken_ || !events_.empty(); });
-  std::deque<LeaseEvent> events;
-  events.swap(events_);
-  woken = woken_;
-  woken_ = false;
-  return events;
+  wakeup_.wait_for(lock, std::max<nanoseconds>(next_tick - clock_.boot_now(), nanoseconds{0}), [this] {
+    return stop_requested_at_ || woken_ || !events_.empty() || !step_downs_.empty();
+  });
+  Arrivals arrived;
+  arrived.events.swap(events_);
+  arrived.step_downs.swap(step_downs_);
+  arrived.woken = std::exchange(woken_, false);
+  return arrived;
+}
+
+std::optional<std::uint64_t> step_down(SnapshotBoard& board, const Clock& clock, ElectionLoop& loop,
+                                       StepDownTiming timing) {
+  const auto term = board.withhold_leadership(clock);
+  if (term) loop.request_step_down(*term, timing);
+  return term;
 }
 
 }  // namespace le::election

@@ -47,6 +47,11 @@ Elector::Elector(ElectorConfig config, LeaseStore& store, const Clock& clock, Sn
 
 // One iteration, step by step as client-go's tryAcquireOrRenew.
 nanoseconds Elector::tick() {
+  if (step_down_ && clock_.boot_now() >= step_down_->release_at) {
+    next_delay_ = finish_step_down();
+    publish();
+    return next_delay_;
+  }
   nanoseconds delay;
   if (holds() && !need_read_ && !config_.read_before_renew) {
     // 1. The leader's fast path: one conditional update carrying the resourceVersion of our own
@@ -59,6 +64,11 @@ nanoseconds Elector::tick() {
   } else {
     // 2b. A follower whose watch keeps its observation current: no read needed.
     delay = decide(clock_.boot_now());
+  }
+  // A step-down releases on time, whatever the election would wait for.
+  if (step_down_) {
+    delay =
+        std::min(delay, std::max<nanoseconds>(step_down_->release_at - clock_.boot_now(), milliseconds{1}));
   }
   next_delay_ = delay;
   publish();
@@ -104,8 +114,10 @@ nanoseconds Elector::decide(BootTime now) {
   // 5. Someone else's lease, live by our own observation: follow it.
   if (const auto wait = follow_live_holder(now)) return *wait;
   note_free_seen(now);
-  // 6. Free, but not released by a holder: wait out any leader it may have been taken from.
+  // 6. Free, but not released by a holder: wait out any leader it may have been taken from; and
+  //    after a step-down, the hold-off.
   if (const auto wait = wait_out_hold_off(now)) return *wait;
+  if (const auto wait = wait_before_campaign(now)) return *wait;
   // 7. Free or expired: start a new term (client-go counts it in leaseTransitions). The update is
   //    conditional on the version read, so of all replicas that try, at most one succeeds.
   if (record.has_holder()) {
@@ -185,7 +197,11 @@ nanoseconds Elector::on_lease_missing(BootTime now) {
   observed_.reset();
   terms_.disown();
   need_read_ = true;
-  if (now >= *hold_off_until_) return shutdown_.stopping() ? config_.retry_period : create();
+  if (now >= *hold_off_until_) {
+    if (shutdown_.stopping()) return config_.retry_period;
+    if (const auto wait = wait_before_campaign(now)) return *wait;
+    return create();
+  }
   const auto wait = *hold_off_until_ - now;
   if (!logged_missing_) {
     spdlog::info(
@@ -299,7 +315,7 @@ bool Elector::holds() const { return holds_at(clock_.boot_now(), clock_.wall_now
 bool Elector::is_leader() const {
   return terms_.ours() &&
          time_leading(terms_.last_renewal(), config_.renew_deadline, terms_.leading_not_before(),
-                      shutdown_.begun(), clock_.boot_now(), clock_.wall_now());
+                      shutdown_.begun() || step_down_.has_value(), clock_.boot_now(), clock_.wall_now());
 }
 
 milliseconds Elector::timeout_for_request() const {
@@ -357,6 +373,7 @@ void Elector::publish() {
   snapshot->renew_deadline = config_.renew_deadline;
   snapshot->leading_not_before = terms_.leading_not_before();
   snapshot->stopping = shutdown_.begun();
+  snapshot->stepping_down = step_down_.has_value();
   // Alive while the next iteration is due, plus the longest an iteration can take (a read and a
   // write, each bounded by the request timeout), plus a margin.
   const nanoseconds longest_wait = std::max<nanoseconds>(next_delay_, config_.lease_duration);

@@ -87,6 +87,19 @@ class Elector {
   // whether it released.
   bool release();
 
+  // Step down from term `term` (ElectionSnapshot::term, as SnapshotBoard::withhold_leadership
+  // returned it): stop reporting leadership at once, go on renewing the Lease for `release_delay`
+  // (the app, told it leads, learns that it does not and stops its leader work), then release it
+  // at the first tick from then (tick() returns no later), and start no term for `hold_off` after
+  // that. Returns false, changing nothing but the hold-off, if this process no longer holds that
+  // term (it ended meanwhile). Election thread.
+  bool step_down(std::uint64_t term, std::chrono::nanoseconds release_delay,
+                 std::chrono::nanoseconds hold_off);
+  // While a step-down waits for its release: when the release is due.
+  std::optional<BootTime> step_down_release_at() const {
+    return step_down_ ? std::optional{step_down_->release_at} : std::nullopt;
+  }
+
   // A watch event, on the election loop's thread. Returns when the next tick should run (replacing
   // the loop's schedule), or nullopt to keep it. Events only ever inform: a record seen through the
   // watch never extends this process's leadership (only its own successful writes do), but a newer
@@ -124,6 +137,10 @@ class Elector {
   std::optional<std::chrono::nanoseconds> follow_live_holder(BootTime now);
   // While a free record may not be taken yet (see hold_off_until_), how long to wait.
   std::optional<std::chrono::nanoseconds> wait_out_hold_off(BootTime now);
+  // While this replica may not campaign (stepping down, or in the hold-off after), how long to wait.
+  std::optional<std::chrono::nanoseconds> wait_before_campaign(BootTime now);
+  // The release a step-down waited for, and the start of its hold-off.
+  std::chrono::nanoseconds finish_step_down();
   void note_lease_changed_under_us(BootTime now, const char* what);
   bool watch_in_use() const { return watch_up_ && !config_.read_before_renew; }
   std::chrono::nanoseconds on_lease_missing(BootTime now);
@@ -190,6 +207,16 @@ class Elector {
   Backoff backoff_;
   std::chrono::nanoseconds next_delay_{0};
   Shutdown shutdown_;
+  // A step-down under way: the term it ended, when to release, and the hold-off after.
+  struct StepDown {
+    std::uint64_t term = 0;
+    BootTime release_at{};
+    std::chrono::nanoseconds hold_off{0};
+  };
+  std::optional<StepDown> step_down_;
+  // After a step-down, no term is started before this instant.
+  std::optional<BootTime> campaign_not_before_;
+  bool logged_campaign_wait_ = false;
 
   std::shared_ptr<ElectionMetrics> metrics_;
   // When this replica first saw the Lease free, expired or missing since it last saw a live holder.

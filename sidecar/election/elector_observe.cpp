@@ -114,6 +114,7 @@ void Elector::accept_own_write(const StoredLease& written, const SendTime& sent,
   const auto leading_not_before = terms_.leading_not_before();
   const bool waiting = leading_not_before && clock_.boot_now() < *leading_not_before;
   set_status(shutdown_.begun() ? std::string{"stopping"}
+             : step_down_      ? std::string{ElectionSnapshot::kStatusSteppingDown}
              : waiting         ? std::string{ElectionSnapshot::kStatusHoldingNotLeading}
                                : std::string{ElectionSnapshot::kStatusLeading});
 }

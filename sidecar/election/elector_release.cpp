@@ -1,4 +1,5 @@
-// The elector's part in shutdown: stop reporting leadership, then hand the Lease back.
+// The elector's part in shutdown and in a step-down: stop reporting leadership, then hand the Lease
+// back.
 #include "election/elector.h"
 
 #include <spdlog/spdlog.h>
@@ -65,6 +66,65 @@ bool Elector::release() {
   set_status("released");
   publish();
   return true;
+}
+
+bool Elector::step_down(std::uint64_t term, nanoseconds release_delay, nanoseconds hold_off) {
+  const BootTime now = clock_.boot_now();
+  const SentTerms::Term* held = terms_.ours() && observed_ ? terms_.find(observed_->record) : nullptr;
+  if (step_down_ || !held || held->number != term || !holds()) {
+    // The term ended meanwhile (or is already stepping down): nothing to hand back, but whoever
+    // asked still wants this replica out of the running for a while.
+    const BootTime until = now + hold_off;
+    if (!campaign_not_before_ || *campaign_not_before_ < until) campaign_not_before_ = until;
+    logged_campaign_wait_ = false;
+    spdlog::info("step-down asked for term {}, which this replica no longer holds; not campaigning for {}ms",
+                 term, duration_cast<milliseconds>(hold_off).count());
+    return false;
+  }
+  step_down_ = StepDown{term, now + release_delay, hold_off};
+  spdlog::info(
+      "stepping down: no longer reporting leadership of {}; releasing it in {}ms, then not campaigning "
+      "for {}ms",
+      lease_, duration_cast<milliseconds>(release_delay).count(),
+      duration_cast<milliseconds>(hold_off).count());
+  set_status(std::string{ElectionSnapshot::kStatusSteppingDown});
+  publish();
+  return true;
+}
+
+nanoseconds Elector::finish_step_down() {
+  const StepDown done = *step_down_;
+  // Released or not (it may have been lost meanwhile, or the API server may fail the release), the
+  // term is over for this process: a record of it left in the Lease is waited out, never renewed.
+  release();
+  terms_.abandon(done.term);
+  step_down_.reset();
+  const BootTime until = clock_.boot_now() + done.hold_off;
+  if (!campaign_not_before_ || *campaign_not_before_ < until) campaign_not_before_ = until;
+  logged_campaign_wait_ = false;
+  need_read_ = true;
+  spdlog::info("stepped down from {}; campaigning again in {}ms", lease_,
+               duration_cast<milliseconds>(*campaign_not_before_ - clock_.boot_now()).count());
+  set_status("stepped down");
+  return std::min<nanoseconds>(config_.retry_period, std::max<nanoseconds>(done.hold_off, milliseconds{1}));
+}
+
+std::optional<nanoseconds> Elector::wait_before_campaign(BootTime now) {
+  if (step_down_) {
+    set_status(std::string{ElectionSnapshot::kStatusSteppingDown});
+    return std::max<nanoseconds>(step_down_->release_at - now, milliseconds{1});
+  }
+  if (!campaign_not_before_ || now >= *campaign_not_before_) return std::nullopt;
+  const nanoseconds left = *campaign_not_before_ - now;
+  if (!logged_campaign_wait_) {
+    spdlog::info("lease {} is free; this replica stepped down and campaigns again in {}ms", lease_,
+                 duration_cast<milliseconds>(left).count());
+    logged_campaign_wait_ = true;
+  }
+  // A fixed text: the status is part of /leader's index, and a countdown would wake every waiting client.
+  set_status("stepped down, not campaigning until the hold-off ends");
+  if (!watch_in_use()) return std::min(backoff_.jittered_retry(), left);
+  return left + backoff_.spread(config_.acquire_spread);
 }
 
 }  // namespace le::election

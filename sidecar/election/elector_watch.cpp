@@ -76,6 +76,7 @@ std::optional<nanoseconds> Elector::plan_after_event(BootTime now) {
   if (const auto wait = follow_live_holder(now)) return wait;
   note_free_seen(now);
   if (const auto wait = wait_out_hold_off(now)) return wait;
+  if (const auto wait = wait_before_campaign(now)) return wait;
   // Free (released, or expired): try at once, spread a little so the followers do not all collide.
   return backoff_.spread(config_.acquire_spread);
 }

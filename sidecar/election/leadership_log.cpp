@@ -8,7 +8,8 @@ std::optional<LeadershipTerm> LeadershipTracker::update(const ElectionSnapshot& 
   // The widest this replica could count itself leader: from the acquiring write's send time (a
   // created Lease's waiting period is leadership-free, so this is on the safe side) to the last
   // successful write's send time plus the renew deadline. The wall clock can only shorten that.
-  const bool holds = snapshot.record_is_ours && !snapshot.stopping && snapshot.renew_sent_boot.has_value();
+  const bool holds =
+      snapshot.record_is_ours && !snapshot.leadership_withheld() && snapshot.renew_sent_boot.has_value();
   if (holds) {
     const BootTime sent = *snapshot.renew_sent_boot;
     const BootTime until = sent + snapshot.renew_deadline;
@@ -38,7 +39,8 @@ std::string format_leadership_line(const LeadershipTerm& term, bool ended) {
 
 void LeadershipLog::on_snapshot(const ElectionSnapshot& snapshot) {
   std::lock_guard lock(mutex_);
-  const bool holds = snapshot.record_is_ours && !snapshot.stopping && snapshot.renew_sent_boot.has_value();
+  const bool holds =
+      snapshot.record_is_ours && !snapshot.leadership_withheld() && snapshot.renew_sent_boot.has_value();
   if (const auto term = tracker_.update(snapshot, clock_.boot_now())) {
     spdlog::debug("{}", format_leadership_line(*term, !holds));
   }

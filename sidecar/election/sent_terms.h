@@ -32,6 +32,10 @@ class SentTerms {
     // etcd's revision is global, so a later term of the Lease, even of a deleted and re-created
     // one, gets a greater token.
     std::string fencing_token;
+    // This process stepped down from the term (Elector::step_down): it is never again taken for
+    // ours, so a record of it that a failed release left in the Lease is waited out like anyone
+    // else's, never renewed or reported as leadership.
+    bool abandoned = false;
   };
 
   // A few recent terms are enough: the record can only carry one of our last attempts, and
@@ -45,7 +49,8 @@ class SentTerms {
   LeaderRecord start(std::int32_t transitions, std::chrono::seconds lease_duration, WallClockTime now);
   // The term start() began last.
   Term& latest() { return terms_.back(); }
-  // The term `record` is, if it names us and carries an acquireTime we sent.
+  // The term `record` is, if it names us and carries an acquireTime we sent, and we have not
+  // abandoned it.
   const Term* find(const LeaderRecord& record) const;
   Term* find(const LeaderRecord& record) { return const_cast<Term*>(std::as_const(*this).find(record)); }
 
@@ -55,6 +60,9 @@ class SentTerms {
   // The record is no longer ours (released, or the Lease is gone); the renewal no longer counts.
   // The wait after a create stays published until the next record is observed.
   void disown();
+  // Never take term `number` for ours again (see Term::abandoned); disowns the observed record
+  // if it is that term.
+  void abandon(std::uint64_t number);
   // The observed record was written by this process (not merely under this identity).
   bool ours() const { return ours_; }
 
@@ -73,6 +81,7 @@ class SentTerms {
   std::deque<Term> terms_;
   std::uint64_t started_ = 0;
   bool ours_ = false;
+  std::uint64_t adopted_ = 0;  // the number of the term adopted last
   std::optional<SendTime> renewed_;
   std::optional<BootTime> leading_not_before_;
 };

@@ -45,6 +45,9 @@ struct ElectionSnapshot {
   std::optional<BootTime> leading_not_before;
   // Set once shutdown begins: from then on this replica never reports leadership.
   bool stopping = false;
+  // Set from a step-down (POST /step-down, SIGUSR1, a failing app) until the term it ended is
+  // released: this term is no longer reported as leadership, though the Lease is still renewed.
+  bool stepping_down = false;
 
   // Liveness: the election loop promised to finish its next iteration before this instant.
   BootTime alive_until{};
@@ -58,13 +61,16 @@ struct ElectionSnapshot {
     if (!record_is_ours) return std::nullopt;
     std::optional<SendTime> renewed;
     if (renew_sent_boot && renew_sent_wall) renewed = SendTime{*renew_sent_boot, *renew_sent_wall};
-    return time_leading(renewed, renew_deadline, leading_not_before, stopping, boot_now, wall_now);
+    return time_leading(renewed, renew_deadline, leading_not_before, leadership_withheld(), boot_now,
+                        wall_now);
   }
   bool is_leader(BootTime boot_now, WallClockTime wall_now) const {
     return valid_for(boot_now, wall_now).has_value();
   }
   bool is_leader(const Clock& clock) const { return is_leader(clock.boot_now(), clock.wall_now()); }
   bool alive(BootTime boot_now) const { return boot_now < alive_until; }
+  // Stopping or stepping down: a record this process still holds is not reported as leadership.
+  bool leadership_withheld() const { return stopping || stepping_down; }
 
   // The status as of this instant. `status` is what the election loop last said, and the loop does
   // not publish when leadership begins or ends by time alone (the wait after a create is over, the
@@ -73,6 +79,7 @@ struct ElectionSnapshot {
     if (is_leader(boot_now, wall_now)) return std::string{kStatusLeading};
     if (status != kStatusLeading && status != kStatusHoldingNotLeading) return status;
     if (stopping) return "stopping";
+    if (stepping_down) return std::string{kStatusSteppingDown};
     if (record_is_ours && leading_not_before && boot_now < *leading_not_before) {
       return std::string{kStatusHoldingNotLeading};
     }
@@ -82,7 +89,7 @@ struct ElectionSnapshot {
   // by time alone: the end of the wait after a create, or the end of leadership. nullopt if none.
   std::optional<BootTime> next_change_by_time(BootTime boot_now, WallClockTime wall_now) const {
     if (const auto left = valid_for(boot_now, wall_now)) return boot_now + *left;
-    if (record_is_ours && !stopping && leading_not_before && boot_now < *leading_not_before) {
+    if (record_is_ours && !leadership_withheld() && leading_not_before && boot_now < *leading_not_before) {
       return *leading_not_before;
     }
     return std::nullopt;
@@ -90,6 +97,7 @@ struct ElectionSnapshot {
 
   static constexpr std::string_view kStatusLeading = "leading";
   static constexpr std::string_view kStatusHoldingNotLeading = "holding, not yet leading";
+  static constexpr std::string_view kStatusSteppingDown = "stepping down";
 };
 
 // Where the election loop publishes and readers pick up the current snapshot. Readers never wait
@@ -100,6 +108,10 @@ class SnapshotBoard {
   void publish(std::shared_ptr<const ElectionSnapshot> snapshot) {
     std::lock_guard lock(mutex_);
     if (stopping_ && !snapshot->stopping) snapshot = with_stopping(*snapshot);
+    if (withheld_term_ && snapshot->record_is_ours && snapshot->term == *withheld_term_ &&
+        !snapshot->stepping_down) {
+      snapshot = with_stepping_down(*snapshot);
+    }
     current_ = std::move(snapshot);
     for (const auto& observer : observers_) observer(*current_);
   }
@@ -119,6 +131,20 @@ class SnapshotBoard {
     for (const auto& observer : observers_) observer(*current_);
     return was_leading;
   }
+  // A step-down was asked for (POST /step-down, SIGUSR1, a failing app): if this replica reports
+  // leadership at this instant, it stops at once, for the rest of that term, even while the
+  // election thread is busy with a request and has not heard of the step-down yet. Returns the term
+  // stepped down from (ElectionSnapshot::term), for the election loop to release; nullopt when this
+  // replica does not lead, and then nothing changes. Any thread.
+  std::optional<std::uint64_t> withhold_leadership(const Clock& clock) {
+    std::lock_guard lock(mutex_);
+    if (!current_->is_leader(clock)) return std::nullopt;
+    // Terms are numbered by this process and never reused: withholding one never touches a later.
+    withheld_term_ = current_->term;
+    current_ = with_stepping_down(*current_);
+    for (const auto& observer : observers_) observer(*current_);
+    return current_->term;
+  }
   // Sees every snapshot as it becomes current (the leadership audit log, the HTTP side's waiting
   // clients), under the board's lock so in the order readers saw them; it must be quick. Added
   // before the election starts.
@@ -133,10 +159,16 @@ class SnapshotBoard {
     copy->stopping = true;
     return copy;
   }
+  static std::shared_ptr<const ElectionSnapshot> with_stepping_down(const ElectionSnapshot& snapshot) {
+    auto copy = std::make_shared<ElectionSnapshot>(snapshot);
+    copy->stepping_down = true;
+    return copy;
+  }
 
   mutable std::mutex mutex_;
   std::shared_ptr<const ElectionSnapshot> current_;
   bool stopping_ = false;
+  std::optional<std::uint64_t> withheld_term_;
   std::vector<std::function<void(const ElectionSnapshot&)>> observers_;
 };
 

@@ -2,10 +2,12 @@
 // The election's timing rules in one place: client-go's retry jitter and the relations its
 // NewLeaderElector enforces, the request-timeout rule, and the shutdown arithmetic that keeps
 // everything after SIGTERM inside Kubernetes' grace period. config/ validates by calling these,
-// --help prints from them, and the elector and its loop run by them. Header-only (constexpr), so
-// config/ can use it without linking the election.
+// --help prints from them, and the elector and its loop run by them. Header-only, so config/ can
+// use it without linking the election.
 #include <algorithm>
 #include <chrono>
+#include <optional>
+#include <string>
 
 namespace le::election::timing {
 
@@ -84,6 +86,27 @@ constexpr std::chrono::nanoseconds release_time(std::chrono::nanoseconds stoppin
 // exit well within the grace period, or the release never happens and the other replicas wait out
 // a full lease duration: the delay and the release's 9 s fit the 25 s budget.
 inline constexpr std::chrono::seconds kMaxReleaseDelay{15};
+
+// ---------------------------------------------------------------------------------------------
+// Step-down
+
+// --step-down-delay's default is the release delay, but at least this.
+inline constexpr std::chrono::seconds kMinDefaultStepDownDelay{1};
+
+// The longest --step-down-delay: no grace period bounds a step-down, but a leader that keeps the
+// Lease without leading keeps everyone else from leading.
+inline constexpr std::chrono::minutes kMaxStepDownDelay{5};
+
+// The longest hold-off a step-down may ask for (--step-down-holdoff, POST /step-down?holdoff=).
+inline constexpr std::chrono::hours kMaxStepDownHoldOff{24};
+
+// What is wrong with a hold-off, completing "<the value> ..."; nullopt when it is fine. Zero is
+// allowed: release, and campaign again at once.
+inline std::optional<std::string> check_step_down_hold_off(std::chrono::nanoseconds hold_off) {
+  if (hold_off < std::chrono::nanoseconds::zero()) return "must not be negative";
+  if (hold_off > kMaxStepDownHoldOff) return "must be at most 24h";
+  return std::nullopt;
+}
 
 static_assert(kShutdownBudget < kTerminationGracePeriod);
 static_assert(kMaxReleaseDelay + release_time(kStoppingRequestTimeout) <= kShutdownBudget);

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "config/duration.h"
+#include "util/duration.h"
 #include "util/environment.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -21,7 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
   for (const auto& arg : args) {
-    if (const auto d = le::config::parse_go_duration(arg)) (void)le::config::format_go_duration(*d);
+    if (const auto d = le::util::parse_go_duration(arg)) (void)le::util::format_go_duration(*d);
   }
   const auto outcome = le::config::parse_command_line(args, le::util::map_environment({}));
   if (outcome.action == le::config::ParseOutcome::Action::error && outcome.message.empty()) std::abort();

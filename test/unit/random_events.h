@@ -3,9 +3,11 @@
 // befall a replica or its Lease before a tick. Each run has its own table of events and chances;
 // the events, how a row is picked and what the events common to both do live here.
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <functional>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,8 @@ enum class RandomEvent {
   recreate_empty,    // kubectl replace --force: a new uid, an empty record
   restore_export,    // an old export restored: a new object holding an old record
   deliver_deferred,  // writes whose answers were lost reach the server now, or never
+  step_down,         // a leader is asked to step down (POST /step-down, SIGUSR1): hidden at once,
+                     // the election thread told now or only at its next step
 };
 
 // A row of a run's table: its event happens when the draw is below `below`. Rows are tried in
@@ -120,6 +124,38 @@ inline bool apply_lease_event(RandomEvent event, FakeLeaseServer& server, FakeLe
 inline void maybe_export(const FakeLeaseServer& server, std::vector<election::LeaderRecord>& exports,
                          const std::function<double()>& uniform) {
   if (server.record && server.record->has_holder() && uniform() < 0.05) exports.push_back(*server.record);
+}
+
+// A step-down whose request has hidden leadership on the board and not yet reached the elector.
+struct PendingStepDown {
+  std::uint64_t term = 0;
+  std::chrono::nanoseconds release_delay{0};
+  std::chrono::nanoseconds hold_off{0};
+};
+
+// The step_down event: the board hides leadership at once; the elector hears of it now or, as
+// when the request arrives while its thread is busy, at the replica's next step (`pending`).
+// Release delays up to 2 s, hold-offs up to 20 s.
+// Returns whether a step-down began (the replica led).
+template <class Replica>
+bool begin_random_step_down(Replica& replica, std::optional<PendingStepDown>& pending,
+                            const std::function<double()>& uniform) {
+  const auto term = replica.board.withhold_leadership(replica.clock);
+  if (!term) return false;
+  PendingStepDown request{*term, std::chrono::milliseconds{int(uniform() * 2'000)},
+                          std::chrono::milliseconds{int(uniform() * 20'000)}};
+  if (uniform() < 0.5) {
+    replica.elector.step_down(request.term, request.release_delay, request.hold_off);
+  } else {
+    pending = request;
+  }
+  return true;
+}
+template <class Replica>
+void deliver_pending_step_down(Replica& replica, std::optional<PendingStepDown>& pending) {
+  if (!pending) return;
+  replica.elector.step_down(pending->term, pending->release_delay, pending->hold_off);
+  pending.reset();
 }
 
 // The seeds a randomized run covers: 1..count, or the one in LEASE_ELECTOR_SEED (run it with

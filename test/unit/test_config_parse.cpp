@@ -55,6 +55,15 @@ const std::vector<FlagCase>& flag_cases() {
        [](const Config& c) { CHECK(c.retry_period == 1500ms); }},
       {"release-delay", "LEASE_ELECTOR_RELEASE_DELAY", "0",
        [](const Config& c) { CHECK(c.release_delay == 0s); }},
+      {"admin-http", "LEASE_ELECTOR_ADMIN_HTTP", "127.0.0.1:4041",
+       [](const Config& c) {
+         CHECK(c.admin_http_host == "127.0.0.1");
+         CHECK(c.admin_http_port == 4041);
+       }},
+      {"step-down-delay", "LEASE_ELECTOR_STEP_DOWN_DELAY", "3s",
+       [](const Config& c) { CHECK(c.step_down_delay == 3s); }},
+      {"step-down-holdoff", "LEASE_ELECTOR_STEP_DOWN_HOLDOFF", "2m",
+       [](const Config& c) { CHECK(c.step_down_hold_off == 120s); }},
       {"log-level", "LEASE_ELECTOR_LOG_LEVEL", "debug",
        [](const Config& c) { CHECK(c.log_level == LogLevel::debug); }},
       {"log-format", "LEASE_ELECTOR_LOG_FORMAT", "json",
@@ -79,6 +88,9 @@ TEST_CASE("defaults with only a lease name") {
   CHECK(c.renew_deadline == 10s);
   CHECK(c.retry_period == 2s);
   CHECK(c.release_delay == 1s);
+  CHECK_FALSE(c.admin_http_host.has_value());  // no control listener unless asked for
+  CHECK(c.step_down_hold_off == 30s);
+  CHECK(c.step_down_delay == 1s);  // the release delay
   CHECK(c.log_level == LogLevel::info);
   CHECK(c.log_format == LogFormat::text);
   CHECK(outcome.notes.empty());
@@ -235,6 +247,11 @@ TEST_CASE("invalid durations name the flag and the value") {
       {{"--release-delay", "16s"}, "--release-delay (16s) must be at most 15s"},
       {{"--release-delay", "1h"}, "--release-delay (1h0m0s) must be at most 15s"},
       {{"--release-delay="}, "flag --release-delay needs a value"},
+      {{"--step-down-delay", "-1s"}, "--step-down-delay (-1s) must not be negative"},
+      {{"--step-down-delay", "6m"}, "--step-down-delay (6m0s) must be at most 5m0s"},
+      {{"--step-down-holdoff", "-1s"}, "--step-down-holdoff (-1s) must not be negative"},
+      {{"--step-down-holdoff", "25h"}, "--step-down-holdoff (25h0m0s) must be at most 24h"},
+      {{"--step-down-holdoff", "soon"}, "--step-down-holdoff \"soon\" is not a duration"},
   };
   for (const auto& c : cases) {
     Args args{"--lease-name", "l"};
@@ -384,4 +401,28 @@ TEST_CASE("help text documents every flag, its variable and default, exit codes 
     CHECK(end - start <= 100);
     start = end + 1;
   }
+}
+
+TEST_CASE("--admin-http: a bare port listens on loopback, not on every interface") {
+  // Unlike --http: whoever reaches the control listener can move leadership.
+  const auto shorthand = run({"--lease-name", "l", "--admin-http", ":4041"});
+  CHECK(shorthand.admin_http_host == "127.0.0.1");
+  CHECK(shorthand.admin_http_port == 4041);
+  const auto v6 = run({"--lease-name", "l", "--admin-http", "[::1]:4041"});
+  CHECK(v6.admin_http_host == "::1");
+  CHECK(run({"--lease-name", "l", "--admin-http", "0.0.0.0:4041"}).admin_http_host == "0.0.0.0");
+  CHECK(contains(error({"--lease-name", "l", "--admin-http", "4041"}),
+                 "--admin-http \"4041\" is not a listen address"));
+  CHECK(contains(error({"--lease-name", "l", "--admin-http", ":99999"}), "--admin-http"));
+}
+
+TEST_CASE("--step-down-delay defaults to the release delay but at least 1s, and may differ from it") {
+  // A native sidecar releases at once on SIGTERM (its app has stopped), but a step-down leaves the
+  // app running.
+  CHECK(run({"--lease-name", "l", "--release-delay", "4s"}).step_down_delay == 4s);
+  CHECK(run({"--lease-name", "l", "--release-delay", "0s"}).step_down_delay == 1s);
+  CHECK(run({"--lease-name", "l", "--release-delay", "0s", "--step-down-delay", "0s"}).step_down_delay == 0s);
+  const auto apart = run({"--lease-name", "l", "--release-delay", "0s", "--step-down-delay", "1s"});
+  CHECK(apart.release_delay == 0s);
+  CHECK(apart.step_down_delay == 1s);
 }

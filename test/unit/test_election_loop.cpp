@@ -273,3 +273,47 @@ TEST_CASE("a watch event wakes a following loop: a released Lease is taken long 
   CHECK(eventually([&] { return running.board.current()->is_leader(running.clock); }));
   CHECK(running.stop());
 }
+
+TEST_CASE(
+    "a step-down through the loop: hidden at once, released after the delay, no campaign in the hold-off") {
+  FakeLeaseServer server;
+  server.external_write(free_record());
+  FakeLeaseStore store(server, "loop");
+  RunningLoop running(store, 100ms);
+  REQUIRE(eventually([&] { return running.board.current()->is_leader(running.clock); }));
+  // What the admin listener and SIGUSR1 do, from a thread other than the loop's.
+  std::optional<std::uint64_t> term;
+  std::thread caller([&] {
+    term = le::election::step_down(running.board, running.clock, running.loop, {100ms, 1h});
+  });
+  caller.join();
+  REQUIRE(term);
+  CHECK_FALSE(running.board.current()->is_leader(running.clock));  // at once, before the loop acts
+  // The loop releases once the release delay is over...
+  // ("stepped down", then "stepped down, not campaigning until the hold-off ends")
+  REQUIRE(eventually([&] { return running.board.current()->status.starts_with("stepped down"); }));
+  // ... and then, with the Lease free, keeps out of it for the hold-off: a full second of 20 ms
+  // retry periods passes with the Lease still free (the loop would take it in one without the
+  // hold-off; the test after this one shows that).
+  std::this_thread::sleep_for(1s);
+  CHECK_FALSE(running.board.current()->is_leader(running.clock));
+  CHECK_FALSE(le::election::step_down(running.board, running.clock, running.loop,
+                                      {100ms, 1h}));  // nothing to step down from
+  running.stop();
+  CHECK(server.record->holder_identity.empty());
+  CHECK(server.record->lease_duration == 1s);  // client-go's release record
+}
+
+TEST_CASE("after a step-down with no hold-off the loop campaigns again at once") {
+  FakeLeaseServer server;
+  server.external_write(free_record());
+  FakeLeaseStore store(server, "loop");
+  RunningLoop running(store, 0ms);
+  REQUIRE(eventually([&] { return running.board.current()->is_leader(running.clock); }));
+  const auto term = le::election::step_down(running.board, running.clock, running.loop, {0s, 0s});
+  REQUIRE(term);
+  REQUIRE(eventually([&] {
+    const auto snapshot = running.board.current();
+    return snapshot->is_leader(running.clock) && snapshot->term > *term;
+  }));
+}

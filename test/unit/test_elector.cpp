@@ -597,6 +597,7 @@ struct SimReplica {
   // Never together with a pause: both clocks stopped at once is what no process can notice (README).
   nanoseconds wall_stuck_until{0};
   nanoseconds wall_behind{0};
+  std::optional<le::testing::PendingStepDown> step_down;  // hidden on the board, not yet told the elector
 };
 
 // Rare interleavings need many seeds: a stop during the wait after a create, while a cut-off
@@ -626,6 +627,7 @@ struct SimWorld {
     s.paused_until = now;
     s.wall_stuck_until = now;
     s.wall_behind = nanoseconds{0};
+    s.step_down.reset();
     SimReplica* self = &s;
     // Slow requests: others act before the server applies it, and before its answer arrives.
     s.replica->store.before_request = [this, self](const std::string&) { maybe_slow(*self); };
@@ -728,9 +730,12 @@ struct SimWorld {
               {0.185, RandomEvent::restore_export},
               {0.20, RandomEvent::deliver_deferred},
               {0.215, RandomEvent::graceful_restart},
-              {0.24, RandomEvent::cut_off}},
+              {0.24, RandomEvent::cut_off},
+              {0.25, RandomEvent::step_down}},
              event, [&](RandomEvent e) {
                switch (e) {
+                 case RandomEvent::step_down:
+                   return s.replica->leads();
                  case RandomEvent::pause:  // never together with a stuck wall clock (see SimReplica)
                    return now > s.wall_stuck_until;
                  case RandomEvent::wall_clock_stuck:
@@ -743,8 +748,12 @@ struct SimWorld {
                }
              });
     const auto draw = [this] { return uniform(); };
+    le::testing::deliver_pending_step_down(*s.replica, s.step_down);
     if (!apply_lease_event(what, server, s.replica->store, exports, steps, draw)) {
       switch (what) {
+        case RandomEvent::step_down:
+          if (le::testing::begin_random_step_down(*s.replica, s.step_down, draw)) ++step_downs;
+          break;
         case RandomEvent::pause:
           s.paused_until = now + milliseconds{int(uniform() * 30'000)};
           return;
@@ -783,6 +792,7 @@ struct SimWorld {
   int steps = 0;
   int leadership_samples = 0;
   int transitions_seen = 0;
+  int step_downs = 0;
   std::string last_leader;
 };
 
@@ -790,6 +800,7 @@ struct SimWorld {
 
 TEST_CASE("randomized: never two leaders, and a leader whenever the API allows one") {
   const auto [first, last] = seed_range(kRandomizedSeeds);
+  int step_downs = 0;
   for (unsigned seed = first; seed <= last; ++seed) {
     CAPTURE(seed);
     SimWorld world(seed);
@@ -802,7 +813,11 @@ TEST_CASE("randomized: never two leaders, and a leader whenever the API allows o
     // Liveness, coarsely: someone led for a good share of the run, and leadership moved.
     CHECK(world.leadership_samples > 0);
     CHECK(world.transitions_seen >= 1);
+    step_downs += world.step_downs;
   }
+  // The step-downs really happened (a few per seed), so the invariant was judged across them.
+  MESSAGE(step_downs << " step-downs");
+  if (last - first >= 10) CHECK(step_downs > int(last - first));
 }
 
 TEST_CASE("marking the board stopping ends leadership at once and sticks across publishes") {

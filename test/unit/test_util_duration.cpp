@@ -5,11 +5,11 @@
 #include <limits>
 #include <string>
 
-#include "config/duration.h"
+#include "util/duration.h"
 
 using namespace std::chrono_literals;
-using le::config::format_go_duration;
-using le::config::parse_go_duration;
+using le::util::format_go_duration;
+using le::util::parse_go_duration;
 using std::chrono::nanoseconds;
 
 TEST_CASE("parse_go_duration accepts what Go's time.ParseDuration accepts") {

@@ -1,10 +1,10 @@
-#include "config/duration.h"
+#include "util/duration.h"
 
 #include <cstdint>
 #include <tuple>
 #include <utility>
 
-namespace le::config {
+namespace le::util {
 namespace {
 
 // Go accumulates the magnitude in a uint64 and allows exactly 1<<63 so that the most negative
@@ -181,4 +181,4 @@ std::string format_go_duration(std::chrono::nanoseconds duration) {
   return out;
 }
 
-}  // namespace le::config
+}  // namespace le::util

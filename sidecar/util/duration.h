@@ -1,13 +1,13 @@
 #pragma once
 // Durations in Go's time.ParseDuration / Duration.String syntax, because the flags this sidecar
 // replaces (client-go's leader election options, the classic leader-elector image) are written in
-// it and users copy values between them.
+// it and users copy values between them. POST /step-down?holdoff= takes the same syntax.
 #include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
 
-namespace le::config {
+namespace le::util {
 
 // A sequence of decimal numbers, each with an optional fraction and a unit among ns, us, µs, ms,
 // s, m, h ("300ms", "1.5h", "2h45m"), with an optional leading sign; "0" alone needs no unit.
@@ -18,4 +18,4 @@ std::optional<std::chrono::nanoseconds> parse_go_duration(std::string_view text)
 // 0 -> "0s". Parsing the result gives the same duration back.
 std::string format_go_duration(std::chrono::nanoseconds duration);
 
-}  // namespace le::config
+}  // namespace le::util
