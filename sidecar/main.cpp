@@ -257,7 +257,7 @@ int main(int argc, char** argv) {
         [&](const boost::system::error_code& error, int) {
           if (error) return;
           if (step_down(config.step_down_hold_off)) {
-            spdlog::info("received SIGUSR1: stepped down; releasing the lease after the release delay");
+            spdlog::info("received SIGUSR1: stepped down; releasing the lease after the step-down delay");
           } else {
             spdlog::info("received SIGUSR1: not leading, nothing to step down from");
           }

@@ -3,6 +3,7 @@
 #include <array>
 #include <utility>
 
+#include "config/app_health.h"
 #include "config/arguments.h"
 #include "config/http_address.h"
 #include "config/kube_names.h"
@@ -80,6 +81,13 @@ std::optional<std::string> resolve_fields(const RawSettings& raw, Config& config
     }
     config.admin_http_host = address->host;
     config.admin_http_port = address->port;
+    // Caught here, with exit 2 naming the flag, rather than as a bind failure at start-up.
+    const auto wildcard = [](const std::string& host) { return host == "0.0.0.0" || host == "::"; };
+    if (address->port != 0 && address->port == config.http_port &&
+        (address->host == config.http_host || wildcard(address->host) || wildcard(config.http_host))) {
+      return cite(*v) + " uses the port of --http (" + std::to_string(config.http_port) +
+             "): the control listener needs a port of its own";
+    }
   }
 
   if (const auto* v = find(raw, Setting::log_level)) {
@@ -126,6 +134,7 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args, const util
   if (auto error = resolve_fields(raw, outcome.config)) return error_outcome(*error);
   if (auto error = resolve_timing(raw, outcome.config)) return error_outcome(*error);
   if (auto error = resolve_routing(raw, env, outcome.config, raw.notes)) return error_outcome(*error);
+  if (auto error = resolve_app_health(raw, outcome.config)) return error_outcome(*error);
   outcome.action = ParseOutcome::Action::run;
   outcome.notes = std::move(raw.notes);
   return outcome;

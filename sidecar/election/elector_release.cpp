@@ -71,7 +71,11 @@ bool Elector::release() {
 bool Elector::step_down(std::uint64_t term, nanoseconds release_delay, nanoseconds hold_off) {
   const BootTime now = clock_.boot_now();
   const SentTerms::Term* held = terms_.ours() && observed_ ? terms_.find(observed_->record) : nullptr;
-  if (step_down_ || !held || held->number != term || !holds()) {
+  // Not holds(): a term whose renew deadline passed while the request was on its way is still in
+  // the Lease under our name, and would be renewed again once the API server answers, while the
+  // board hides it. Stepping down from it ends it like any other: renewed (if the API server lets
+  // us) only through the step-down delay, then released and never taken up again.
+  if (step_down_ || !held || held->number != term) {
     // The term ended meanwhile (or is already stepping down): nothing to hand back, but whoever
     // asked still wants this replica out of the running for a while.
     const BootTime until = now + hold_off;

@@ -158,6 +158,14 @@ void deliver_pending_step_down(Replica& replica, std::optional<PendingStepDown>&
   pending.reset();
 }
 
+// The state a lost step-down leaves: the elector still leads its term (and would renew it for
+// ever) while the board hides that term, with no step-down on its way to end it. Nobody would
+// lead, and the replica's own log and Events would say it does.
+template <class Replica>
+bool leads_behind_hidden_board(Replica& replica, const std::optional<PendingStepDown>& pending) {
+  return !pending && replica.elector.is_leader() && replica.board.current()->stepping_down;
+}
+
 // The seeds a randomized run covers: 1..count, or the one in LEASE_ELECTOR_SEED (run it with
 // LEASE_ELECTOR_TEST_LOGS=1 for the elector's logs).
 struct SeedRange {

@@ -416,6 +416,18 @@ TEST_CASE("--admin-http: a bare port listens on loopback, not on every interface
   CHECK(contains(error({"--lease-name", "l", "--admin-http", ":99999"}), "--admin-http"));
 }
 
+TEST_CASE("--admin-http on the port of --http is a flag error, not a bind failure at start-up") {
+  // --http listens on 0.0.0.0:4040 by default: any host on 4040 collides with it.
+  CHECK(contains(error({"--lease-name", "l", "--admin-http", ":4040"}), "uses the port of --http (4040)"));
+  CHECK(contains(error({"--lease-name", "l", "--http", "127.0.0.1:5000", "--admin-http", "127.0.0.1:5000"}),
+                 "--admin-http"));
+  // Another port, another address on the same port, or port 0 (any free port, in tests) are fine.
+  CHECK(run({"--lease-name", "l", "--admin-http", ":4041"}).admin_http_port == 4041);
+  CHECK(run({"--lease-name", "l", "--http", "127.0.0.1:5000", "--admin-http", "127.0.0.2:5000"})
+            .admin_http_port == 5000);
+  CHECK(run({"--lease-name", "l", "--http", ":0", "--admin-http", ":0"}).admin_http_port == 0);
+}
+
 TEST_CASE("--step-down-delay defaults to the release delay but at least 1s, and may differ from it") {
   // A native sidecar releases at once on SIGTERM (its app has stopped), but a step-down leaves the
   // app running.

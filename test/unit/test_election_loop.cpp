@@ -1,6 +1,8 @@
 // The loop that drives an Elector on its own thread: it stops when asked, hands the Lease over,
 // and survives an iteration that throws. Real threads and short real durations; every wait is on
-// a condition with a deadline, and nothing here asserts a timing.
+// a condition with a deadline, and nothing here asserts a timing. A few tests sleep to let many
+// retry periods pass and then check that something did *not* happen (a slow machine only makes
+// such a check weaker, never wrong).
 #include <doctest/doctest.h>
 
 #include <atomic>

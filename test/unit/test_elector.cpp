@@ -682,6 +682,7 @@ struct SimWorld {
       INFO(story);
       REQUIRE(leaders <= 1);
     }
+    for (auto& r : replicas) REQUIRE_FALSE(le::testing::leads_behind_hidden_board(*r.replica, r.step_down));
     if (leaders == 1) ++leadership_samples;
     if (leaders == 1 && leader != last_leader) {
       ++transitions_seen;

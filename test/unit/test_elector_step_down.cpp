@@ -144,6 +144,31 @@ TEST_CASE("a step-down for a term that has ended changes nothing but the hold-of
   CHECK(w.server.record->holder_identity == "a");
 }
 
+TEST_CASE("a step-down that arrives after the renew deadline passed still hands the term back") {
+  // The board hid the term while it led; before the loop heard of it, renewals failed until the
+  // renew deadline passed. The record is still A's: the step-down must end that term, or A would
+  // renew it again once the API server answers, leading in the Lease while reporting nobody leads.
+  LeaderAndFollower w;
+  const auto term = w.a.board.withhold_leadership(w.a.clock);
+  REQUIRE(term);
+  for (int i = 0; i < 6; ++i) w.a.store.script({Fault::fail, ApiErrorKind::server_error, "update"});
+  for (int i = 0; i < 6; ++i) {
+    w.a.clock.advance(2s);
+    w.a.elector.tick();
+  }
+  REQUIRE_FALSE(w.a.elector.holds());
+  REQUIRE(w.server.record->holder_identity == "a");
+  CHECK(w.a.elector.step_down(*term, 1s, 60s));
+  run_for(w.a, 2s);
+  // Released (the API server answers again), and never renewed under the withheld term.
+  CHECK(w.server.record->holder_identity.empty());
+  CHECK_FALSE(w.a.elector.is_leader());
+  CHECK_FALSE(w.a.leads());
+  w.b.clock.advance(2s);
+  w.b.elector.tick();
+  CHECK(w.b.leads());
+}
+
 TEST_CASE("a stepped-down term whose release failed is never renewed or reported again, only waited out") {
   LeaderAndFollower w;
   const auto term = w.a.board.withhold_leadership(w.a.clock);

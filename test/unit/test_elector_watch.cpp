@@ -323,7 +323,10 @@ TEST_CASE("randomized with watches: never two leaders") {
     int leadership_samples = 0;
     auto count_leaders = [&] {
       int leaders = 0;
-      for (auto& r : replicas) leaders += r.replica->leads() ? 1 : 0;
+      for (auto& r : replicas) {
+        leaders += r.replica->leads() ? 1 : 0;
+        CHECK_FALSE(le::testing::leads_behind_hidden_board(*r.replica, r.step_down));  // inside a REQUIRE
+      }
       return leaders;
     };
 
