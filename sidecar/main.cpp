@@ -26,6 +26,7 @@
 #include "election/snapshot.h"
 #include "election/timing_rules.h"
 #include "http/admin_routes.h"
+#include "http/app_health_probe.h"
 #include "http/election_routes.h"
 #include "http/leader_feed.h"
 #include "http/metrics_route.h"
@@ -224,6 +225,31 @@ int main(int argc, char** argv) {
             routing_metrics->write(out, mode);
           });
     }
+    // A step-down (the admin listener, SIGUSR1): hidden at once on the board, handed to the loop.
+    const auto step_down = [&](nanoseconds hold_off) {
+      return le::election::step_down(board, clock, loop, {config.step_down_delay, hold_off});
+    };
+    // --app-health-url: campaign only while the app answers 2xx; a leader whose app fails steps down
+    // (with the step-down hold-off, so that a flapping app does not win leadership straight back).
+    std::shared_ptr<le::http::AppHealthProbe> app_health;
+    if (config.app_health) {
+      const auto& h = *config.app_health;
+      elector.set_candidate(false, "the app's health check has not passed yet");
+      app_health = le::http::AppHealthProbe::create(
+          io.get_executor(),
+          {h.host, h.port, h.target, h.url, h.period, h.timeout, h.failure_threshold, h.success_threshold},
+          [&](bool healthy, const std::string& why) {
+            loop.set_candidate(healthy,
+                               healthy ? std::string{} : "the app's health check fails (" + why + ")");
+            if (!healthy && step_down(config.step_down_hold_off)) {
+              spdlog::warn(
+                  "the app is unhealthy: stepped down; releasing the lease after the step-down delay");
+            }
+          });
+      metrics_sources.collectors.emplace_back([app_health, lease_name](le::util::MetricsText& out) {
+        app_health->write_metrics(out, lease_name);
+      });
+    }
     le::http::add_metrics_route(*routes, board, clock, std::move(metrics_sources));
     le::http::ServerLimits http_limits;
     const auto file_limit = le::util::raise_open_file_limit();
@@ -235,10 +261,6 @@ int main(int argc, char** argv) {
                  file_limit.hard, http_limits.max_connections);
     le::http::Server http_server(io, resolve_listen_address(io, config.http_host, config.http_port, "--http"),
                                  std::move(routes), http_limits);
-    // A step-down (the admin listener, SIGUSR1): hidden at once on the board, handed to the loop.
-    const auto step_down = [&](nanoseconds hold_off) {
-      return le::election::step_down(board, clock, loop, {config.step_down_delay, hold_off});
-    };
     std::optional<le::http::Server> admin_server;
     if (config.admin_http_host) {
       le::http::AdminActions admin_actions{step_down, config.step_down_hold_off, config.step_down_delay};
@@ -292,6 +314,7 @@ int main(int argc, char** argv) {
       le::http::Server& server;
       std::optional<le::http::Server>& admin_server;
       asio::signal_set& step_down_signal;
+      std::shared_ptr<le::http::AppHealthProbe>& app_health;
       asio::io_context& io;
       std::vector<std::thread>& threads;
       le::kube::LeaseWatcher& watcher;
@@ -306,6 +329,7 @@ int main(int argc, char** argv) {
         feed.stop();
         server.stop();
         if (admin_server) admin_server->stop();
+        if (app_health) app_health->stop();
         boost::system::error_code ignored;
         step_down_signal.cancel(ignored);
         io.stop();
@@ -315,7 +339,7 @@ int main(int argc, char** argv) {
         if (watch_thread.joinable()) watch_thread.join();
         if (events_thread.joinable()) events_thread.join();
       }
-    } join_on_exit{*leader_feed, http_server, admin_server, step_down_signal, io,
+    } join_on_exit{*leader_feed, http_server, admin_server, step_down_signal, app_health,   io,
                    http_threads, watcher,     watch_thread, event_recorder,   events_thread};
     if (config.takeover == le::config::Takeover::watch) watch_thread = std::thread([&] { watcher.run(); });
 
@@ -336,6 +360,12 @@ int main(int argc, char** argv) {
         le::config::to_string(config.route));
 
     if (traffic_loop) traffic_loop->start();
+    if (app_health) {
+      spdlog::info("campaigning only while GET {} answers 2xx (every {}ms, timeout {}ms)",
+                   config.app_health->url, duration_cast<milliseconds>(config.app_health->period).count(),
+                   duration_cast<milliseconds>(config.app_health->timeout).count());
+      app_health->start();
+    }
     loop.run();  // returns after SIGTERM/SIGINT and the hand-over
     // The controller saw the stop in the snapshot at once (mark_stopping) and has been removing this
     // Pod's route since, its requests bounded by the election's deadline: waiting for it here

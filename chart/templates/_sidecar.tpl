@@ -20,6 +20,15 @@ the app (classic form) by deployment.yaml. */}}
     - --step-down-delay={{ .Values.lease.stepDownDelay }}
     {{- end }}
     - --step-down-holdoff={{ .Values.sidecar.stepDownHoldoff }}
+    {{- with .Values.sidecar.appHealth }}
+    {{- if .url }}
+    - --app-health-url={{ .url }}
+    - --app-health-period={{ .period }}
+    - --app-health-timeout={{ .timeout }}
+    - --app-health-failure-threshold={{ .failureThreshold }}
+    - --app-health-success-threshold={{ .successThreshold }}
+    {{- end }}
+    {{- end }}
     {{- if .Values.sidecar.adminPort }}
     - --admin-http=127.0.0.1:{{ .Values.sidecar.adminPort }}
     {{- end }}

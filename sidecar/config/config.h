@@ -71,6 +71,20 @@ struct Config {
   // finds an object's Events by its uid). Optional in every mode.
   std::string pod_uid;
 
+  // --app-health-url and its settings: this replica campaigns only while its app answers 2xx, and
+  // a leader whose app fails steps down. Off unless the URL is given.
+  struct AppHealth {
+    std::string host;
+    std::uint16_t port = 80;
+    std::string target = "/";
+    std::string url;  // as given, for logs
+    std::chrono::nanoseconds period{std::chrono::seconds{2}};
+    std::chrono::nanoseconds timeout{std::chrono::seconds{1}};
+    int failure_threshold = 3;
+    int success_threshold = 1;
+  };
+  std::optional<AppHealth> app_health;
+
   LogLevel log_level = LogLevel::info;
   LogFormat log_format = LogFormat::text;
 };

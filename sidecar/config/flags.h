@@ -31,6 +31,11 @@ enum class Setting {
   admin_http,
   step_down_hold_off,
   step_down_delay,
+  app_health_url,
+  app_health_period,
+  app_health_timeout,
+  app_health_failure_threshold,
+  app_health_success_threshold,
   ttl,                      // classic: derives the three timing settings
   use_cluster_credentials,  // classic: accepted, no effect
   help,

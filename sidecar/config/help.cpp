@@ -57,6 +57,8 @@ std::string help_text() {
       "                     [--leader-label KEY=VALUE] [--readiness-gate TYPE] [--service NAME]\n"
       "                     [--endpoint-ports LIST] [--admin-http ADDR:PORT]\n"
       "                     [--step-down-delay DURATION] [--step-down-holdoff 30s]\n"
+      "                     [--app-health-url URL] [--app-health-period 2s] [--app-health-timeout 1s]\n"
+      "                     [--app-health-failure-threshold 3] [--app-health-success-threshold 1]\n"
       "\n"
       "Elects one leader among the replicas of a Deployment through a coordination.k8s.io/v1 Lease\n"
       "(compatible with client-go's leader election) and tells the app next to it who leads.\n"
@@ -103,6 +105,10 @@ std::string help_text() {
       "--step-down-holdoff), makes the leader stop reporting leadership at once, keep the Lease for\n"
       "--step-down-delay, release it, and not campaign again for the hold-off. A replica that does\n"
       "not lead answers 409.\n"
+      "\n"
+      "With --app-health-url a replica campaigns only while its app answers 2xx (checked as the\n"
+      "kubelet's httpGet probe checks); a leader whose app fails the threshold steps down as above.\n"
+      "When every app is unhealthy, nobody leads.\n"
       "\n"
       "Exit codes: 0 success (or --help, --version), 1 runtime failure, 2 bad configuration.\n";
   return out;

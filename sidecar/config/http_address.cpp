@@ -66,4 +66,32 @@ std::optional<HttpAddress> parse_http_address(std::string_view text) {
   return HttpAddress{std::move(host), *port};
 }
 
+std::optional<HttpUrl> parse_http_url(std::string_view text) {
+  constexpr std::string_view scheme = "http://";
+  if (!text.starts_with(scheme)) return std::nullopt;
+  const bool printable = std::all_of(text.begin(), text.end(), [](char c) { return c > ' ' && c < 0x7f; });
+  if (!printable || text.find('#') != std::string_view::npos) return std::nullopt;
+  std::string_view rest = text.substr(scheme.size());
+  const auto path_at = rest.find_first_of("/?");
+  const std::string_view authority = rest.substr(0, path_at);
+  HttpUrl url;
+  if (path_at != std::string_view::npos) {
+    url.target = std::string(rest.substr(path_at));
+    if (url.target.front() == '?') url.target.insert(0, "/");
+  }
+  if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
+  // The host and port as --http takes them, with the port optional.
+  const bool bracketed = authority.front() == '[';
+  const auto close = authority.find(']');
+  const auto colon = authority.rfind(':');
+  const bool has_port =
+      colon != std::string_view::npos && (!bracketed || (close != std::string_view::npos && colon > close));
+  const auto address = parse_http_address(has_port ? authority : std::string(authority) + ":80");
+  if (!address || address->port == 0) return std::nullopt;
+  if (!bracketed && authority.starts_with(":")) return std::nullopt;  // no host at all
+  url.host = address->host;
+  url.port = address->port;
+  return url;
+}
+
 }  // namespace le::config

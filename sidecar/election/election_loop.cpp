@@ -39,6 +39,10 @@ void ElectionLoop::run() {
       // The release is due after the release delay, whatever the schedule said.
       if (guarded_step_down(request)) next_tick = std::min(next_tick, *elector_.step_down_release_at());
     }
+    if (arrived.candidate) {
+      elector_.set_candidate(arrived.candidate->first, std::move(arrived.candidate->second));
+      next_tick = clock_.boot_now();  // a new candidate campaigns at once
+    }
     if (leading_starts && clock_.boot_now() >= *leads_from) guarded_refresh();
     if (arrived.woken) next_tick = clock_.boot_now();
   }
@@ -173,6 +177,14 @@ void ElectionLoop::request_step_down(std::uint64_t term, StepDownTiming timing) 
   wakeup_.notify_all();
 }
 
+void ElectionLoop::set_candidate(bool candidate, std::string why) {
+  {
+    std::lock_guard lock(mutex_);
+    candidate_ = std::pair{candidate, std::move(why)};
+  }
+  wakeup_.notify_all();
+}
+
 void ElectionLoop::deliver(LeaseEvent event) {
   {
     std::lock_guard lock(mutex_);
@@ -190,11 +202,12 @@ ElectionLoop::Arrivals ElectionLoop::wait(BootTime next_tick) {
   std::unique_lock lock(mutex_);
   // The boot clock is not the condition variable's; wait in slices of what is left on it.
   wakeup_.wait_for(lock, std::max<nanoseconds>(next_tick - clock_.boot_now(), nanoseconds{0}), [this] {
-    return stop_requested_at_ || woken_ || !events_.empty() || !step_downs_.empty();
+    return stop_requested_at_ || woken_ || !events_.empty() || !step_downs_.empty() || candidate_.has_value();
   });
   Arrivals arrived;
   arrived.events.swap(events_);
   arrived.step_downs.swap(step_downs_);
+  arrived.candidate.swap(candidate_);
   arrived.woken = std::exchange(woken_, false);
   return arrived;
 }

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "election/elector.h"
@@ -46,6 +47,9 @@ class ElectionLoop final : public LeaseEventSink {
   // Thread-safe: step down from `term` (Elector::step_down), as soon as the current iteration is
   // over. Use step_down() below, which also hides leadership at once.
   void request_step_down(std::uint64_t term, StepDownTiming timing);
+  // Thread-safe: whether this replica may start a term (Elector::set_candidate), from the next
+  // iteration on; the loop wakes at once.
+  void set_candidate(bool candidate, std::string why = {});
 
   // LeaseEventSink; thread-safe.
   void deliver(LeaseEvent event) override;
@@ -60,6 +64,7 @@ class ElectionLoop final : public LeaseEventSink {
   struct Arrivals {
     std::deque<LeaseEvent> events;
     std::vector<StepDownRequest> step_downs;
+    std::optional<std::pair<bool, std::string>> candidate;
     bool woken = false;
   };
   // Waits until `next_tick`, returning early on wake(), request_stop(), a step-down or an event.
@@ -81,6 +86,7 @@ class ElectionLoop final : public LeaseEventSink {
   std::condition_variable wakeup_;
   std::deque<LeaseEvent> events_;
   std::vector<StepDownRequest> step_downs_;
+  std::optional<std::pair<bool, std::string>> candidate_;
   std::string observed_version_;
   // When request_stop() was first called; the shutdown deadline is this plus the budget.
   std::optional<BootTime> stop_requested_at_;

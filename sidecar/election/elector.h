@@ -95,6 +95,10 @@ class Elector {
   // term (it ended meanwhile). Election thread.
   bool step_down(std::uint64_t term, std::chrono::nanoseconds release_delay,
                  std::chrono::nanoseconds hold_off);
+  // Whether this replica may start a term (campaign). Without it, it still follows and renews a
+  // term it holds; `why` is what its status says meanwhile ("the app's health check fails").
+  // Election thread; a replica is a candidate unless told otherwise.
+  void set_candidate(bool candidate, std::string why = {});
   // While a step-down waits for its release: when the release is due.
   std::optional<BootTime> step_down_release_at() const {
     return step_down_ ? std::optional{step_down_->release_at} : std::nullopt;
@@ -216,6 +220,9 @@ class Elector {
   std::optional<StepDown> step_down_;
   // After a step-down, no term is started before this instant.
   std::optional<BootTime> campaign_not_before_;
+  // set_candidate(): no term is started at all while false.
+  bool candidate_ = true;
+  std::string not_candidate_because_;
   bool logged_campaign_wait_ = false;
 
   std::shared_ptr<ElectionMetrics> metrics_;

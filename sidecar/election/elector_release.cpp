@@ -113,10 +113,26 @@ nanoseconds Elector::finish_step_down() {
   return std::min<nanoseconds>(config_.retry_period, std::max<nanoseconds>(done.hold_off, milliseconds{1}));
 }
 
+void Elector::set_candidate(bool candidate, std::string why) {
+  if (candidate == candidate_) return;
+  candidate_ = candidate;
+  not_candidate_because_ = std::move(why);
+  if (candidate) {
+    spdlog::info("campaigning for {} again", lease_);
+  } else {
+    spdlog::info("not campaigning for {}: {}", lease_, not_candidate_because_);
+  }
+}
+
 std::optional<nanoseconds> Elector::wait_before_campaign(BootTime now) {
   if (step_down_) {
     set_status(std::string{ElectionSnapshot::kStatusSteppingDown});
     return std::max<nanoseconds>(step_down_->release_at - now, milliseconds{1});
+  }
+  if (!candidate_) {
+    set_status("not campaigning: " + not_candidate_because_);
+    // Becoming a candidate again wakes the loop; with the watch up, any change of the Lease does.
+    return watch_in_use() ? config_.watch_resync : backoff_.jittered_retry();
   }
   if (!campaign_not_before_ || now >= *campaign_not_before_) return std::nullopt;
   const nanoseconds left = *campaign_not_before_ - now;

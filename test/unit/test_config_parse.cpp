@@ -60,6 +60,17 @@ const std::vector<FlagCase>& flag_cases() {
          CHECK(c.admin_http_host == "127.0.0.1");
          CHECK(c.admin_http_port == 4041);
        }},
+      {"app-health-url", "LEASE_ELECTOR_APP_HEALTH_URL", "http://localhost:8080/healthz",
+       [](const Config& c) {
+         REQUIRE(c.app_health.has_value());
+         CHECK(c.app_health->host == "localhost");
+         CHECK(c.app_health->port == 8080);
+         CHECK(c.app_health->target == "/healthz");
+         CHECK(c.app_health->period == 2s);  // the kubelet's probe defaults, but a 2 s period
+         CHECK(c.app_health->timeout == 1s);
+         CHECK(c.app_health->failure_threshold == 3);
+         CHECK(c.app_health->success_threshold == 1);
+       }},
       {"step-down-delay", "LEASE_ELECTOR_STEP_DOWN_DELAY", "3s",
        [](const Config& c) { CHECK(c.step_down_delay == 3s); }},
       {"step-down-holdoff", "LEASE_ELECTOR_STEP_DOWN_HOLDOFF", "2m",
@@ -91,6 +102,7 @@ TEST_CASE("defaults with only a lease name") {
   CHECK_FALSE(c.admin_http_host.has_value());  // no control listener unless asked for
   CHECK(c.step_down_hold_off == 30s);
   CHECK(c.step_down_delay == 1s);  // the release delay
+  CHECK_FALSE(c.app_health.has_value());
   CHECK(c.log_level == LogLevel::info);
   CHECK(c.log_format == LogFormat::text);
   CHECK(outcome.notes.empty());
@@ -437,4 +449,63 @@ TEST_CASE("--step-down-delay defaults to the release delay but at least 1s, and 
   const auto apart = run({"--lease-name", "l", "--release-delay", "0s", "--step-down-delay", "1s"});
   CHECK(apart.release_delay == 0s);
   CHECK(apart.step_down_delay == 1s);
+}
+
+TEST_CASE("the app's health check: its settings, and what is refused") {
+  const Args url{"--lease-name", "l", "--app-health-url", "http://127.0.0.1:9000/ready?full=1"};
+  Args all = url;
+  all.insert(all.end(), {"--app-health-period", "500ms", "--app-health-timeout", "250ms",
+                         "--app-health-failure-threshold", "5", "--app-health-success-threshold", "2"});
+  const auto c = run(all);
+  REQUIRE(c.app_health.has_value());
+  CHECK(c.app_health->target == "/ready?full=1");
+  CHECK(c.app_health->period == 500ms);
+  CHECK(c.app_health->timeout == 250ms);
+  CHECK(c.app_health->failure_threshold == 5);
+  CHECK(c.app_health->success_threshold == 2);
+  CHECK(c.app_health->url == "http://127.0.0.1:9000/ready?full=1");
+
+  struct Case {
+    Args extra;
+    const char* expected;
+  };
+  const Case cases[] = {
+      {{"--app-health-url", "https://localhost/healthz"}, "is not an http URL"},
+      {{"--app-health-url", "localhost:8080/healthz"}, "is not an http URL"},
+      {{"--app-health-url", "http://user@localhost/"}, "is not an http URL"},
+      {{"--app-health-url", "http://localhost:0/"}, "is not an http URL"},
+      {{"--app-health-url", "http://:8080/"}, "is not an http URL"},
+      {{"--app-health-url", "http://localhost/a b"}, "is not an http URL"},
+      {{"--app-health-url", "http://localhost/#x"}, "is not an http URL"},
+      {{"--app-health-period", "1s"}, "--app-health-period needs --app-health-url"},
+      {{"--app-health-failure-threshold", "2"}, "--app-health-failure-threshold needs --app-health-url"},
+  };
+  for (const auto& k : cases) {
+    Args args{"--lease-name", "l"};
+    args.insert(args.end(), k.extra.begin(), k.extra.end());
+    CAPTURE(k.expected);
+    CHECK(contains(error(args), k.expected));
+  }
+  const Case with_url[] = {
+      {{"--app-health-period", "0s"}, "--app-health-period \"0s\" must be greater than zero"},
+      {{"--app-health-period", "2h"}, "--app-health-period \"2h\" must be at most 1h0m0s"},
+      {{"--app-health-timeout", "soon"}, "--app-health-timeout \"soon\" is not a duration"},
+      {{"--app-health-timeout", "3s"},
+       "--app-health-timeout (3s) must not be longer than --app-health-period (2s)"},
+      {{"--app-health-failure-threshold", "0"}, "must be a whole number from 1 to 100"},
+      {{"--app-health-success-threshold", "101"}, "must be a whole number from 1 to 100"},
+      {{"--app-health-success-threshold", "2x"}, "must be a whole number from 1 to 100"},
+  };
+  for (const auto& k : with_url) {
+    Args args = url;
+    args.insert(args.end(), k.extra.begin(), k.extra.end());
+    CAPTURE(k.expected);
+    CHECK(contains(error(args), k.expected));
+  }
+  // Hosts as --http takes them, the port optional.
+  CHECK(run({"--lease-name", "l", "--app-health-url", "http://[::1]:8080/h"}).app_health->host == "::1");
+  const auto bare = run({"--lease-name", "l", "--app-health-url", "http://localhost"});
+  CHECK(bare.app_health->port == 80);
+  CHECK(bare.app_health->target == "/");
+  CHECK(run({"--lease-name", "l", "--app-health-url", "http://localhost?x=1"}).app_health->target == "/?x=1");
 }

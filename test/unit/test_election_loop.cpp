@@ -319,3 +319,17 @@ TEST_CASE("after a step-down with no hold-off the loop campaigns again at once")
     return snapshot->is_leader(running.clock) && snapshot->term > *term;
   }));
 }
+
+TEST_CASE("candidacy set from another thread: no campaign while false, at once when true") {
+  FakeLeaseServer server;
+  server.external_write(free_record());
+  FakeLeaseStore store(server, "loop");
+  RunningLoop running(RunningLoop::Deferred{}, store, 0ms);
+  running.elector.set_candidate(false, "the app's health check has not passed yet");  // as main does
+  running.start();
+  REQUIRE(eventually([&] { return running.board.current()->status.starts_with("not campaigning"); }));
+  std::this_thread::sleep_for(200ms);  // ten retry periods
+  CHECK_FALSE(running.board.current()->is_leader(running.clock));
+  std::thread([&] { running.loop.set_candidate(true); }).join();
+  CHECK(eventually([&] { return running.board.current()->is_leader(running.clock); }));
+}

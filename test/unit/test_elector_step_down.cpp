@@ -204,3 +204,46 @@ TEST_CASE("a step-down during the release delay of a shutdown releases once, at 
   CHECK(w.server.record->holder_identity.empty());
   CHECK_FALSE(w.a.elector.release());  // the shutdown's own release finds nothing left to hand back
 }
+
+TEST_CASE("a replica that is not a candidate takes no free Lease, and takes it once it is one") {
+  // --app-health-url: a replica whose app is unhealthy does not campaign.
+  FakeLeaseServer server;
+  server.external_write(held_by(""));
+  Replica a(server, "a");
+  a.elector.set_candidate(false, "the app's health check fails (503)");
+  run_for(a, 60s);
+  CHECK(server.record->holder_identity.empty());
+  CHECK_FALSE(a.leads());
+  CHECK(a.board.current()->status == "not campaigning: the app's health check fails (503)");
+  a.elector.set_candidate(true);
+  a.elector.tick();
+  CHECK(a.leads());
+}
+
+TEST_CASE("a replica that is not a candidate does not create a missing Lease either") {
+  FakeLeaseServer server;
+  Replica a(server, "a");
+  a.elector.set_candidate(false, "the app's health check has not passed yet");
+  run_for(a, 60s);  // far past the wait for a missing Lease
+  CHECK_FALSE(server.record.has_value());
+  a.elector.set_candidate(true);
+  run_for(a, 15s);  // the create, then the wait after it
+  CHECK(a.leads());
+}
+
+TEST_CASE("a leader that stops being a candidate keeps its term until it steps down") {
+  // The health check's verdict makes the sidecar step down (POST-like): candidacy alone only keeps
+  // a replica from starting a term, it never ends one behind the app's back.
+  LeaderAndFollower w;
+  w.a.elector.set_candidate(false, "the app's health check fails (503)");
+  w.a.clock.advance(2s);
+  w.a.elector.tick();
+  CHECK(w.a.leads());
+  const auto term = w.a.board.withhold_leadership(w.a.clock);
+  REQUIRE(term);
+  REQUIRE(w.a.elector.step_down(*term, 0s, 0s));
+  w.a.elector.tick();
+  REQUIRE(w.server.record->holder_identity.empty());
+  run_for(w.a, 30s);  // no hold-off, but not a candidate: the Lease stays free for B
+  CHECK(w.server.record->holder_identity.empty());
+}
