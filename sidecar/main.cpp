@@ -40,6 +40,7 @@
 #include "kube/lease_client.h"
 #include "kube/lease_watcher.h"
 #include "kube/pod_client.h"
+#include "run/run_supervisor.h"
 #include "traffic/mode_factory.h"
 #include "traffic/traffic_controller.h"
 #include "traffic/traffic_loop.h"
@@ -225,9 +226,32 @@ int main(int argc, char** argv) {
             routing_metrics->write(out, mode);
           });
     }
-    // A step-down (the admin listener, SIGUSR1): hidden at once on the board, handed to the loop.
-    const auto step_down = [&](nanoseconds hold_off) {
-      return le::election::step_down(board, clock, loop, {config.step_down_delay, hold_off});
+    // A step-down (the admin listener, SIGUSR1, a failing app, run mode's --run-exit release):
+    // hidden at once on the board, handed to the loop. In run mode the loop hears of it only once
+    // the command has exited, and releases at once then (the command was the app), unless routing
+    // needs the step-down delay to take the route away.
+    std::function<std::optional<std::uint64_t>(nanoseconds)> step_down;
+    std::optional<le::run::RunSupervisor> run_supervisor;
+    const nanoseconds step_down_delay =
+        config.run && !routing.mode ? nanoseconds::zero() : config.step_down_delay;
+    if (config.run) {
+      le::run::ChildTiming timing;
+      timing.grace = config.run->grace;
+      timing.on_exit = config.run->on_exit == le::config::Config::Run::OnExit::release
+                           ? le::run::ExitPolicy::release
+                           : le::run::ExitPolicy::restart;
+      run_supervisor.emplace(board, clock, timing, config.run->command,
+                             [&](std::uint64_t) { step_down(config.step_down_hold_off); });
+    }
+    step_down = [&](nanoseconds hold_off) -> std::optional<std::uint64_t> {
+      if (!run_supervisor) return le::election::step_down(board, clock, loop, {step_down_delay, hold_off});
+      const auto term = board.withhold_leadership(clock);
+      if (term) {
+        run_supervisor->after_child_of(*term, [&loop, term = *term, hold_off, step_down_delay] {
+          loop.request_step_down(term, {step_down_delay, hold_off});
+        });
+      }
+      return term;
     };
     // --app-health-url: campaign only while the app answers 2xx; a leader whose app fails steps down
     // (with the step-down hold-off, so that a flapping app does not win leadership straight back).
@@ -263,7 +287,7 @@ int main(int argc, char** argv) {
                                  std::move(routes), http_limits);
     std::optional<le::http::Server> admin_server;
     if (config.admin_http_host) {
-      le::http::AdminActions admin_actions{step_down, config.step_down_hold_off, config.step_down_delay};
+      le::http::AdminActions admin_actions{step_down, config.step_down_hold_off, step_down_delay};
       const auto admin_endpoint =
           resolve_listen_address(io, *config.admin_http_host, config.admin_http_port, "--admin-http");
       if (!admin_endpoint.address().is_loopback()) {
@@ -291,14 +315,24 @@ int main(int argc, char** argv) {
       if (error) return;
       const bool was_leading = board.mark_stopping(clock);  // no longer leading, from this instant
       spdlog::info("received {}: {}", signal == SIGTERM ? "SIGTERM" : "SIGINT",
-                   was_leading ? "stepped down; releasing the lease after the release delay" : "stopping");
-      loop.request_stop();
-      // Events of the shutdown ("stopped leading") still go out, but no request of theirs runs past
-      // the shutdown budget: an unreachable API server must not keep the process longer than that.
-      event_recorder.bound_requests(steady_clock::now() + le::election::timing::kShutdownBudget);
-      // One shutdown budget for the whole process: routing removes this Pod's route by the same
-      // deadline as the hand-over.
-      if (traffic_loop) traffic_loop->request_stop(*loop.shutdown_deadline());
+                   !was_leading     ? "stopping"
+                   : run_supervisor ? "stepped down; releasing the lease once the command has exited"
+                                    : "stepped down; releasing the lease after the release delay");
+      const auto hand_over = [&] {
+        loop.request_stop();
+        // Events of the shutdown ("stopped leading") still go out, but no request of theirs runs
+        // past the shutdown budget: an unreachable API server must not keep the process longer.
+        event_recorder.bound_requests(steady_clock::now() + le::election::timing::kShutdownBudget);
+        // One shutdown budget for the whole process: routing removes this Pod's route by the same
+        // deadline as the hand-over.
+        if (traffic_loop) traffic_loop->request_stop(*loop.shutdown_deadline());
+      };
+      // In run mode the Lease is kept (and renewed) until the command, told by SIGTERM, has exited.
+      if (run_supervisor) {
+        run_supervisor->after_stopped(hand_over);
+      } else {
+        hand_over();
+      }
     });
     // Two threads serve HTTP (each connection on its own strand): an app that polls /leader hard,
     // or a probe storm, gets both cores, as a Go net/http server would. Idle, they cost nothing.
@@ -321,7 +355,10 @@ int main(int argc, char** argv) {
       std::thread& watch_thread;
       le::kube::EventRecorder& events;
       std::thread& events_thread;
+      std::optional<le::run::RunSupervisor>& run_supervisor;
       ~JoinOnExit() {
+        // Normally the command is gone already; after an error it is killed here.
+        if (run_supervisor) run_supervisor->stop();
         // Events still queued (the "stopped leading" of a shutdown) get a moment, never more,
         // while the watch and the HTTP side wind down.
         events.stop(steady_clock::now() + kEventFlushBudget);
@@ -339,8 +376,8 @@ int main(int argc, char** argv) {
         if (watch_thread.joinable()) watch_thread.join();
         if (events_thread.joinable()) events_thread.join();
       }
-    } join_on_exit{*leader_feed, http_server, admin_server, step_down_signal, app_health,   io,
-                   http_threads, watcher,     watch_thread, event_recorder,   events_thread};
+    } join_on_exit{*leader_feed, http_server, admin_server, step_down_signal, app_health,    io,
+                   http_threads, watcher,     watch_thread, event_recorder,   events_thread, run_supervisor};
     if (config.takeover == le::config::Takeover::watch) watch_thread = std::thread([&] { watcher.run(); });
 
     const auto endpoint = http_server.local_endpoint();
@@ -365,6 +402,12 @@ int main(int argc, char** argv) {
                    config.app_health->url, duration_cast<milliseconds>(config.app_health->period).count(),
                    duration_cast<milliseconds>(config.app_health->timeout).count());
       app_health->start();
+    }
+    if (run_supervisor) {
+      spdlog::info("run mode: {} runs only while this replica leads (grace {}ms, on exit: {})",
+                   config.run->command.front(), duration_cast<milliseconds>(config.run->grace).count(),
+                   config.run->on_exit == le::config::Config::Run::OnExit::release ? "release" : "restart");
+      run_supervisor->start();
     }
     loop.run();  // returns after SIGTERM/SIGINT and the hand-over
     // The controller saw the stop in the snapshot at once (mark_stopping) and has been removing this

@@ -38,14 +38,14 @@ ScannedArguments scan_arguments(const std::vector<std::string>& args) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view arg = args[i];
     if (arg == "--") {
-      // Go's terminator: everything after it is positional, and we take no positional arguments.
-      if (i + 1 < args.size()) {
-        out.error = "unexpected argument \"" + args[i + 1] + "\": lease-elector takes only flags";
-      }
+      // Go's terminator: everything after it is run mode's command, taken as it is (a bare "--"
+      // at the end is accepted, as Go's flag package accepts it).
+      out.command.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
       return out;
     }
     if (arg.size() < 2 || arg.front() != '-') {
-      out.error = "unexpected argument \"" + args[i] + "\": lease-elector takes only flags (see --help)";
+      out.error = "unexpected argument \"" + args[i] +
+                  "\": lease-elector takes flags, then optionally -- COMMAND ARGS... (see --help)";
       return out;
     }
     const std::size_t dashes = arg[1] == '-' ? 2 : 1;

@@ -18,6 +18,8 @@ struct ScannedArguments {
   std::vector<FlagUse> uses;         // in command-line order
   std::optional<Setting> action;     // help or version, if one came before any error
   std::optional<std::string> error;  // names the offending argument
+  // Everything after "--": run mode's command and its arguments (empty: no run mode).
+  std::vector<std::string> command;
 };
 
 // Stops at the first error, or at --help/--version (as Go's flag package stops at -h).

@@ -85,6 +85,15 @@ struct Config {
   };
   std::optional<AppHealth> app_health;
 
+  // Run mode, `lease-elector [flags] -- COMMAND ARGS...`: COMMAND runs only while this replica
+  // leads. Off without a command.
+  struct Run {
+    std::vector<std::string> command;
+    std::chrono::nanoseconds grace{std::chrono::seconds{5}};           // --run-grace
+    enum class OnExit { restart, release } on_exit = OnExit::restart;  // --run-exit
+  };
+  std::optional<Run> run;
+
   LogLevel log_level = LogLevel::info;
   LogFormat log_format = LogFormat::text;
 };

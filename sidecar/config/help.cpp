@@ -59,6 +59,7 @@ std::string help_text() {
       "                     [--step-down-delay DURATION] [--step-down-holdoff 30s]\n"
       "                     [--app-health-url URL] [--app-health-period 2s] [--app-health-timeout 1s]\n"
       "                     [--app-health-failure-threshold 3] [--app-health-success-threshold 1]\n"
+      "                     [--run-grace 5s] [--run-exit restart|release] [-- COMMAND ARGS...]\n"
       "\n"
       "Elects one leader among the replicas of a Deployment through a coordination.k8s.io/v1 Lease\n"
       "(compatible with client-go's leader election) and tells the app next to it who leads.\n"
@@ -109,6 +110,12 @@ std::string help_text() {
       "With --app-health-url a replica campaigns only while its app answers 2xx (checked as the\n"
       "kubelet's httpGet probe checks); a leader whose app fails the threshold steps down as above.\n"
       "When every app is unhealthy, nobody leads.\n"
+      "\n"
+      "Run mode: lease-elector [flags] -- COMMAND ARGS... runs COMMAND only while this replica\n"
+      "leads, with LEASE_ELECTOR_IDENTITY, _LEASE, _FENCING_TOKEN and _VALID_UNTIL_BOOTTIME_NS set.\n"
+      "It is gone before any other replica can lead: on a step-down or SIGTERM it gets SIGTERM at\n"
+      "once (SIGKILL after --run-grace) and the Lease is released only after it has exited; when\n"
+      "renewals fail it gets SIGTERM --run-grace before the renew deadline and SIGKILL at it.\n"
       "\n"
       "Exit codes: 0 success (or --help, --version), 1 runtime failure, 2 bad configuration.\n";
   return out;

@@ -335,7 +335,6 @@ TEST_CASE("unknown flags, missing values and positional arguments are errors") {
   CHECK(error({"--lease-name"}) == "flag --lease-name needs a value");
   CHECK(error({"--lease-name", "--namespace", "ns"}) == "flag --lease-name needs a value");
   CHECK(contains(error({"--lease-name", "l", "extra"}), "unexpected argument \"extra\""));
-  CHECK(contains(error({"--lease-name", "l", "--", "extra"}), "unexpected argument \"extra\""));
   CHECK(contains(error({"--lease-name", "l", "-"}), "unexpected argument \"-\""));
   CHECK(contains(error({"---lease-name", "l"}), "bad flag syntax"));
   CHECK(contains(error({"--help=yes"}), "--help does not take a value"));
@@ -508,4 +507,44 @@ TEST_CASE("the app's health check: its settings, and what is refused") {
   CHECK(bare.app_health->port == 80);
   CHECK(bare.app_health->target == "/");
   CHECK(run({"--lease-name", "l", "--app-health-url", "http://localhost?x=1"}).app_health->target == "/?x=1");
+}
+
+TEST_CASE("run mode: everything after -- is the command, taken as it is") {
+  const auto c = run({"--lease-name", "l", "--", "/app/worker", "--lease-name", "x", "-v"});
+  REQUIRE(c.run);
+  CHECK(c.run->command == std::vector<std::string>{"/app/worker", "--lease-name", "x", "-v"});
+  CHECK(c.lease_name == "l");  // the command's own flags are not ours
+  CHECK(c.run->grace == std::chrono::seconds{5});
+  CHECK(c.run->on_exit == le::config::Config::Run::OnExit::restart);
+  CHECK_FALSE(run({"--lease-name", "l"}).run);
+  CHECK_FALSE(run({"--lease-name", "l", "--"}).run);  // a bare terminator, as Go accepts it
+  const auto r = run({"--lease-name", "l", "--run-grace", "2s", "--run-exit", "release", "--", "w"});
+  REQUIRE(r.run);
+  CHECK(r.run->grace == std::chrono::seconds{2});
+  CHECK(r.run->on_exit == le::config::Config::Run::OnExit::release);
+  CHECK(run({"--lease-name", "l", "--", "w"}, {{"LEASE_ELECTOR_RUN_EXIT", "release"}}).run->on_exit ==
+        le::config::Config::Run::OnExit::release);
+}
+
+TEST_CASE(
+    "run mode: its flags need a command, a bad value names the flag, the grace must fit the renew deadline") {
+  CHECK(contains(error({"--lease-name", "l", "--run-grace", "2s"}), "--run-grace needs a command to run"));
+  CHECK(contains(error({"--lease-name", "l", "--run-exit", "release"}), "--run-exit needs a command"));
+  CHECK(contains(error({"--lease-name", "l", "--run-exit", "never", "--", "w"}),
+                 "--run-exit \"never\" is not a choice: use restart or release"));
+  CHECK(contains(error({"--lease-name", "l", "--run-grace", "soon", "--", "w"}), "--run-grace \"soon\""));
+  CHECK(contains(error({"--lease-name", "l", "--run-grace", "0s", "--", "w"}), "must be greater than zero"));
+  // 10s - 2 x 2s = 6s: SIGTERM must come only after two retries could have failed.
+  CHECK(contains(error({"--lease-name", "l", "--run-grace", "6s", "--", "w"}),
+                 "must be below the renew deadline minus two retry periods (10s - 2 x 2s = 6s)"));
+  CHECK(run({"--lease-name", "l", "--run-grace", "5999ms", "--", "w"}).run);
+  // The default grace (5s) does not fit a 6s renew deadline with 1s retries: say which flag.
+  CHECK(contains(error({"--lease-name", "l", "--lease-duration", "8s", "--renew-deadline", "6s",
+                        "--retry-period", "1s", "--", "w"}),
+                 "--run-grace (default 5s) must be below"));
+}
+
+TEST_CASE("run mode with --app-health-url is refused: a follower would have no app to check") {
+  CHECK(contains(error({"--lease-name", "l", "--app-health-url", "http://localhost:8080/healthz", "--", "w"}),
+                 "--app-health-url cannot be used with run mode"));
 }
