@@ -31,6 +31,7 @@
 #include "http/leader_feed.h"
 #include "http/metrics_route.h"
 #include "http/server.h"
+#include "http/webhook.h"
 #include "kube/api_metrics.h"
 #include "kube/cluster_config.h"
 #include "kube/curl_transport.h"
@@ -274,6 +275,21 @@ int main(int argc, char** argv) {
         app_health->write_metrics(out, lease_name);
       });
     }
+    // --notify-url: the /leader answer POSTed to the app on every change, from the same feed as the
+    // long polls and streams.
+    std::shared_ptr<le::http::WebhookNotifier> notifier;
+    if (config.notify) {
+      const auto& n = *config.notify;
+      le::http::WebhookSettings settings;
+      settings.host = n.host;
+      settings.port = n.port;
+      settings.target = n.target;
+      settings.url = n.url;
+      settings.timeout = n.timeout;
+      notifier = le::http::WebhookNotifier::create(io.get_executor(), leader_feed, settings);
+      metrics_sources.collectors.emplace_back(
+          [notifier, lease_name](le::util::MetricsText& out) { notifier->write_metrics(out, lease_name); });
+    }
     le::http::add_metrics_route(*routes, board, clock, std::move(metrics_sources));
     le::http::ServerLimits http_limits;
     const auto file_limit = le::util::raise_open_file_limit();
@@ -349,6 +365,7 @@ int main(int argc, char** argv) {
       std::optional<le::http::Server>& admin_server;
       asio::signal_set& step_down_signal;
       std::shared_ptr<le::http::AppHealthProbe>& app_health;
+      std::shared_ptr<le::http::WebhookNotifier>& notifier;
       asio::io_context& io;
       std::vector<std::thread>& threads;
       le::kube::LeaseWatcher& watcher;
@@ -367,6 +384,7 @@ int main(int argc, char** argv) {
         server.stop();
         if (admin_server) admin_server->stop();
         if (app_health) app_health->stop();
+        if (notifier) notifier->stop();
         boost::system::error_code ignored;
         step_down_signal.cancel(ignored);
         io.stop();
@@ -376,8 +394,9 @@ int main(int argc, char** argv) {
         if (watch_thread.joinable()) watch_thread.join();
         if (events_thread.joinable()) events_thread.join();
       }
-    } join_on_exit{*leader_feed, http_server, admin_server, step_down_signal, app_health,    io,
-                   http_threads, watcher,     watch_thread, event_recorder,   events_thread, run_supervisor};
+    } join_on_exit{
+        *leader_feed, http_server, admin_server, step_down_signal, app_health,    notifier,      io,
+        http_threads, watcher,     watch_thread, event_recorder,   events_thread, run_supervisor};
     if (config.takeover == le::config::Takeover::watch) watch_thread = std::thread([&] { watcher.run(); });
 
     const auto endpoint = http_server.local_endpoint();
@@ -402,6 +421,11 @@ int main(int argc, char** argv) {
                    config.app_health->url, duration_cast<milliseconds>(config.app_health->period).count(),
                    duration_cast<milliseconds>(config.app_health->timeout).count());
       app_health->start();
+    }
+    if (notifier) {
+      spdlog::info("POSTing every change of the /leader answer to {} (timeout {}ms)", config.notify->url,
+                   duration_cast<milliseconds>(config.notify->timeout).count());
+      notifier->start();
     }
     if (run_supervisor) {
       spdlog::info("run mode: {} runs only while this replica leads (grace {}ms, on exit: {})",

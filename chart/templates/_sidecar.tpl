@@ -29,6 +29,12 @@ the app (classic form) by deployment.yaml. */}}
     - --app-health-success-threshold={{ .successThreshold }}
     {{- end }}
     {{- end }}
+    {{- with .Values.sidecar.notify }}
+    {{- if .url }}
+    - --notify-url={{ .url }}
+    - --notify-timeout={{ .timeout }}
+    {{- end }}
+    {{- end }}
     {{- if .Values.sidecar.adminPort }}
     - --admin-http=127.0.0.1:{{ .Values.sidecar.adminPort }}
     {{- end }}

@@ -89,4 +89,29 @@ std::optional<std::string> resolve_app_health(const RawSettings& raw, Config& co
   return std::nullopt;
 }
 
+std::optional<std::string> resolve_notify(const RawSettings& raw, Config& config) {
+  const RawValue* url_text = find(raw, Setting::notify_url);
+  if (!url_text) {
+    if (const RawValue* given = find(raw, Setting::notify_timeout)) {
+      return given->source + " needs --notify-url (the webhook it configures is off without it)";
+    }
+    return std::nullopt;
+  }
+  const auto url = parse_http_url(url_text->text);
+  if (!url) {
+    return cite(*url_text) +
+           " is not an http URL: use http://HOST[:PORT]/PATH such as http://localhost:8080/leader-changed "
+           "(the app is in the same Pod: no https)";
+  }
+  Config::Notify notify;
+  notify.host = url->host;
+  notify.port = url->port;
+  notify.target = url->target;
+  notify.url = url_text->text;
+  if (auto error = read_duration(find(raw, Setting::notify_timeout), notify.timeout, kMaxPeriod))
+    return error;
+  config.notify = std::move(notify);
+  return std::nullopt;
+}
+
 }  // namespace le::config

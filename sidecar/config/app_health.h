@@ -12,4 +12,7 @@ namespace le::config {
 // not silently ignored.
 std::optional<std::string> resolve_app_health(const RawSettings& raw, Config& config);
 
+// --notify-url and --notify-timeout into Config::notify, the same way.
+std::optional<std::string> resolve_notify(const RawSettings& raw, Config& config);
+
 }  // namespace le::config

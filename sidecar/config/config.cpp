@@ -136,6 +136,7 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args, const util
   if (auto error = resolve_timing(raw, outcome.config)) return error_outcome(*error);
   if (auto error = resolve_routing(raw, env, outcome.config, raw.notes)) return error_outcome(*error);
   if (auto error = resolve_app_health(raw, outcome.config)) return error_outcome(*error);
+  if (auto error = resolve_notify(raw, outcome.config)) return error_outcome(*error);
   if (auto error = resolve_run_mode(raw, scanned.command, outcome.config)) return error_outcome(*error);
   outcome.action = ParseOutcome::Action::run;
   outcome.notes = std::move(raw.notes);

@@ -85,6 +85,16 @@ struct Config {
   };
   std::optional<AppHealth> app_health;
 
+  // --notify-url: POST the /leader answer to the app on every change. Off unless given.
+  struct Notify {
+    std::string host;
+    std::uint16_t port = 80;
+    std::string target = "/";
+    std::string url;
+    std::chrono::nanoseconds timeout{std::chrono::seconds{2}};
+  };
+  std::optional<Notify> notify;
+
   // Run mode, `lease-elector [flags] -- COMMAND ARGS...`: COMMAND runs only while this replica
   // leads. Off without a command.
   struct Run {

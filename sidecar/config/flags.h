@@ -36,6 +36,8 @@ enum class Setting {
   app_health_timeout,
   app_health_failure_threshold,
   app_health_success_threshold,
+  notify_url,
+  notify_timeout,
   run_grace,
   run_exit,
   ttl,                      // classic: derives the three timing settings

@@ -548,3 +548,20 @@ TEST_CASE("run mode with --app-health-url is refused: a follower would have no a
   CHECK(contains(error({"--lease-name", "l", "--app-health-url", "http://localhost:8080/healthz", "--", "w"}),
                  "--app-health-url cannot be used with run mode"));
 }
+
+TEST_CASE("--notify-url: an http URL of the app, and its timeout only with it") {
+  const auto c = run({"--lease-name", "l", "--notify-url", "http://localhost:8080/leader-changed"});
+  REQUIRE(c.notify);
+  CHECK(c.notify->host == "localhost");
+  CHECK(c.notify->port == 8080);
+  CHECK(c.notify->target == "/leader-changed");
+  CHECK(c.notify->timeout == std::chrono::seconds{2});
+  CHECK(run({"--lease-name", "l", "--notify-url", "http://127.0.0.1:9/x", "--notify-timeout", "500ms"})
+            .notify->timeout == std::chrono::milliseconds{500});
+  CHECK_FALSE(run({"--lease-name", "l"}).notify);
+  CHECK(contains(error({"--lease-name", "l", "--notify-url", "https://localhost/x"}),
+                 "--notify-url \"https://localhost/x\" is not an http URL"));
+  CHECK(contains(error({"--lease-name", "l", "--notify-timeout", "1s"}), "--notify-timeout needs --notify-url"));
+  CHECK(contains(error({"--lease-name", "l", "--notify-url", "http://localhost:1/x", "--notify-timeout", "0s"}),
+                 "must be greater than zero"));
+}
