@@ -1,5 +1,6 @@
 #pragma once
-// --app-health-url and the settings of its check: parsed and validated into Config::app_health.
+// The URLs of the app the sidecar calls, parsed and validated: --app-health-url and the settings
+// of its check into Config::app_health, --notify-url and its timeout into Config::notify.
 #include <optional>
 #include <string>
 

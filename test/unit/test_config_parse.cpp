@@ -561,7 +561,9 @@ TEST_CASE("--notify-url: an http URL of the app, and its timeout only with it") 
   CHECK_FALSE(run({"--lease-name", "l"}).notify);
   CHECK(contains(error({"--lease-name", "l", "--notify-url", "https://localhost/x"}),
                  "--notify-url \"https://localhost/x\" is not an http URL"));
-  CHECK(contains(error({"--lease-name", "l", "--notify-timeout", "1s"}), "--notify-timeout needs --notify-url"));
-  CHECK(contains(error({"--lease-name", "l", "--notify-url", "http://localhost:1/x", "--notify-timeout", "0s"}),
-                 "must be greater than zero"));
+  CHECK(contains(error({"--lease-name", "l", "--notify-timeout", "1s"}),
+                 "--notify-timeout needs --notify-url"));
+  CHECK(
+      contains(error({"--lease-name", "l", "--notify-url", "http://localhost:1/x", "--notify-timeout", "0s"}),
+               "must be greater than zero"));
 }
