@@ -241,8 +241,15 @@ int main(int argc, char** argv) {
       timing.on_exit = config.run->on_exit == le::config::Config::Run::OnExit::release
                            ? le::run::ExitPolicy::release
                            : le::run::ExitPolicy::restart;
-      run_supervisor.emplace(board, clock, timing, config.run->command,
-                             [&](std::uint64_t) { step_down(config.step_down_hold_off); });
+      // --run-exit release. The command has exited: if the board no longer shows the term as
+      // leading (its renew deadline just passed while renewals fail), the step-down still goes
+      // to the loop, which ends the term if its record is still ours, so that it is never
+      // renewed again with no command running.
+      run_supervisor.emplace(board, clock, timing, config.run->command, [&](std::uint64_t term) {
+        if (!step_down(config.step_down_hold_off)) {
+          loop.request_step_down(term, {step_down_delay, config.step_down_hold_off});
+        }
+      });
     }
     step_down = [&](nanoseconds hold_off) -> std::optional<std::uint64_t> {
       if (!run_supervisor) return le::election::step_down(board, clock, loop, {step_down_delay, hold_off});
@@ -303,7 +310,10 @@ int main(int argc, char** argv) {
                                  std::move(routes), http_limits);
     std::optional<le::http::Server> admin_server;
     if (config.admin_http_host) {
-      le::http::AdminActions admin_actions{step_down, config.step_down_hold_off, step_down_delay};
+      // In run mode the release comes once the command has exited: tell the most it can take.
+      le::http::AdminActions admin_actions{
+          step_down, config.step_down_hold_off,
+          config.run ? step_down_delay + config.run->grace : step_down_delay};
       const auto admin_endpoint =
           resolve_listen_address(io, *config.admin_http_host, config.admin_http_port, "--admin-http");
       if (!admin_endpoint.address().is_loopback()) {
@@ -319,7 +329,8 @@ int main(int argc, char** argv) {
         [&](const boost::system::error_code& error, int) {
           if (error) return;
           if (step_down(config.step_down_hold_off)) {
-            spdlog::info("received SIGUSR1: stepped down; releasing the lease after the step-down delay");
+            spdlog::info("received SIGUSR1: stepped down; releasing the lease {}",
+                         run_supervisor ? "once the command has exited" : "after the step-down delay");
           } else {
             spdlog::info("received SIGUSR1: not leading, nothing to step down from");
           }
@@ -332,7 +343,8 @@ int main(int argc, char** argv) {
       const bool was_leading = board.mark_stopping(clock);  // no longer leading, from this instant
       spdlog::info("received {}: {}", signal == SIGTERM ? "SIGTERM" : "SIGINT",
                    !was_leading     ? "stopping"
-                   : run_supervisor ? "stepped down; releasing the lease once the command has exited"
+                   : run_supervisor ? "stepped down; releasing the lease once the command has exited and the "
+                                      "release delay has passed"
                                     : "stepped down; releasing the lease after the release delay");
       const auto hand_over = [&] {
         loop.request_stop();

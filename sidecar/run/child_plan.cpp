@@ -2,27 +2,29 @@
 
 #include <algorithm>
 
-#include "election/leadership.h"
-
 namespace le::run {
 namespace {
 
+using std::chrono::duration_cast;
 using std::chrono::nanoseconds;
 
-// The renew deadline of the snapshot's term, counted from its last successful write as the
-// elector counts it, both clocks (a paused VM stops even the boot clock), but ignoring a step-down
-// or shutdown: a withheld term is still ours and still renewed, and its child still has to be gone
-// by that deadline. nullopt once it has passed.
-std::optional<BootTime> renew_deadline_of(const election::ElectionSnapshot& snapshot, BootTime boot_now,
-                                          WallClockTime wall_now) {
+}  // namespace
+
+std::optional<ChildPlan::Deadline> ChildPlan::renew_deadline_of(const election::ElectionSnapshot& snapshot) {
+  // Counted from the term's last successful write as the elector counts it, but ignoring a
+  // step-down or shutdown: a withheld term is still ours and still renewed, and its child still
+  // has to be gone by that deadline.
   if (!snapshot.record_is_ours || !snapshot.renew_sent_boot || !snapshot.renew_sent_wall) return std::nullopt;
-  const auto left = election::time_held({*snapshot.renew_sent_boot, *snapshot.renew_sent_wall},
-                                        snapshot.renew_deadline, boot_now, wall_now);
-  if (!left) return std::nullopt;
-  return boot_now + *left;
+  return Deadline{
+      *snapshot.renew_sent_boot + snapshot.renew_deadline,
+      *snapshot.renew_sent_wall + duration_cast<WallClockTime::duration>(snapshot.renew_deadline)};
 }
 
-}  // namespace
+BootTime ChildPlan::Deadline::on_boot_clock(BootTime boot_now, WallClockTime wall_now) const {
+  // Both clocks, as election::time_held: a paused VM stops even the boot clock, so the wall clock
+  // may say the deadline has come when the boot clock does not.
+  return std::min(boot, boot_now + duration_cast<nanoseconds>(wall - wall_now));
+}
 
 ChildStep ChildPlan::next(const election::ElectionSnapshot& snapshot, BootTime boot_now,
                           WallClockTime wall_now) {
@@ -43,25 +45,26 @@ ChildStep ChildPlan::next(const election::ElectionSnapshot& snapshot, BootTime b
   Child& child = *child_;
   const bool same_term = snapshot.record_is_ours && snapshot.term == child.term;
   if (same_term) {
-    // Renewals move the deadline on; a passed deadline pins it to now at the latest.
-    const auto deadline = renew_deadline_of(snapshot, boot_now, wall_now);
-    child.deadline = deadline ? *deadline : std::min(child.deadline, boot_now);
+    // Renewals move the deadline on.
+    if (const auto deadline = renew_deadline_of(snapshot)) child.deadline = *deadline;
   }
-  // Other snapshots (the Lease lost, deleted, or a later term of ours) keep the last deadline known.
+  // Other snapshots (the Lease lost, deleted, or a later term of ours) keep the last deadline
+  // known, still judged on both clocks at every look.
+  const BootTime deadline = child.deadline.on_boot_clock(boot_now, wall_now);
 
   BootTime terminate_at{};
-  BootTime kill_at = child.deadline;
+  BootTime kill_at = deadline;
   if (snapshot.stopping || (same_term && snapshot.stepping_down)) {
     // Our own choice: the Lease is kept (renewed) until the child has exited, so it gets the whole
     // grace, bounded only by the term's deadline should renewals fail meanwhile.
     terminate_at = boot_now;
-    kill_at = std::min(child.terminate_sent.value_or(boot_now) + timing_.grace, child.deadline);
+    kill_at = std::min(child.terminate_sent.value_or(boot_now) + timing_.grace, deadline);
   } else if (!same_term) {
     // The term is over (a conflict, a deleted Lease): the app is told at once, and killed by the
     // deadline, before anyone else can lead.
     terminate_at = boot_now;
   } else {
-    terminate_at = child.deadline - timing_.grace;
+    terminate_at = deadline - timing_.grace;
   }
 
   if (!child.kill_sent && boot_now >= kill_at) {
@@ -84,7 +87,7 @@ void ChildPlan::started(const election::ElectionSnapshot& snapshot, BootTime boo
   child.term = snapshot.term;
   child.started = boot_now;
   // Started from a leading snapshot, so the deadline is known; if not, kill at once.
-  child.deadline = renew_deadline_of(snapshot, boot_now, wall_now).value_or(boot_now);
+  child.deadline = renew_deadline_of(snapshot).value_or(Deadline{boot_now, wall_now});
   child_ = child;
 }
 

@@ -74,10 +74,19 @@ class ChildPlan {
   }
 
  private:
+  // The renew deadline of a term's last renewal known, on each clock.
+  struct Deadline {
+    BootTime boot;
+    WallClockTime wall;
+    // The earlier of the two as a boot-clock instant, judged now.
+    BootTime on_boot_clock(BootTime boot_now, WallClockTime wall_now) const;
+  };
+  static std::optional<Deadline> renew_deadline_of(const election::ElectionSnapshot& snapshot);
+
   struct Child {
     std::uint64_t term = 0;
     BootTime started{};
-    BootTime deadline{};  // the renew deadline of the term's last renewal known
+    Deadline deadline{};
     std::optional<BootTime> terminate_sent;
     bool kill_sent = false;
   };

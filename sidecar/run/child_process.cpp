@@ -1,7 +1,10 @@
 #include "run/child_process.h"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
+#include <pthread.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -69,17 +72,25 @@ ExecImage build_image(const std::vector<std::string>& argv,
   return image;
 }
 
-[[noreturn]] void exec_in_child(const ExecImage& image, pid_t parent, int report_fd) {
+[[noreturn]] void exec_in_child(const ExecImage& image, pid_t parent, int report_fd, int max_fd) {
   // Die with the thread that forked us; if it is gone already, the signal will never come.
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(127);
   setpgid(0, 0);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-  // exec resets handled signals itself, but not ignored ones (SIGPIPE, for one).
+  // Every signal is blocked (spawn_child blocked them before fork): default dispositions first,
+  // so none of the sidecar's handlers can run here, then nothing blocked. exec resets handled
+  // signals itself, but not ignored ones (SIGPIPE, for one).
   struct sigaction default_action {};
   default_action.sa_handler = SIG_DFL;
   for (int signal = 1; signal < NSIG; ++signal) sigaction(signal, &default_action, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  // None of the sidecar's descriptors (its listeners, the API connections, the watch) reach the
+  // command: Asio and libcurl open sockets without close-on-exec. The report pipe is close-on-exec
+  // already. close_range needs Linux 5.11; before it, one fcntl per descriptor.
+  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    for (int fd = 3; fd < max_fd; ++fd) fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
   execve(image.path.c_str(), image.argv.data(), image.env.data());
   const int error = errno;
   (void)!write(report_fd, &error, sizeof error);
@@ -102,16 +113,28 @@ SpawnResult spawn_child(const std::vector<std::string>& argv,
     return result;
   }
   const pid_t parent = getpid();
+  rlimit files{};
+  const int max_fd = getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < 1'048'576
+                         ? static_cast<int>(files.rlim_cur)
+                         : 1'048'576;
+  // No signal handler of the sidecar may run in the child between fork and exec: blocked here,
+  // reset to their defaults there, as posix_spawn does.
+  sigset_t all;
+  sigset_t before;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &before);
   const pid_t pid = fork();
+  if (pid == 0) {
+    close(report[0]);
+    exec_in_child(image, parent, report[1], max_fd);
+  }
+  const int fork_error = errno;
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
   if (pid < 0) {
-    result.error = std::string("fork: ") + std::strerror(errno);
+    result.error = std::string("fork: ") + std::strerror(fork_error);
     close(report[0]);
     close(report[1]);
     return result;
-  }
-  if (pid == 0) {
-    close(report[0]);
-    exec_in_child(image, parent, report[1]);
   }
   close(report[1]);
   setpgid(pid, pid);  // as the child does: whichever runs first, the group exists before a signal
@@ -123,7 +146,8 @@ SpawnResult spawn_child(const std::vector<std::string>& argv,
   close(report[0]);
   if (got == static_cast<ssize_t>(sizeof exec_error)) {
     int status = 0;
-    waitpid(pid, &status, 0);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
     result.error = "cannot run " + argv[0] + ": " + std::strerror(exec_error);
     return result;
   }
@@ -140,6 +164,10 @@ bool signal_child(pid_t pid, int signal) {
   // The group may be gone while the leader is a zombie not yet reaped: the process itself, then.
   return kill(pid, signal) == 0;
 }
+
+bool group_alive(pid_t pgid) { return kill(-pgid, 0) == 0 || errno == EPERM; }
+
+void become_subreaper() { prctl(PR_SET_CHILD_SUBREAPER, 1); }
 
 std::vector<Reaped> reap_exited() {
   std::vector<Reaped> reaped;

@@ -33,6 +33,11 @@ SpawnResult spawn_child(const std::vector<std::string>& argv,
 
 // Sends `signal` to the child's process group. False when the child is gone already.
 bool signal_child(pid_t pid, int signal);
+// Whether any process is left in the process group `pgid` (a zombie counts until it is reaped).
+bool group_alive(pid_t pgid);
+// Orphans among the child's descendants become this process's children (PR_SET_CHILD_SUBREAPER),
+// so they are reaped here and the process group empties once they are gone.
+void become_subreaper();
 
 // A reaped process: its pid and its wait status.
 struct Reaped {

@@ -13,6 +13,7 @@
 #include <ctime>
 #include <mutex>
 #include <optional>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -48,7 +49,12 @@ struct RunSupervisor::State {
         plan(timing),
         grace(timing.grace),
         command(std::move(cmd)),
-        end_term(std::move(end)) {}
+        end_term(std::move(end)) {
+    if (wake_fd < 0 || timer_fd < 0) {
+      throw std::system_error(errno, std::generic_category(),
+                              "run mode: cannot create the supervisor's eventfd/timerfd");
+    }
+  }
   ~State() {
     if (wake_fd >= 0) close(wake_fd);
     if (timer_fd >= 0) close(timer_fd);
@@ -66,8 +72,13 @@ struct RunSupervisor::State {
   // CLOCK_BOOTTIME, the clock of BootTime (election/clock.h), as the real Clock reads it.
   int timer_fd = timerfd_create(CLOCK_BOOTTIME, TFD_CLOEXEC | TFD_NONBLOCK);
 
-  std::optional<SpawnedChild> child;  // the supervisor thread's alone
-  election::BootTime started_at{};    // when the child was started, for the exit's log line
+  // The child's process group, from its start until the last process in it is gone (the command
+  // may have started others): the supervisor thread's alone.
+  std::optional<SpawnedChild> child;
+  // The command itself has been reaped with this status, but its process group is not empty yet.
+  std::optional<int> leader_status;
+  bool logged_lingering = false;
+  election::BootTime started_at{};  // when the child was started, for the exit's log line
 
   std::mutex mutex;  // guards what other threads hand in
   std::vector<std::pair<std::uint64_t, std::function<void()>>> after_term;
@@ -81,6 +92,7 @@ struct RunSupervisor::State {
   }
 
   void run();
+  void loop();
   void start_child(const election::ElectionSnapshot& snapshot);
   void send(Signal signal, const election::ElectionSnapshot& snapshot);
   void reap(const election::ElectionSnapshot& snapshot);
@@ -91,6 +103,19 @@ struct RunSupervisor::State {
 };
 
 void RunSupervisor::State::run() {
+  try {
+    loop();
+  } catch (const std::exception& error) {
+    // Nothing here throws by design; if something does, no command may outlive this thread's
+    // care. Ending the thread would kill it too (PR_SET_PDEATHSIG), but say why first.
+    spdlog::critical("run: the supervisor failed: {}; killing the command", error.what());
+    kill_and_reap_left_child();
+    throw;
+  }
+}
+
+void RunSupervisor::State::loop() {
+  become_subreaper();
   for (;;) {
     std::uint64_t drained = 0;
     (void)!read(wake_fd, &drained, sizeof drained);
@@ -116,9 +141,14 @@ void RunSupervisor::State::run() {
   kill_and_reap_left_child();
 }
 
-void RunSupervisor::State::start_child(const election::ElectionSnapshot& snapshot) {
+void RunSupervisor::State::start_child(const election::ElectionSnapshot& decided_on) {
+  // A step-down or shutdown may have come since the snapshot the plan decided on: look once more,
+  // right before the fork (the window left is what any reader of a snapshot has).
+  const auto current = board.current();
+  const election::ElectionSnapshot& snapshot = *current;
   const auto boot_now = clock.boot_now();
   const auto wall_now = clock.wall_now();
+  if (snapshot.term != decided_on.term || !snapshot.is_leader(boot_now, wall_now)) return;
   const auto valid_for = snapshot.valid_for(boot_now, wall_now).value_or(nanoseconds::zero());
   const std::vector<std::pair<std::string, std::string>> env{
       {"LEASE_ELECTOR_IDENTITY", snapshot.identity},
@@ -164,12 +194,28 @@ void RunSupervisor::State::reap(const election::ElectionSnapshot& snapshot) {
   for (const Reaped& reaped : reap_exited()) {
     if (child && reaped.pid == child->pid) {
       if (child->exit_fd >= 0) close(child->exit_fd);
-      child.reset();
-      child_ended(snapshot, describe_wait_status(reaped.status));
+      child->exit_fd = -1;
+      leader_status = reaped.status;
     } else {
       spdlog::debug("run: reaped pid {} ({})", reaped.pid, describe_wait_status(reaped.status));
     }
   }
+  if (!child || !leader_status) return;
+  // The command is gone; what it started may not be. The child counts as running, for the plan
+  // (signals, deadlines) and for every release waiting on it, until its process group is empty.
+  if (group_alive(child->pid)) {
+    if (!logged_lingering) {
+      spdlog::warn("run: {} (pid {}) {}, but processes it started are still running; waiting for them",
+                   command.front(), child->pid, describe_wait_status(*leader_status));
+      logged_lingering = true;
+    }
+    return;
+  }
+  const int status = *leader_status;
+  child.reset();
+  leader_status.reset();
+  logged_lingering = false;
+  child_ended(snapshot, describe_wait_status(status));
 }
 
 void RunSupervisor::State::child_ended(const election::ElectionSnapshot& snapshot, const std::string& how) {
@@ -196,9 +242,11 @@ void RunSupervisor::State::run_due_callbacks(const election::ElectionSnapshot& s
   std::vector<std::function<void()>> due;
   {
     const std::lock_guard lock(mutex);
+    // Waits on a child of this term or an earlier one (still in its grace); a child of a later
+    // term means this one is over anyway.
     const auto running_term = plan.child_term();
     const auto done = std::stable_partition(after_term.begin(), after_term.end(), [&](const auto& entry) {
-      return running_term && *running_term == entry.first;
+      return running_term && *running_term <= entry.first;
     });
     for (auto it = done; it != after_term.end(); ++it) due.push_back(std::move(it->second));
     after_term.erase(done, after_term.end());
@@ -212,6 +260,7 @@ void RunSupervisor::State::run_due_callbacks(const election::ElectionSnapshot& s
 
 void RunSupervisor::State::wait(std::optional<election::BootTime> wake_at) const {
   nanoseconds timeout = kReapInterval;
+  // Nothing wakes us when the last process of a group whose leader is gone exits, nor without a pidfd.
   if (child && child->exit_fd < 0) timeout = kExitPollWithoutPidfd;
   // A signal due at a boot-clock instant (the SIGKILL at the renew deadline) is timed on that
   // clock: ppoll's timeout runs on CLOCK_MONOTONIC, which stands still while the machine is
@@ -236,11 +285,19 @@ void RunSupervisor::State::kill_and_reap_left_child() {
   if (!child) return;
   spdlog::warn("run: sent SIGKILL to {} (pid {}): the sidecar is exiting", command.front(), child->pid);
   signal_child(child->pid, SIGKILL);
-  int status = 0;
-  while (waitpid(child->pid, &status, 0) < 0 && errno == EINTR) {
+  if (!leader_status) {
+    int status = 0;
+    while (waitpid(child->pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+  // What the command started dies of the same SIGKILL; reap what was handed to us (subreaper).
+  for (int i = 0; i < 100 && group_alive(child->pid); ++i) {
+    reap_exited();
+    std::this_thread::sleep_for(milliseconds{10});
   }
   if (child->exit_fd >= 0) close(child->exit_fd);
   child.reset();
+  leader_status.reset();
 }
 
 RunSupervisor::RunSupervisor(election::SnapshotBoard& board, const election::Clock& clock, ChildTiming timing,

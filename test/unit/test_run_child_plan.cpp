@@ -245,67 +245,115 @@ TEST_CASE("a child that exits after SIGTERM is expected, and a renewed term star
   CHECK(r.starts == 2);
 }
 
-TEST_CASE("randomized: a child is always killed before another replica can lead") {
+TEST_CASE("randomized: a child is always killed by its renew deadline, before another replica can lead") {
   // Three replicas on one Lease; API faults, pauses of a replica (SIGSTOP of the sidecar and its
-  // child together) and step-downs at random. A child whose
+  // child together: both clocks run on; or a paused VM: the boot clock stands still, the wall
+  // clock jumps), step-downs, and shutdowns followed by a restart, at random. A child whose
   // SIGKILL is not yet sent counts as running; one that got SIGTERM exits after a random delay.
-  // Invariant at every instant: while a replica's child runs, no other replica leads.
+  // At every step, for every replica that runs:
+  // - a running child's term has not passed its renew deadline, as the replica's own snapshots
+  //   gave it (send time of the last successful write + renew deadline, on both clocks);
+  // - while a replica's child runs, no other replica leads.
   int children = 0;
   int handovers = 0;
+  int restarts = 0;
   for (unsigned seed = 1; seed <= 200; ++seed) {
     CAPTURE(seed);
     std::mt19937 rng(seed);
     std::uniform_real_distribution<double> uniform(0, 1);
     FakeLeaseServer server;
     server.external_write(held_by(""));
+    constexpr std::size_t kReplicas = 3;
     std::vector<std::unique_ptr<RunReplica>> replicas;
-    for (int i = 0; i < 3; ++i)
+    for (std::size_t i = 0; i < kReplicas; ++i)
       replicas.push_back(std::make_unique<RunReplica>(server, "r" + std::to_string(i)));
-    std::vector<nanoseconds> paused_until(3, 0ns);
-    std::vector<std::optional<le::election::BootTime>> exits_at(3);
-    std::vector<std::optional<std::uint64_t>> step_downs(3);
+    struct Sim {
+      nanoseconds paused_until{0};
+      bool vm_pause = false;  // else SIGSTOP
+      bool stopping = false;
+      std::optional<le::election::BootTime> exits_at;
+      std::optional<std::uint64_t> step_down;
+      // The oracle: the renew deadline of the running child's term, from the snapshots.
+      std::optional<std::pair<le::election::BootTime, le::election::WallClockTime>> deadline;
+    };
+    std::vector<Sim> sims(kReplicas);
     nanoseconds now = 0ns;
-    std::size_t last_runner = replicas.size();
+    std::size_t last_runner = kReplicas;
     for (int step = 0; step < 1500; ++step) {
       const nanoseconds dt = milliseconds{1 + int(uniform(rng) * 1500)};
       now += dt;
-      for (std::size_t i = 0; i < replicas.size(); ++i) {
+      for (std::size_t i = 0; i < kReplicas; ++i) {
+        Sim& sim = sims[i];
+        if (now < sim.paused_until) {
+          // Nothing of the replica runs; a paused VM's boot clock stands still too.
+          if (sim.vm_pause) {
+            replicas[i]->replica.clock.step_wall(dt);
+          } else {
+            replicas[i]->replica.clock.advance(dt);
+          }
+          continue;
+        }
+        replicas[i]->replica.clock.advance(dt);
         auto& r = *replicas[i];
-        r.replica.clock.advance(dt);
-        if (now < paused_until[i]) continue;  // SIGSTOP: time passes, nothing of the replica runs
         const double roll = uniform(rng);
         if (roll < 0.10) {
           r.replica.store.script({Fault::fail, ApiErrorKind::server_error, "update"});
         } else if (roll < 0.13) {
-          paused_until[i] = now + milliseconds{int(uniform(rng) * 20'000)};
+          sim.paused_until = now + milliseconds{int(uniform(rng) * 20'000)};
+          sim.vm_pause = uniform(rng) < 0.5;
         } else if (roll < 0.16) {
           // A step-down as main does it in run mode: withheld now, handed to the elector (released
           // at once) only once the child of that term is gone.
-          if (const auto term = r.replica.board.withhold_leadership(r.replica.clock)) step_downs[i] = *term;
+          if (const auto term = r.replica.board.withhold_leadership(r.replica.clock)) sim.step_down = *term;
+        } else if (roll < 0.163 && !sim.stopping) {
+          r.replica.board.mark_stopping(r.replica.clock);  // SIGTERM
+          sim.stopping = true;
         }
-        if (step_downs[i] && r.plan.child_term() != step_downs[i]) {
-          r.replica.elector.step_down(*step_downs[i], 0s, milliseconds{int(uniform(rng) * 10'000)});
-          step_downs[i].reset();
+        if (sim.step_down && r.plan.child_term() != sim.step_down) {
+          r.replica.elector.step_down(*sim.step_down, 0s, milliseconds{int(uniform(rng) * 10'000)});
+          sim.step_down.reset();
         }
         r.replica.elector.tick();
         r.settle();
-        if (r.last_signal == Signal::terminate && r.plan.child_running() && !exits_at[i]) {
-          exits_at[i] = r.replica.clock.boot_now() + milliseconds{int(uniform(rng) * 5000)};
+        if (r.last_signal == Signal::terminate && r.plan.child_running() && !sim.exits_at) {
+          sim.exits_at = r.replica.clock.boot_now() + milliseconds{int(uniform(rng) * 5000)};
         }
         if ((r.last_signal == Signal::kill && r.plan.child_running()) ||
-            (exits_at[i] && r.replica.clock.boot_now() >= *exits_at[i] && r.plan.child_running())) {
+            (sim.exits_at && r.replica.clock.boot_now() >= *sim.exits_at && r.plan.child_running())) {
           r.exit();
-          exits_at[i].reset();
+          sim.exits_at.reset();
+          sim.deadline.reset();
           r.last_signal = Signal::none;
           r.settle();
         }
+        if (sim.stopping && !r.plan.child_running()) {
+          // The shutdown's release comes once the child is gone; then the sidecar restarts.
+          r.replica.elector.begin_stopping(r.replica.clock.boot_now() + 25s);
+          r.replica.elector.release();
+          children += r.starts;
+          replicas[i] = std::make_unique<RunReplica>(server, "r" + std::to_string(i));
+          replicas[i]->replica.clock.advance(now);
+          sims[i] = Sim{};
+          ++restarts;
+          continue;
+        }
+        const auto snapshot = r.replica.board.current();
+        if (r.plan.child_running() && snapshot->record_is_ours && snapshot->term == r.plan.child_term() &&
+            snapshot->renew_sent_boot && snapshot->renew_sent_wall) {
+          sim.deadline = {*snapshot->renew_sent_boot + snapshot->renew_deadline,
+                          *snapshot->renew_sent_wall + snapshot->renew_deadline};
+        }
       }
-      for (std::size_t i = 0; i < replicas.size(); ++i) {
+      for (std::size_t i = 0; i < kReplicas; ++i) {
         // A stopped child cannot act (a fenced store covers what it does once resumed: the
         // integration test); its sidecar, resumed with it, kills it at its first look.
-        if (now < paused_until[i]) continue;
-        if (!replicas[i]->plan.child_running() || replicas[i]->last_signal == Signal::kill) continue;
-        for (std::size_t j = 0; j < replicas.size(); ++j) {
+        if (now < sims[i].paused_until) continue;
+        const auto& r = *replicas[i];
+        if (!r.plan.child_running() || r.last_signal == Signal::kill) continue;
+        REQUIRE(sims[i].deadline);
+        CHECK(r.replica.clock.boot_now() < sims[i].deadline->first);
+        CHECK(r.replica.clock.wall_now() < sims[i].deadline->second);
+        for (std::size_t j = 0; j < kReplicas; ++j) {
           if (j != i) REQUIRE_FALSE(replicas[j]->replica.leads());
         }
         if (i != last_runner) ++handovers;
@@ -315,6 +363,8 @@ TEST_CASE("randomized: a child is always killed before another replica can lead"
     for (const auto& r : replicas) children += r->starts;
   }
   // The run must have moved the child between replicas often, or it proves nothing.
-  MESSAGE(children << " children started, " << handovers << " moves of the child between replicas");
-  CHECK(handovers > 1000);  // about 2,000
+  MESSAGE(children << " children started, " << handovers << " moves of the child between replicas, "
+                   << restarts << " shutdowns and restarts");
+  CHECK(handovers > 1000);
+  CHECK(restarts > 100);
 }
