@@ -41,6 +41,7 @@
 #include "kube/lease_client.h"
 #include "kube/lease_watcher.h"
 #include "kube/pod_client.h"
+#include "run/install.h"
 #include "run/run_supervisor.h"
 #include "traffic/mode_factory.h"
 #include "traffic/traffic_controller.h"
@@ -107,6 +108,13 @@ int main(int argc, char** argv) {
       return 0;
     case le::config::ParseOutcome::Action::version:
       std::cout << parsed.message << "\n";
+      return 0;
+    case le::config::ParseOutcome::Action::install:
+      if (const auto error = le::run::install_self(parsed.message)) {
+        std::cerr << "lease-elector: --install-to: " << *error << "\n";
+        return kExitRuntimeFailure;
+      }
+      std::cout << "installed lease-elector to " << parsed.message << "\n";
       return 0;
     case le::config::ParseOutcome::Action::error:
       std::cerr << "lease-elector: " << parsed.message << "\nRun 'lease-elector --help' for the flags.\n";

@@ -163,6 +163,23 @@ rather than in a crash-looping Pod. */}}
 {{- if le (mul (int .Values.terminationGracePeriodSeconds) 1000) (add $release 3000) -}}
 {{- fail (printf "terminationGracePeriodSeconds %v must be longer than the release delay (%s) plus the release (3s)" .Values.terminationGracePeriodSeconds (include "lease-elector.releaseDelay" .)) -}}
 {{- end -}}
+{{- if .Values.runMode.enabled -}}
+{{- if not .Values.app.command -}}
+{{- fail "runMode.enabled: set app.command to the app's command (lease-elector becomes the container's entrypoint, so the image's ENTRYPOINT is not used)" -}}
+{{- end -}}
+{{- if .Values.sidecar.appHealth.url -}}
+{{- fail "runMode.enabled cannot be combined with sidecar.appHealth.url: the app runs only on the leader, so a follower has no app to check" -}}
+{{- end -}}
+{{- /* the sidecar's own rule, as --run-grace checks it */ -}}
+{{- $grace := include "lease-elector.durationMs" .Values.runMode.grace | atoi -}}
+{{- if ge $grace (sub $renew (mul $retry 2)) -}}
+{{- fail (printf "runMode.grace %s must be below lease.renewDeadline minus two lease.retryPeriod" .Values.runMode.grace) -}}
+{{- end -}}
+{{- /* the release comes only after the app has exited */ -}}
+{{- if le (mul (int .Values.terminationGracePeriodSeconds) 1000) (add $release 3000 $grace) -}}
+{{- fail (printf "terminationGracePeriodSeconds %v must be longer than runMode.grace (%s) plus the release delay (%s) plus the release (3s)" .Values.terminationGracePeriodSeconds .Values.runMode.grace (include "lease-elector.releaseDelay" .)) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 
 {{/* Fails the rendering when a monitoring.coreos.com/v1 object is enabled on a cluster without the

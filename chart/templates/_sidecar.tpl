@@ -1,3 +1,75 @@
+{{/* The sidecar's flags, one list item each: the sidecar container's args, and in run mode the
+app container's before "--". */}}
+{{- define "lease-elector.args" -}}
+{{- $mode := .Values.route.mode -}}
+- --lease-name={{ include "lease-elector.leaseName" . }}
+- --http=0.0.0.0:{{ .Values.sidecar.port }}
+- --lease-duration={{ .Values.lease.duration }}
+- --renew-deadline={{ .Values.lease.renewDeadline }}
+- --retry-period={{ .Values.lease.retryPeriod }}
+- --release-delay={{ include "lease-elector.releaseDelay" . }}
+{{- if .Values.lease.stepDownDelay }}
+- --step-down-delay={{ .Values.lease.stepDownDelay }}
+{{- end }}
+- --step-down-holdoff={{ .Values.sidecar.stepDownHoldoff }}
+{{- with .Values.sidecar.appHealth }}
+{{- if .url }}
+- --app-health-url={{ .url }}
+- --app-health-period={{ .period }}
+- --app-health-timeout={{ .timeout }}
+- --app-health-failure-threshold={{ .failureThreshold }}
+- --app-health-success-threshold={{ .successThreshold }}
+{{- end }}
+{{- end }}
+{{- with .Values.sidecar.notify }}
+{{- if .url }}
+- --notify-url={{ .url }}
+- --notify-timeout={{ .timeout }}
+{{- end }}
+{{- end }}
+{{- if .Values.sidecar.adminPort }}
+- --admin-http=127.0.0.1:{{ .Values.sidecar.adminPort }}
+{{- end }}
+- --log-level={{ .Values.sidecar.logLevel }}
+- --log-format={{ .Values.sidecar.logFormat }}
+- --route={{ $mode }}
+{{- if has $mode (list "label" "readiness-gate") }}
+- --pod-selector={{ include "lease-elector.podSelector" . }}
+{{- end }}
+{{- if eq $mode "label" }}
+- --leader-label={{ .Values.route.leaderLabel.key }}={{ .Values.route.leaderLabel.value }}
+{{- else if eq $mode "readiness-gate" }}
+- --readiness-gate={{ .Values.route.readinessGate }}
+{{- else if eq $mode "endpoints" }}
+- --service={{ include "lease-elector.fullname" . }}
+- --endpoint-ports={{ include "lease-elector.endpointPorts" . }}
+{{- end }}
+{{- range .Values.sidecar.extraArgs }}
+- {{ . | quote }}
+{{- end }}
+{{- end }}
+
+{{/* The Downward API values the sidecar reads, as env list items. */}}
+{{- define "lease-elector.downwardEnv" -}}
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: POD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: POD_IP
+  valueFrom:
+    fieldRef:
+      fieldPath: status.podIP
+# Events are recorded on this Pod too: kubectl describe pod finds them by its uid.
+- name: POD_UID
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.uid
+{{- end }}
+
 {{/* The lease-elector container, placed among the init containers (native sidecar) or beside
 the app (classic form) by deployment.yaml. */}}
 {{- define "lease-elector.sidecarContainer" -}}
@@ -10,71 +82,11 @@ the app (classic form) by deployment.yaml. */}}
   restartPolicy: Always
   {{- end }}
   args:
-    - --lease-name={{ include "lease-elector.leaseName" . }}
-    - --http=0.0.0.0:{{ .Values.sidecar.port }}
-    - --lease-duration={{ .Values.lease.duration }}
-    - --renew-deadline={{ .Values.lease.renewDeadline }}
-    - --retry-period={{ .Values.lease.retryPeriod }}
-    - --release-delay={{ include "lease-elector.releaseDelay" . }}
-    {{- if .Values.lease.stepDownDelay }}
-    - --step-down-delay={{ .Values.lease.stepDownDelay }}
-    {{- end }}
-    - --step-down-holdoff={{ .Values.sidecar.stepDownHoldoff }}
-    {{- with .Values.sidecar.appHealth }}
-    {{- if .url }}
-    - --app-health-url={{ .url }}
-    - --app-health-period={{ .period }}
-    - --app-health-timeout={{ .timeout }}
-    - --app-health-failure-threshold={{ .failureThreshold }}
-    - --app-health-success-threshold={{ .successThreshold }}
-    {{- end }}
-    {{- end }}
-    {{- with .Values.sidecar.notify }}
-    {{- if .url }}
-    - --notify-url={{ .url }}
-    - --notify-timeout={{ .timeout }}
-    {{- end }}
-    {{- end }}
-    {{- if .Values.sidecar.adminPort }}
-    - --admin-http=127.0.0.1:{{ .Values.sidecar.adminPort }}
-    {{- end }}
-    - --log-level={{ .Values.sidecar.logLevel }}
-    - --log-format={{ .Values.sidecar.logFormat }}
-    - --route={{ $mode }}
-    {{- if has $mode (list "label" "readiness-gate") }}
-    - --pod-selector={{ include "lease-elector.podSelector" . }}
-    {{- end }}
-    {{- if eq $mode "label" }}
-    - --leader-label={{ .Values.route.leaderLabel.key }}={{ .Values.route.leaderLabel.value }}
-    {{- else if eq $mode "readiness-gate" }}
-    - --readiness-gate={{ .Values.route.readinessGate }}
-    {{- else if eq $mode "endpoints" }}
-    - --service={{ include "lease-elector.fullname" . }}
-    - --endpoint-ports={{ include "lease-elector.endpointPorts" . }}
-    {{- end }}
-    {{- range .Values.sidecar.extraArgs }}
-    - {{ . | quote }}
-    {{- end }}
+    {{- include "lease-elector.args" . | nindent 4 }}
   # The Downward API: the identity (Pod name), the Lease's namespace, the IP the leader publishes
   # in endpoints mode, and the Pod's uid for its Events.
   env:
-    - name: POD_NAME
-      valueFrom:
-        fieldRef:
-          fieldPath: metadata.name
-    - name: POD_NAMESPACE
-      valueFrom:
-        fieldRef:
-          fieldPath: metadata.namespace
-    - name: POD_IP
-      valueFrom:
-        fieldRef:
-          fieldPath: status.podIP
-    # Events are recorded on this Pod too: kubectl describe pod finds them by its uid.
-    - name: POD_UID
-      valueFrom:
-        fieldRef:
-          fieldPath: metadata.uid
+    {{- include "lease-elector.downwardEnv" . | nindent 4 }}
   ports:
     - name: elector
       containerPort: {{ .Values.sidecar.port }}

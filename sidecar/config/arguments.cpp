@@ -85,6 +85,18 @@ ScannedArguments scan_arguments(const std::vector<std::string>& args) {
         out.uses.push_back({spec, *value ? "true" : "false"});
         break;
       }
+      case FlagKind::action_with_value:
+        if (has_inline_value) {
+          out.action_value = inline_value;
+        } else if (i + 1 < args.size()) {
+          out.action_value = args[i + 1];
+        }
+        if (out.action_value.empty()) {
+          out.error = "flag " + spec->dashed() + " needs a value";
+          return out;
+        }
+        out.action = spec->setting;
+        return out;
       case FlagKind::value:
         if (has_inline_value) {
           out.uses.push_back({spec, inline_value});

@@ -16,7 +16,8 @@ struct FlagUse {
 
 struct ScannedArguments {
   std::vector<FlagUse> uses;         // in command-line order
-  std::optional<Setting> action;     // help or version, if one came before any error
+  std::optional<Setting> action;     // help, version or install_to, if one came before any error
+  std::string action_value;          // install_to's PATH
   std::optional<std::string> error;  // names the offending argument
   // Everything after "--": run mode's command and its arguments (empty: no run mode).
   std::vector<std::string> command;

@@ -127,6 +127,9 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args, const util
   if (scanned.action == Setting::version) {
     return ParseOutcome{ParseOutcome::Action::version, Config{}, version_text(), {}};
   }
+  if (scanned.action == Setting::install_to) {
+    return ParseOutcome{ParseOutcome::Action::install, Config{}, scanned.action_value, {}};
+  }
 
   auto raw = collect_settings(scanned.uses, env);
   if (raw.error) return error_outcome(*raw.error);

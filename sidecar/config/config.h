@@ -109,10 +109,11 @@ struct Config {
 };
 
 struct ParseOutcome {
-  enum class Action { run, help, version, error };
+  enum class Action { run, help, version, install, error };
   Action action = Action::error;
   Config config;
-  // For help: the help text. For error: a message that names the offending flag or variable.
+  // For help: the help text. For install: the PATH. For error: a message that names the offending
+  // flag or variable.
   std::string message;
   // Non-fatal notes to log once logging is set up (e.g. "--use-cluster-credentials has no effect").
   std::vector<std::string> notes;

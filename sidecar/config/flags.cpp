@@ -73,6 +73,8 @@ constexpr std::array specs{
              "run mode: SIGTERM this long before SIGKILL"},
     FlagSpec{"run-exit", Setting::run_exit, FlagKind::value, "LEASE_ELECTOR_RUN_EXIT", "restart|release",
              "restart", "run mode: an exit while leading restarts it, or steps down"},
+    FlagSpec{"install-to", Setting::install_to, FlagKind::action_with_value, "", "PATH", "",
+             "copy this binary to PATH and exit (run mode, no image change)"},
     FlagSpec{"help", Setting::help, FlagKind::action, "", "", "", "print this help and exit"},
     FlagSpec{"h", Setting::help, FlagKind::action, "", "", "", "same as --help"},
     FlagSpec{"version", Setting::version, FlagKind::action, "", "", "", "print the version and exit"},

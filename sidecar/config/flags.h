@@ -40,6 +40,7 @@ enum class Setting {
   notify_timeout,
   run_grace,
   run_exit,
+  install_to,               // action: copy this binary to PATH (run mode's init container) and exit
   ttl,                      // classic: derives the three timing settings
   use_cluster_credentials,  // classic: accepted, no effect
   help,
@@ -47,9 +48,10 @@ enum class Setting {
 };
 
 enum class FlagKind {
-  value,    // --flag VALUE or --flag=VALUE
-  boolean,  // --flag, --flag=true, --flag=false (never --flag VALUE, as in Go's flag package)
-  action,   // --help, --version: no value
+  value,              // --flag VALUE or --flag=VALUE
+  boolean,            // --flag, --flag=true, --flag=false (never --flag VALUE, as in Go's flag package)
+  action,             // --help, --version: no value
+  action_with_value,  // --install-to PATH: does this one thing and exits, so no other flag is needed
 };
 
 struct FlagSpec {

@@ -61,6 +61,7 @@ std::string help_text() {
       "                     [--app-health-failure-threshold 3] [--app-health-success-threshold 1]\n"
       "                     [--notify-url URL] [--notify-timeout 2s]\n"
       "                     [--run-grace 5s] [--run-exit restart|release] [-- COMMAND ARGS...]\n"
+      "       lease-elector --install-to PATH\n"
       "\n"
       "Elects one leader among the replicas of a Deployment through a coordination.k8s.io/v1 Lease\n"
       "(compatible with client-go's leader election) and tells the app next to it who leads.\n"

@@ -304,3 +304,21 @@ TEST_CASE("a command that cannot be started is logged and retried with a back-of
   CHECK(log.find("starting it again after a back-off") != std::string::npos);
   CHECK(cluster.leader_view(0).is_leader);  // the replica still leads; only its command fails
 }
+
+TEST_CASE("--install-to copies the binary, which then runs from there (the chart's init container)") {
+  const std::string dir =
+      fs::temp_directory_path() / ("lease-elector-install-it-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  const auto installed =
+      le::testing::run_command({LEASE_ELECTOR_BINARY, "--install-to", dir + "/lease-elector"}, 10s);
+  CHECK(installed.status == 0);
+  CHECK(installed.output.find("installed lease-elector to " + dir + "/lease-elector") != std::string::npos);
+  const auto version = le::testing::run_command({dir + "/lease-elector", "--version"}, 10s);
+  CHECK(version.status == 0);
+  CHECK(version.output.find("lease-elector ") == 0);
+  const auto refused =
+      le::testing::run_command({LEASE_ELECTOR_BINARY, "--install-to", "/nonexistent/x"}, 10s);
+  CHECK(refused.status == 1);
+  CHECK(refused.output.find("--install-to: cannot create /nonexistent/x.tmp-") != std::string::npos);
+  fs::remove_all(dir);
+}

@@ -567,3 +567,13 @@ TEST_CASE("--notify-url: an http URL of the app, and its timeout only with it") 
       contains(error({"--lease-name", "l", "--notify-url", "http://localhost:1/x", "--notify-timeout", "0s"}),
                "must be greater than zero"));
 }
+
+TEST_CASE("--install-to PATH is an action: nothing else is needed, nothing else is read") {
+  const auto outcome = le::config::parse_command_line({"--install-to", "/opt/le/lease-elector"},
+                                                      le::util::map_environment({}));
+  CHECK(outcome.action == le::config::ParseOutcome::Action::install);
+  CHECK(outcome.message == "/opt/le/lease-elector");
+  CHECK(le::config::parse_command_line({"--install-to=/x"}, le::util::map_environment({})).message == "/x");
+  CHECK(contains(error({"--install-to"}), "flag --install-to needs a value"));
+  CHECK(contains(error({"--install-to="}), "flag --install-to needs a value"));
+}
