@@ -213,7 +213,15 @@ TEST_CASE(
   CHECK(log_f.find("sent SIGKILL") != std::string::npos);
   CHECK(log_f.find("killed by SIGKILL") < log_f.find("released lease default/demo"));
   fs::remove(c.dir + "/ignore-term");
-  c.leader_with_child(life_f->last_ns);
+  auto [g, child_g] = c.leader_with_child(life_f->last_ns);
+
+  // 5. A follower (no command running) stops at once on SIGTERM, and the leader's command runs on.
+  const std::size_t follower = (g + 1) % 3;
+  cluster.sidecar(follower).signal(SIGTERM);
+  CHECK(cluster.sidecar(follower).wait_for(10s) == 0);
+  const auto life_g = life_of(c.dir, child_g.file);
+  REQUIRE(life_g);
+  CHECK_FALSE(life_g->got_term);
 
   const auto lives = check_one_child_at_a_time(c.dir);
   CHECK(lives >= 6);
