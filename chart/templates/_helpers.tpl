@@ -170,6 +170,9 @@ rather than in a crash-looping Pod. */}}
 {{- if .Values.sidecar.appHealth.url -}}
 {{- fail "runMode.enabled cannot be combined with sidecar.appHealth.url: the app runs only on the leader, so a follower has no app to check" -}}
 {{- end -}}
+{{- if .Values.sidecar.notify.url -}}
+{{- fail "runMode.enabled cannot be combined with sidecar.notify.url: the app runs only while its replica leads, and is told so by its start and by SIGTERM" -}}
+{{- end -}}
 {{- /* the sidecar's own rule, as --run-grace checks it */ -}}
 {{- $grace := include "lease-elector.durationMs" .Values.runMode.grace | atoi -}}
 {{- if ge $grace (sub $renew (mul $retry 2)) -}}

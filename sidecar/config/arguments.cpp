@@ -88,7 +88,7 @@ ScannedArguments scan_arguments(const std::vector<std::string>& args) {
       case FlagKind::action_with_value:
         if (has_inline_value) {
           out.action_value = inline_value;
-        } else if (i + 1 < args.size()) {
+        } else if (i + 1 < args.size() && usable_as_value(args[i + 1])) {
           out.action_value = args[i + 1];
         }
         if (out.action_value.empty()) {

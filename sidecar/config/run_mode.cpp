@@ -32,6 +32,10 @@ std::optional<std::string> resolve_run_mode(const RawSettings& raw, const std::v
     return "--app-health-url cannot be used with run mode (-- " + command.front() +
            "): the command runs only on the leader, so a follower has no app whose health it could check";
   }
+  if (config.notify) {
+    return "--notify-url cannot be used with run mode (-- " + command.front() +
+           "): the command runs only while this replica leads, and is told so by its start and by SIGTERM";
+  }
   Config::Run run;
   run.command = command;
   if (const RawValue* v = find(raw, Setting::run_grace)) {

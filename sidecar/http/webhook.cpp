@@ -169,6 +169,13 @@ struct WebhookNotifier::State {
   std::shared_ptr<Post> post;
   // What the app was last told (after a 2xx).
   std::optional<LeaderFeed::Reading> delivered;
+  // The index the app is being, or was last, sent: news is any other. The feed is watched all
+  // the time, also while a POST is under way or backing off, so that news never waits for an app
+  // that is slow or failing (a "stopped leading" must reach it before the release).
+  std::uint64_t watched_index = 0;
+  // Every new watch gets a number; an answer to an older one is stale and ignored.
+  std::uint64_t watch_number = 0;
+  bool backing_off = false;
   nanoseconds backoff{0};
   // Failures in a row are logged one line each, and once more when a delivery succeeds again.
   int failures_in_a_row = 0;
@@ -200,29 +207,46 @@ void WebhookNotifier::stop() {
   });
 }
 
-void WebhookNotifier::wait_for_news() {
+void WebhookNotifier::watch(nanoseconds max_wait) {
   if (state_->stopped) return;
-  const auto& delivered = state_->delivered;
-  const std::uint64_t known = delivered ? delivered->index : 0;
-  nanoseconds max_wait = kIdleRefresh;
-  if (delivered) {
-    // Measured from when the delivered answer was built: the app's deadline runs from there too.
-    const auto refresh_at =
-        delivered->answer.boot_now + webhook_refresh_after(delivered->answer, kIdleRefresh);
-    max_wait = std::max<nanoseconds>(refresh_at - state_->feed->read().answer.boot_now, nanoseconds::zero());
-  }
+  const std::uint64_t number = ++state_->watch_number;
   std::weak_ptr<WebhookNotifier> weak = weak_from_this();
-  state_->feed->wait(known, max_wait, [weak, strand = state_->strand](const LeaderFeed::Reading&) {
-    net::post(strand, [weak] {
-      if (const auto self = weak.lock()) self->on_reading();
-    });
-  });
+  state_->feed->wait(state_->watched_index, max_wait,
+                     [weak, number, strand = state_->strand](const LeaderFeed::Reading& reading) {
+                       net::post(strand, [weak, number, index = reading.index] {
+                         if (const auto self = weak.lock()) self->on_reading(number, index);
+                       });
+                     });
 }
 
-void WebhookNotifier::on_reading() {
-  // News, or time to refresh what was delivered (a leader's deadline, a follower's minute): the
-  // feed answers a waiter only on a new index or at its max_wait. What is sent is read anew.
-  if (state_->stopped || state_->post) return;
+void WebhookNotifier::wait_for_news() {
+  // After a delivery: news at once, or a refresh when the delivered answer is half spent.
+  const auto& delivered = *state_->delivered;
+  // Measured from when the delivered answer was built: the app's deadline runs from there too.
+  const auto refresh_at = delivered.answer.boot_now + webhook_refresh_after(delivered.answer, kIdleRefresh);
+  watch(std::max<nanoseconds>(refresh_at - state_->feed->read().answer.boot_now, nanoseconds::zero()));
+}
+
+void WebhookNotifier::on_reading(std::uint64_t number, std::uint64_t index) {
+  if (state_->stopped || number != state_->watch_number) return;
+  if (index != state_->watched_index) {
+    // News. A POST under way carries an older answer, and a back-off would hold the new one:
+    // drop both and send the news now.
+    if (state_->post) {
+      state_->post->abandon();
+      state_->post.reset();
+    }
+    state_->retry_timer.cancel();
+    state_->backing_off = false;
+    send();
+    return;
+  }
+  // The wait ran out with nothing new: after a delivery, time to refresh it; while a POST is under
+  // way or backing off, just keep watching.
+  if (state_->post || state_->backing_off) {
+    watch(kIdleRefresh);
+    return;
+  }
   send();
 }
 
@@ -244,6 +268,9 @@ void WebhookNotifier::send() {
       [weak](bool success, const std::string& what, const std::optional<LeaderFeed::Reading>& sent) {
         if (const auto self = weak.lock()) self->on_sent(success, what, sent);
       });
+  // Watch from the answer as it is now: the body will be built from this one or a newer one.
+  state_->watched_index = state_->feed->read().index;
+  watch(kIdleRefresh);
   state_->post->start();
 }
 
@@ -261,6 +288,7 @@ void WebhookNotifier::on_sent(bool success, const std::string& what,
     state_->failures_in_a_row = 0;
     state_->backoff = nanoseconds::zero();
     state_->delivered = sent;
+    state_->watched_index = sent->index;
     wait_for_news();
     return;
   }
@@ -272,10 +300,15 @@ void WebhookNotifier::on_sent(bool success, const std::string& what,
                         : std::min(state_->backoff * 2, settings.backoff_max);
   spdlog::warn("webhook {}: POST failed ({}); retrying in {}ms with the answer as it is then", settings.url,
                what, duration_cast<milliseconds>(state_->backoff).count());
+  // The watch set at the send goes on: news during the back-off ends it at once.
+  state_->backing_off = true;
   state_->retry_timer.expires_after(state_->backoff);
   state_->retry_timer.async_wait([weak = weak_from_this()](const error_code& error) {
     if (error) return;
-    if (const auto self = weak.lock()) self->send();
+    const auto self = weak.lock();
+    if (!self || !self->state_->backing_off) return;
+    self->state_->backing_off = false;
+    self->send();
   });
 }
 

@@ -63,8 +63,9 @@ class WebhookNotifier : public std::enable_shared_from_this<WebhookNotifier> {
  private:
   WebhookNotifier(const boost::asio::any_io_executor& executor, std::shared_ptr<LeaderFeed> feed,
                   WebhookSettings settings);
+  void watch(std::chrono::nanoseconds max_wait);
   void wait_for_news();
-  void on_reading();
+  void on_reading(std::uint64_t watch_number, std::uint64_t index);
   void send();
   void on_sent(bool success, const std::string& what, const std::optional<LeaderFeed::Reading>& sent);
 

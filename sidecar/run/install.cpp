@@ -30,8 +30,16 @@ struct Descriptor {
 std::optional<std::string> install_self(const std::string& path) {
   const Descriptor source{open("/proc/self/exe", O_RDONLY | O_CLOEXEC)};
   if (source.fd < 0) return failure("cannot read this binary (/proc/self/exe)");
+  struct stat existing {};
+  if (stat(path.c_str(), &existing) == 0 && S_ISDIR(existing.st_mode)) {
+    errno = EISDIR;
+    return failure("cannot install to " + path);
+  }
+  // A fresh file of our own, never through whatever (a link) may lie at the temporary name.
   const std::string temporary = path + ".tmp-" + std::to_string(getpid());
-  const Descriptor target{open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755)};
+  unlink(temporary.c_str());
+  const Descriptor target{
+      open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0755)};
   if (target.fd < 0) return failure("cannot create " + temporary);
   std::array<char, 64 * 1024> buffer{};
   for (;;) {

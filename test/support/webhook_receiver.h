@@ -47,12 +47,20 @@ class WebhookReceiver {
   }
   // From the next POST on: answer `status`.
   void answer(unsigned status) { status_.store(status); }
+  // The next POST is read and then never answered (its connection is kept open); the receiver
+  // goes on taking others.
+  void hang_next() { hang_next_.store(true); }
   std::vector<Delivery> deliveries() const {
     std::lock_guard lock(mutex_);
     return deliveries_;
   }
   // Every attempt, answered 2xx or not.
   int attempts() const { return attempts_.load(); }
+  // The body of every attempt, answered 2xx or not, in arrival order.
+  std::vector<std::string> attempt_bodies() const {
+    std::lock_guard lock(mutex_);
+    return attempt_bodies_;
+  }
 
  private:
   static std::int64_t boot_ns() {
@@ -71,12 +79,22 @@ class WebhookReceiver {
       bhttp::request<bhttp::string_body> request;
       bhttp::read(socket, buffer, request, error);
       if (error) continue;
-      attempts_.fetch_add(1);
-      const unsigned status = status_.load();
-      if (status >= 200 && status < 300 && request.method() == bhttp::verb::post) {
+      if (hang_next_.exchange(false)) {
         std::lock_guard lock(mutex_);
-        deliveries_.push_back({boot_ns(), request.body()});
+        attempt_bodies_.push_back(request.body());
+        held_.push_back(std::move(socket));
+        attempts_.fetch_add(1);
+        continue;
       }
+      const unsigned status = status_.load();
+      {
+        std::lock_guard lock(mutex_);
+        attempt_bodies_.push_back(request.body());
+        if (status >= 200 && status < 300 && request.method() == bhttp::verb::post) {
+          deliveries_.push_back({boot_ns(), request.body()});
+        }
+      }
+      attempts_.fetch_add(1);
       bhttp::response<bhttp::string_body> response{static_cast<bhttp::status>(status), 11};
       response.body() = "{}";
       response.prepare_payload();
@@ -93,6 +111,9 @@ class WebhookReceiver {
   std::atomic<int> attempts_{0};
   mutable std::mutex mutex_;
   std::vector<Delivery> deliveries_;
+  std::vector<std::string> attempt_bodies_;
+  std::atomic<bool> hang_next_{false};
+  std::vector<boost::asio::ip::tcp::socket> held_;  // the serving thread's alone
 };
 
 }  // namespace le::testing

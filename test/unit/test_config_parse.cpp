@@ -547,6 +547,8 @@ TEST_CASE(
 TEST_CASE("run mode with --app-health-url is refused: a follower would have no app to check") {
   CHECK(contains(error({"--lease-name", "l", "--app-health-url", "http://localhost:8080/healthz", "--", "w"}),
                  "--app-health-url cannot be used with run mode"));
+  CHECK(contains(error({"--lease-name", "l", "--notify-url", "http://localhost:8080/hook", "--", "w"}),
+                 "--notify-url cannot be used with run mode"));
 }
 
 TEST_CASE("--notify-url: an http URL of the app, and its timeout only with it") {
@@ -576,4 +578,5 @@ TEST_CASE("--install-to PATH is an action: nothing else is needed, nothing else 
   CHECK(le::config::parse_command_line({"--install-to=/x"}, le::util::map_environment({})).message == "/x");
   CHECK(contains(error({"--install-to"}), "flag --install-to needs a value"));
   CHECK(contains(error({"--install-to="}), "flag --install-to needs a value"));
+  CHECK(contains(error({"--install-to", "--help"}), "flag --install-to needs a value"));
 }

@@ -5,6 +5,7 @@
 // halfway to the end of its validity. Waits are bounded conditions; nothing asserts a timing.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -35,11 +36,38 @@ using nlohmann::json;
 
 namespace {
 
+// A clock the test sets while the io thread reads it.
+struct AtomicSetClock final : le::election::Clock {
+  std::atomic<le::election::BootTime::rep> boot{0};
+  std::atomic<le::election::WallClockTime::rep> wall{0};
+  void set(le::election::BootTime b, le::election::WallClockTime w) {
+    boot.store(b.time_since_epoch().count());
+    wall.store(w.time_since_epoch().count());
+  }
+  le::election::BootTime boot_now() const override {
+    return le::election::BootTime{le::election::BootTime::duration{boot.load()}};
+  }
+  le::election::WallClockTime wall_now() const override {
+    return le::election::WallClockTime{le::election::WallClockTime::duration{wall.load()}};
+  }
+};
+
+// Waits (up to 10 s) for an attempt whose body satisfies `matches`, whatever it was answered.
+template <class Matches>
+bool attempted(const WebhookReceiver& receiver, Matches matches) {
+  for (int i = 0; i < 1000; ++i) {
+    for (const auto& body : receiver.attempt_bodies()) {
+      if (matches(json::parse(body))) return true;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
 struct Fixture {
   Fixture() {
     board.add_observer(le::http::LeaderFeed::board_observer(feed));
-    clock.boot = boot0;
-    clock.wall = wall0;
+    clock.set(boot0, wall0);
     publish(following_snapshot());
     thread = std::thread([this] { io.run(); });
   }
@@ -73,7 +101,7 @@ struct Fixture {
   }
 
   le::election::SnapshotBoard board;
-  le::testing::SetClock clock;
+  AtomicSetClock clock;
   boost::asio::io_context io;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
   std::shared_ptr<le::http::LeaderFeed> feed = le::http::LeaderFeed::create(io.get_executor(), board, clock);
@@ -137,10 +165,12 @@ TEST_CASE("a failed POST is retried with the newest answer: an older one is neve
   // Wait for a few refused attempts (the app says 503) while the replica leads...
   for (int i = 0; i < 1000 && f.receiver.attempts() < 4; ++i) std::this_thread::sleep_for(10ms);
   REQUIRE(f.receiver.attempts() >= 4);
-  // ...then leadership passes to pod-c before the app takes POSTs again.
+  // ...then leadership passes to pod-c before the app takes POSTs again. The news does not wait
+  // for the back-off: it is attempted at once (still refused), and then the app takes it.
   auto other = following_snapshot();
   other.observed->holder_identity = "pod-c";
   f.publish(other);
+  REQUIRE(attempted(f.receiver, [](const json& body) { return body["name"] == "pod-c"; }));
   f.receiver.answer(200);
   const auto bodies = f.delivered(2);
   REQUIRE(bodies.size() >= 2);
@@ -158,9 +188,12 @@ TEST_CASE("a leader's answer that could not be delivered in time is sent saying 
   f.receiver.answer(500);
   f.publish(leading_snapshot());
   for (int i = 0; i < 1000 && f.receiver.attempts() < 3; ++i) std::this_thread::sleep_for(10ms);
-  // The renew deadline passes (no renewal) while the app refuses the POSTs.
-  f.clock.boot = boot0 + 11s;
-  f.clock.wall = wall0 + 11s;
+  // The renew deadline passes (no renewal) while the app refuses the POSTs: the next attempt's
+  // body, built anew, says so; only then does the app take POSTs again.
+  f.clock.set(boot0 + 11s, wall0 + 11s);
+  REQUIRE(attempted(f.receiver, [](const json& body) {
+    return body["isLeader"] == false && body.contains("previousIndex");
+  }));
   f.receiver.answer(200);
   const auto bodies = f.delivered(2);
   REQUIRE(bodies.size() >= 2);
@@ -179,8 +212,7 @@ TEST_CASE("a leader's answer is sent again halfway to the end of its validity, w
   auto renewed = leading_snapshot();
   renewed.renew_sent_boot = boot0 + 5s;
   renewed.renew_sent_wall = wall0 + 5s;
-  f.clock.boot = boot0 + 5s;
-  f.clock.wall = wall0 + 5s;
+  f.clock.set(boot0 + 5s, wall0 + 5s);
   f.publish(renewed);
   // ...but half of the 10 s the app was given has passed: it gets the new deadline.
   bodies = f.delivered(2);
@@ -188,4 +220,19 @@ TEST_CASE("a leader's answer is sent again halfway to the end of its validity, w
   CHECK(bodies[1]["event"] == "refresh");
   CHECK(bodies[1]["index"] == bodies[0]["index"]);
   CHECK(bodies[1]["validUntilBoottimeNs"] == (boot0 + 15s).time_since_epoch().count());
+}
+
+TEST_CASE("news does not wait for a POST the app is slow to answer: it is sent at once") {
+  // The app takes the first POST and never answers; the replica stops leading meanwhile. The
+  // "stopped leading" must not wait out --notify-timeout (here 30 s): it has to reach the app
+  // before the release lets another replica lead.
+  Fixture f;
+  f.publish(leading_snapshot());
+  f.receiver.hang_next();
+  f.start(30s);
+  REQUIRE(attempted(f.receiver, [](const json& body) { return body["isLeader"] == true; }));
+  f.publish(following_snapshot());
+  const auto bodies = f.delivered(1);
+  REQUIRE(bodies.size() == 1);
+  CHECK(bodies[0]["isLeader"] == false);
 }

@@ -40,6 +40,12 @@ TEST_CASE("install_self copies this executable, mode 0755, over whatever was the
   fs::remove_all(dir);
 }
 
+TEST_CASE("install_self to a directory refuses before copying anything") {
+  const auto error = le::run::install_self("/tmp");
+  REQUIRE(error);
+  CHECK(*error == "cannot install to /tmp: Is a directory");
+}
+
 TEST_CASE("install_self into a directory that does not exist says so") {
   const auto error = le::run::install_self("/nonexistent-dir/lease-elector");
   REQUIRE(error);
