@@ -67,8 +67,6 @@ class AppHealthProbe : public std::enable_shared_from_this<AppHealthProbe> {
   // lease_elector_app_healthy and lease_elector_app_health_checks_total, for /metrics.
   void write_metrics(util::MetricsText& out, std::string_view lease_name) const;
 
-  class Check;  // one GET, in app_health_probe.cpp
-
  private:
   AppHealthProbe(const boost::asio::any_io_executor& executor, AppHealthSettings settings,
                  OnChange on_change);

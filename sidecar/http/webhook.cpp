@@ -5,23 +5,17 @@
 #include <utility>
 
 #include <spdlog/spdlog.h>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
-#include "util/version.h"
+#include "http/app_request.h"
 
 namespace le::http {
 
 namespace net = boost::asio;
-namespace bhttp = boost::beast::http;
-using tcp = net::ip::tcp;
 using boost::system::error_code;
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
@@ -29,17 +23,10 @@ using std::chrono::nanoseconds;
 
 namespace {
 
-// Only the status line and headers of the app's answer are judged.
-constexpr std::uint32_t kHeaderLimit = 8 * 1024;
 // A follower's answer holds until it changes; it is still sent again this often, so an app that
 // restarted (and lost what it was told) hears the state within this.
 constexpr std::chrono::minutes kIdleRefresh{1};
 constexpr milliseconds kMinRefresh{100};
-
-std::string host_header(const WebhookSettings& settings) {
-  const bool ipv6 = settings.host.find(':') != std::string::npos;
-  return (ipv6 ? "[" + settings.host + "]" : settings.host) + ":" + std::to_string(settings.port);
-}
 
 }  // namespace
 
@@ -57,107 +44,6 @@ nanoseconds webhook_refresh_after(const LeaderAnswer& delivered, nanoseconds idl
   return std::max<nanoseconds>(*delivered.valid_for / 2, kMinRefresh);
 }
 
-// One POST: resolve, connect, build the body (only now, so it is as fresh as it can be), send,
-// read the answer's head; all within the timeout, whose expiry closes the socket.
-class WebhookNotifier::Post : public std::enable_shared_from_this<Post> {
- public:
-  using Build = std::function<std::pair<LeaderFeed::Reading, std::string>()>;
-  using Done =
-      std::function<void(bool success, const std::string& what, const std::optional<LeaderFeed::Reading>&)>;
-  Post(const net::strand<net::any_io_executor>& strand, const WebhookSettings& settings, Build build,
-       Done done)
-      : settings_(settings),
-        resolver_(strand),
-        socket_(strand),
-        deadline_(strand),
-        build_(std::move(build)),
-        done_(std::move(done)) {
-    parser_.header_limit(kHeaderLimit);
-  }
-
-  void start() {
-    deadline_.expires_after(settings_.timeout);
-    deadline_.async_wait([self = shared_from_this()](const error_code& error) {
-      if (!error) {
-        self->finish(false, "no answer within " +
-                                std::to_string(duration_cast<milliseconds>(self->settings_.timeout).count()) +
-                                "ms");
-      }
-    });
-    resolver_.async_resolve(
-        settings_.host, std::to_string(settings_.port), tcp::resolver::numeric_service,
-        [self = shared_from_this()](const error_code& error, const tcp::resolver::results_type& found) {
-          self->on_resolved(error, found);
-        });
-  }
-  void abandon() {
-    done_ = nullptr;
-    finish(false, "stopped");
-  }
-
- private:
-  void on_resolved(const error_code& error, const tcp::resolver::results_type& found) {
-    if (finished_) return;
-    if (error) return finish(false, "cannot resolve " + settings_.host + ": " + error.message());
-    net::async_connect(
-        socket_, found,
-        [self = shared_from_this()](const error_code& e, const tcp::endpoint&) { self->on_connected(e); });
-  }
-  void on_connected(const error_code& error) {
-    if (finished_) return;
-    if (error) return finish(false, "cannot connect: " + error.message());
-    auto [reading, body] = build_();
-    reading_ = std::move(reading);
-    request_.method(bhttp::verb::post);
-    request_.target(settings_.target);
-    request_.version(11);
-    request_.set(bhttp::field::host, host_header(settings_));
-    request_.set(bhttp::field::user_agent, std::string("lease-elector/") + util::kVersion);
-    request_.set(bhttp::field::content_type, "application/json");
-    request_.keep_alive(false);
-    request_.body() = std::move(body);
-    request_.prepare_payload();
-    bhttp::async_write(socket_, request_, [self = shared_from_this()](const error_code& e, std::size_t) {
-      self->on_written(e);
-    });
-  }
-  void on_written(const error_code& error) {
-    if (finished_) return;
-    if (error) return finish(false, "cannot send the request: " + error.message());
-    bhttp::async_read_header(
-        socket_, buffer_, parser_,
-        [self = shared_from_this()](const error_code& e, std::size_t) { self->on_read(e); });
-  }
-  void on_read(const error_code& error) {
-    if (finished_) return;
-    if (error) return finish(false, "no valid answer: " + error.message());
-    const unsigned status = parser_.get().result_int();
-    finish(status >= 200 && status < 300, "status " + std::to_string(status));
-  }
-
-  void finish(bool success, const std::string& what) {
-    if (finished_) return;
-    finished_ = true;
-    deadline_.cancel();
-    resolver_.cancel();
-    error_code ignored;
-    socket_.close(ignored);
-    if (done_) done_(success, what, reading_);
-  }
-
-  const WebhookSettings settings_;  // a copy: a POST may outlive the notifier in the io_context's queue
-  tcp::resolver resolver_;
-  tcp::socket socket_;
-  net::steady_timer deadline_;
-  Build build_;
-  Done done_;
-  std::optional<LeaderFeed::Reading> reading_;  // what was sent, once built
-  boost::beast::flat_buffer buffer_;
-  bhttp::request<bhttp::string_body> request_;
-  bhttp::response_parser<bhttp::empty_body> parser_;
-  bool finished_ = false;
-};
-
 struct WebhookNotifier::State {
   State(const net::any_io_executor& executor, std::shared_ptr<LeaderFeed> f, WebhookSettings s)
       : strand(net::make_strand(executor)), retry_timer(strand), feed(std::move(f)), settings(std::move(s)) {}
@@ -166,7 +52,7 @@ struct WebhookNotifier::State {
   std::shared_ptr<LeaderFeed> feed;
   WebhookSettings settings;
   bool stopped = false;
-  std::shared_ptr<Post> post;
+  std::shared_ptr<AppRequest> post;
   // What the app was last told (after a 2xx).
   std::optional<LeaderFeed::Reading> delivered;
   // The index the app is being, or was last, sent: news is any other. The feed is watched all
@@ -263,10 +149,20 @@ void WebhookNotifier::send() {
     if (delivered) body["previousIndex"] = delivered->index;
     return std::make_pair(std::move(reading), body.dump());
   };
-  state_->post = std::make_shared<Post>(
-      state_->strand, state_->settings, std::move(build),
-      [weak](bool success, const std::string& what, const std::optional<LeaderFeed::Reading>& sent) {
-        if (const auto self = weak.lock()) self->on_sent(success, what, sent);
+  // What the POST under way carries, once built (after the connection is up).
+  auto sent = std::make_shared<std::optional<LeaderFeed::Reading>>();
+  state_->post = std::make_shared<AppRequest>(
+      state_->strand, AppEndpoint{state_->settings.host, state_->settings.port, state_->settings.timeout},
+      [build = std::move(build), sent, target = state_->settings.target] {
+        auto [reading, body] = build();
+        *sent = std::move(reading);
+        return AppRequestHead{"POST", target, "application/json", std::move(body)};
+      },
+      [weak, sent](std::optional<unsigned> status, const std::string& failure) {
+        if (const auto self = weak.lock()) {
+          const bool success = status && *status >= 200 && *status < 300;
+          self->on_sent(success, status ? "status " + std::to_string(*status) : failure, *sent);
+        }
       });
   // Watch from the answer as it is now: the body will be built from this one or a newer one.
   state_->watched_index = state_->feed->read().index;

@@ -58,8 +58,6 @@ class WebhookNotifier : public std::enable_shared_from_this<WebhookNotifier> {
   // lease_elector_webhook_deliveries_total{result} for /metrics.
   void write_metrics(util::MetricsText& out, std::string_view lease_name) const;
 
-  class Post;  // one POST, in webhook.cpp
-
  private:
   WebhookNotifier(const boost::asio::any_io_executor& executor, std::shared_ptr<LeaderFeed> feed,
                   WebhookSettings settings);
