@@ -12,11 +12,6 @@ namespace {
 
 using std::chrono::nanoseconds;
 
-const RawValue* find(const RawSettings& raw, Setting setting) {
-  const auto it = raw.values.find(setting);
-  return it == raw.values.end() ? nullptr : &it->second;
-}
-
 // Longer than this between checks would leave a broken app leading for too long to be of use.
 constexpr std::chrono::hours kMaxPeriod{1};
 constexpr int kMaxThreshold = 100;

@@ -26,11 +26,6 @@ auto lookup(const Table& table, std::string_view name) -> std::optional<decltype
   return std::nullopt;
 }
 
-const RawValue* find(const RawSettings& raw, Setting setting) {
-  const auto it = raw.values.find(setting);
-  return it == raw.values.end() ? nullptr : &it->second;
-}
-
 // Everything but timing (timing.cpp). Returns the error message, if any.
 std::optional<std::string> resolve_fields(const RawSettings& raw, Config& config) {
   // An empty value (--id= or --id "") is never meant; the environment already treats "" as unset.

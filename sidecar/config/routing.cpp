@@ -27,11 +27,6 @@ bool is_name_part(std::string_view name) {
   return true;
 }
 
-const RawValue* find(const RawSettings& raw, Setting setting) {
-  const auto it = raw.values.find(setting);
-  return it == raw.values.end() ? nullptr : &it->second;
-}
-
 std::string trim(std::string_view s) {
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
   while (!s.empty() && s.back() == ' ') s.remove_suffix(1);

@@ -10,11 +10,6 @@ namespace {
 
 using std::chrono::nanoseconds;
 
-const RawValue* find(const RawSettings& raw, Setting setting) {
-  const auto it = raw.values.find(setting);
-  return it == raw.values.end() ? nullptr : &it->second;
-}
-
 }  // namespace
 
 std::optional<std::string> resolve_run_mode(const RawSettings& raw, const std::vector<std::string>& command,

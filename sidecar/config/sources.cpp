@@ -32,6 +32,11 @@ std::optional<std::string> apply_flags(const std::vector<FlagUse>& uses, RawSett
 
 }  // namespace
 
+const RawValue* find(const RawSettings& raw, Setting setting) {
+  const auto it = raw.values.find(setting);
+  return it == raw.values.end() ? nullptr : &it->second;
+}
+
 std::string cite(const RawValue& value) { return value.source + " \"" + value.text + "\""; }
 
 RawSettings collect_settings(const std::vector<FlagUse>& uses, const util::Environment& env) {

@@ -26,6 +26,9 @@ struct RawSettings {
 
 RawSettings collect_settings(const std::vector<FlagUse>& uses, const util::Environment& env);
 
+// The value given for `setting`, flag or variable; nullptr when it was given nowhere.
+const RawValue* find(const RawSettings& raw, Setting setting);
+
 // `--lease-duration "1500ms"` or `LEASE_ELECTOR_LEASE_DURATION "1500ms"`: how messages cite a value.
 std::string cite(const RawValue& value);
 
