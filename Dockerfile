@@ -4,14 +4,17 @@
 # CI builds and runs it offline with buildah (.ci/image).
 
 # Build stage: the README's build (Debian's packages via .ci/install-deps, then CMake), except that
-# libcurl is built from Debian's curl source for HTTP(S) only and every library is linked in.
+# OpenSSL is built from Debian's openssl source with only what a kube-apiserver client uses, libcurl
+# from Debian's curl source for HTTP(S) only, and every library is linked in.
 FROM debian:bookworm AS build
 ENV DEBIAN_FRONTEND=noninteractive
 COPY .ci/install-deps /src/.ci/install-deps
-RUN /src/.ci/install-deps \
+RUN /src/.ci/install-deps --image \
  && apt-get install -y -q --no-install-recommends dpkg-dev
+COPY image/build-openssl /src/image/build-openssl
+RUN /src/image/build-openssl /opt/openssl
 COPY image/build-curl /src/image/build-curl
-RUN /src/image/build-curl /opt/curl
+RUN /src/image/build-curl /opt/curl /opt/openssl
 # Only what the sidecar's build reads: with LEASE_ELECTOR_TESTS and LEASE_ELECTOR_TOOLS off, CMake
 # reads nothing outside these (test/check-image-build-context, in the test command, configures a
 # copy of exactly these folders with these options), and a change elsewhere keeps the layer cached.
@@ -22,7 +25,7 @@ COPY sidecar /src/sidecar
 # falsely (-Wrestrict) inside libstdc++'s std::string.
 RUN cmake -S /src -B /build -G Ninja -DLEASE_ELECTOR_WERROR=ON \
       -DLEASE_ELECTOR_TESTS=OFF -DLEASE_ELECTOR_TOOLS=OFF \
-      -DLEASE_ELECTOR_STATIC=ON -DCMAKE_PREFIX_PATH=/opt/curl \
+      -DLEASE_ELECTOR_STATIC=ON -DCMAKE_PREFIX_PATH=/opt/curl -DOPENSSL_ROOT_DIR=/opt/openssl \
  && cmake --build /build --target lease-elector \
  && strip /build/lease-elector \
  && /build/lease-elector --help >/dev/null
