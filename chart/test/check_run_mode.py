@@ -38,6 +38,9 @@ def main():
         check(install.get("args") == ["--install-to=/opt/lease-elector/lease-elector"], f"install args {install.get('args')}")
         check("restartPolicy" not in install, "the install container must run once, not as a native sidecar")
         check(install.get("securityContext", {}).get("runAsNonRoot") is True, "the install container runs as root")
+        # A ResourceQuota or LimitRange that asks every container for resources refuses it otherwise.
+        check(install.get("resources", {}).get("requests", {}).get("memory"),
+              f"the install container has no memory request: {install.get('resources')}")
     app = containers[0]
     check(app.get("command") == ["/opt/lease-elector/lease-elector"], f"the app's command is {app.get('command')}")
     argv = app.get("args", [])
