@@ -11,6 +11,7 @@ ENV DEBIAN_FRONTEND=noninteractive
 COPY .ci/install-deps /src/.ci/install-deps
 RUN /src/.ci/install-deps --image \
  && apt-get install -y -q --no-install-recommends dpkg-dev
+COPY image/deb-src-twins /src/image/deb-src-twins
 COPY image/build-openssl /src/image/build-openssl
 RUN /src/image/build-openssl /opt/openssl
 COPY image/build-curl /src/image/build-curl
