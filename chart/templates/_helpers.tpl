@@ -140,6 +140,21 @@ from the Service's ports; a named targetPort is looked up among the app's ports.
 {{- join "," $out -}}
 {{- end -}}
 
+{{/* The sidecar's port shares the Pod with the app's: a second port named "elector" would make the
+probes and the PodMonitor that name it ambiguous, and a second listener on its number cannot bind
+(every container of a Pod shares one network namespace). Checked here, not left to a Pod that
+never becomes Ready. */}}
+{{- define "lease-elector.checkPorts" -}}
+{{- range .Values.app.ports -}}
+{{- if eq .name "elector" -}}
+{{- fail "app.ports: the name \"elector\" is the sidecar's port's; give the app's port another name" -}}
+{{- end -}}
+{{- if eq (int .containerPort) (int $.Values.sidecar.port) -}}
+{{- fail (printf "app.ports: containerPort %v is sidecar.port; the app and the sidecar share the Pod's network, so one of them needs another port" .containerPort) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Timing rules the sidecar enforces too, checked here so a bad value fails at install time
 rather than in a crash-looping Pod. */}}
 {{- define "lease-elector.checkTiming" -}}
