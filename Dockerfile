@@ -2,7 +2,7 @@
 # package manager), running as a non-root user, for linux/amd64 and linux/arm64. Build it from the
 # repository's root:
 #   docker build -t lease-elector .          (or: buildah bud -t lease-elector .)
-#   docker buildx build --platform linux/amd64,linux/arm64 -t lease-elector .
+#   docker buildx build --platform linux/amd64,linux/arm64 -t lease-elector .   (on amd64)
 #   buildah bud --platform linux/arm64 --build-arg BUILDPLATFORM=linux/amd64 -t lease-elector:arm64 .
 #     (buildah 1.28 does not set BUILDPLATFORM itself; without it a cross build fails with
 #     "image not known")

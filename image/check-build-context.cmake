@@ -5,7 +5,9 @@
 # sees only what it copies, and a folder that the top-level CMakeLists.txt starts to read (bench/ did)
 # broke the image while every developer build, which has the whole tree, stayed green.
 #   cmake -DSOURCE_DIR=REPO -DWORK_DIR=SCRATCH -P image/check-build-context.cmake
-# Fast (a configure, no compile), so the test command runs it (test/CMakeLists.txt).
+# Fast (a configure, no compile), so the test command runs it (test/CMakeLists.txt). It configures
+# for the machine it runs on: the arm64 build's toolchain file (image/target cmake-options) needs
+# the cross compilers, which only the build stage installs; .ci/image builds that one for real.
 cmake_minimum_required(VERSION 3.22)
 foreach(variable SOURCE_DIR WORK_DIR)
   if(NOT DEFINED ${variable})
