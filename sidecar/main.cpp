@@ -41,6 +41,8 @@
 #include "kube/lease_client.h"
 #include "kube/lease_watcher.h"
 #include "kube/pod_client.h"
+#include "proxy/proxy_server.h"
+#include "proxy/term_gate.h"
 #include "run/install.h"
 #include "run/run_supervisor.h"
 #include "traffic/mode_factory.h"
@@ -63,6 +65,11 @@ constexpr int kHttpThreads = 2;
 // connections, the log and the files the sidecar reads.
 constexpr std::size_t kMaxHttpConnections = 4096;
 constexpr std::uint64_t kFileReserve = 128;
+// The proxy's client connections at most (each with a connection to the app: two descriptors).
+constexpr std::size_t kMaxProxyConnections = 16384;
+// Before a release, how long the proxy's open exchanges may take to close; past it the Lease is not
+// released but left to expire (Elector::set_before_release).
+constexpr milliseconds kProxyCloseBudget{1000};
 // After the hand-over, how long queued Events may still take to send before the process exits. It
 // comes out of the grace period's margin: the shutdown budget (25 s) plus this stays below 30 s.
 constexpr milliseconds kEventFlushBudget{2000};
@@ -305,15 +312,58 @@ int main(int argc, char** argv) {
       metrics_sources.collectors.emplace_back(
           [notifier, lease_name](le::util::MetricsText& out) { notifier->write_metrics(out, lease_name); });
     }
-    le::http::add_metrics_route(*routes, board, clock, std::move(metrics_sources));
     le::http::ServerLimits http_limits;
     const auto file_limit = le::util::raise_open_file_limit();
     if (!file_limit.error.empty()) spdlog::warn("{}", file_limit.error);
-    http_limits.max_connections = static_cast<std::size_t>(std::min<std::uint64_t>(
-        kMaxHttpConnections,
-        file_limit.soft > 2 * kFileReserve ? file_limit.soft - kFileReserve : kFileReserve));
-    spdlog::info("open-file limit {} (hard {}): serving up to {} HTTP connections at once", file_limit.soft,
-                 file_limit.hard, http_limits.max_connections);
+    const std::uint64_t files_free =
+        file_limit.soft > 2 * kFileReserve ? file_limit.soft - kFileReserve : kFileReserve;
+    // With the proxy, the HTTP endpoints get a quarter of the descriptors, the proxy the rest.
+    http_limits.max_connections = static_cast<std::size_t>(
+        std::min<std::uint64_t>(kMaxHttpConnections, config.proxy ? files_free / 4 : files_free));
+    const auto proxy_connections = static_cast<std::size_t>(
+        std::min<std::uint64_t>(kMaxProxyConnections, (files_free - http_limits.max_connections) / 2));
+    spdlog::info(
+        "open-file limit {} (hard {}): serving up to {} HTTP connections at once{}", file_limit.soft,
+        file_limit.hard, http_limits.max_connections,
+        config.proxy ? ", and " + std::to_string(proxy_connections) + " proxy connections" : std::string{});
+    // --route proxy: the Service's traffic to the leader's app, each exchange ended with its term.
+    std::shared_ptr<le::proxy::TermGate> proxy_gate;
+    std::optional<le::proxy::ProxyServer> proxy_server;
+    if (config.proxy) {
+      const auto& p = *config.proxy;
+      auto proxy_metrics = std::make_shared<le::proxy::ProxyMetrics>();
+      proxy_gate = le::proxy::TermGate::create(io.get_executor(), board, clock);
+      board.add_observer(le::proxy::TermGate::board_observer(proxy_gate));
+      // The release lets the next leader in at once: every exchange of this term ends first.
+      elector.set_before_release([gate = proxy_gate] { return gate->close_all(kProxyCloseBudget); });
+      le::proxy::ProxySettings settings;
+      settings.tcp = p.mode == le::config::Config::Proxy::Mode::tcp;
+      settings.follower = p.follower == le::config::Config::Proxy::Follower::forward
+                              ? le::proxy::ProxySettings::Follower::forward
+                          : p.follower == le::config::Config::Proxy::Follower::redirect
+                              ? le::proxy::ProxySettings::Follower::redirect
+                              : le::proxy::ProxySettings::Follower::reject;
+      settings.upstream = resolve_listen_address(io, p.upstream_host, p.upstream_port, "--proxy-upstream");
+      settings.trusted = le::proxy::TrustedPeers(p.trusted_cidrs);
+      settings.connect_timeout = p.connect_timeout;
+      settings.idle_timeout = p.idle_timeout;
+      settings.max_body = p.max_body;
+      settings.max_connections = proxy_connections;
+      settings.threads = kHttpThreads;
+      settings.leader = [&board] {
+        le::proxy::LeaderLookup lookup;
+        const auto snapshot = board.current();
+        if (snapshot->observed) lookup.holder = snapshot->observed->holder_identity;
+        lookup.why_none =
+            lookup.holder.empty() ? "nobody leads at the moment" : "the leader is " + lookup.holder;
+        return lookup;
+      };
+      proxy_server.emplace(resolve_listen_address(io, p.listen_host, p.listen_port, "--proxy-listen"),
+                           std::move(settings), proxy_gate, proxy_metrics);
+      metrics_sources.collectors.emplace_back(
+          [proxy_metrics, lease_name](le::util::MetricsText& out) { proxy_metrics->write(out, lease_name); });
+    }
+    le::http::add_metrics_route(*routes, board, clock, std::move(metrics_sources));
     le::http::Server http_server(io, resolve_listen_address(io, config.http_host, config.http_port, "--http"),
                                  std::move(routes), http_limits);
     std::optional<le::http::Server> admin_server;
@@ -417,6 +467,15 @@ int main(int argc, char** argv) {
     } join_on_exit{
         *leader_feed, http_server, admin_server, step_down_signal, app_health,    notifier,      io,
         http_threads, watcher,     watch_thread, event_recorder,   events_thread, run_supervisor};
+    // Stopped before everything above (declared after it): no exchange outlives the election.
+    struct StopProxy {
+      std::shared_ptr<le::proxy::TermGate>& gate;
+      std::optional<le::proxy::ProxyServer>& server;
+      ~StopProxy() {
+        if (gate) gate->stop();
+        if (server) server->stop();
+      }
+    } stop_proxy{proxy_gate, proxy_server};
     if (config.takeover == le::config::Takeover::watch) watch_thread = std::thread([&] { watcher.run(); });
 
     const auto endpoint = http_server.local_endpoint();
@@ -436,6 +495,18 @@ int main(int argc, char** argv) {
         le::config::to_string(config.route));
 
     if (traffic_loop) traffic_loop->start();
+    if (proxy_server) {
+      const auto& p = *config.proxy;
+      const auto at = proxy_server->local_endpoint();
+      spdlog::info(
+          "proxy on {}:{} ({} mode): to the app at {}:{} while this replica leads; a follower {}",
+          at.address().to_string(), at.port(),
+          p.mode == le::config::Config::Proxy::Mode::tcp ? "tcp" : "http", p.upstream_host, p.upstream_port,
+          p.follower == le::config::Config::Proxy::Follower::forward    ? "forwards to the leader's proxy"
+          : p.follower == le::config::Config::Proxy::Follower::redirect ? "redirects (307) to the leader"
+                                                                        : "answers 503");
+      proxy_server->start();
+    }
     if (app_health) {
       spdlog::info("campaigning only while GET {} answers 2xx (every {}ms, timeout {}ms)",
                    config.app_health->url, duration_cast<milliseconds>(config.app_health->period).count(),

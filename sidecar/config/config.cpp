@@ -7,6 +7,7 @@
 #include "config/arguments.h"
 #include "config/http_address.h"
 #include "config/kube_names.h"
+#include "config/proxy.h"
 #include "config/routing.h"
 #include "config/run_mode.h"
 #include "config/sources.h"
@@ -133,6 +134,7 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args, const util
   if (auto error = resolve_fields(raw, outcome.config)) return error_outcome(*error);
   if (auto error = resolve_timing(raw, outcome.config)) return error_outcome(*error);
   if (auto error = resolve_routing(raw, env, outcome.config, raw.notes)) return error_outcome(*error);
+  if (auto error = resolve_proxy(raw, outcome.config)) return error_outcome(*error);
   if (auto error = resolve_app_health(raw, outcome.config)) return error_outcome(*error);
   if (auto error = resolve_notify(raw, outcome.config)) return error_outcome(*error);
   if (auto error = resolve_run_mode(raw, scanned.command, outcome.config)) return error_outcome(*error);

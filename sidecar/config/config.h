@@ -104,6 +104,26 @@ struct Config {
   };
   std::optional<Run> run;
 
+  // --route proxy: the sidecar's proxy takes the Service's traffic on every replica and sends each
+  // request (or connection) to the leader's app (sidecar/proxy/).
+  struct Proxy {
+    enum class Mode { http, tcp } mode = Mode::http;
+    // What a follower does with a request: pass it to the leader's proxy (whose address the leader
+    // writes into the Lease), answer 503, or answer 307 with the leader's address.
+    enum class Follower { forward, reject, redirect } follower = Follower::reject;
+    std::string listen_host = "0.0.0.0";
+    std::uint16_t listen_port = 4080;
+    std::string upstream_host;  // the app, normally on loopback
+    std::uint16_t upstream_port = 0;
+    // Peers whose Forwarded, X-Forwarded-* and hop headers are believed (another replica's proxy
+    // is always believed for the hop header: it proves itself by the term it names).
+    std::vector<std::string> trusted_cidrs;
+    std::chrono::nanoseconds connect_timeout{std::chrono::seconds{5}};
+    std::chrono::nanoseconds idle_timeout{std::chrono::seconds{60}};
+    std::uint64_t max_body = 0;  // bytes; 0: no limit
+  };
+  std::optional<Proxy> proxy;
+
   LogLevel log_level = LogLevel::info;
   LogFormat log_format = LogFormat::text;
 };

@@ -40,6 +40,14 @@ enum class Setting {
   notify_timeout,
   run_grace,
   run_exit,
+  proxy_listen,
+  proxy_upstream,
+  proxy_mode,
+  proxy_follower,
+  proxy_trusted_cidrs,
+  proxy_connect_timeout,
+  proxy_idle_timeout,
+  proxy_max_body,
   install_to,               // action: copy this binary to PATH (run mode's init container) and exit
   ttl,                      // classic: derives the three timing settings
   use_cluster_credentials,  // classic: accepted, no effect

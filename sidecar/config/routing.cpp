@@ -11,7 +11,8 @@ namespace {
 
 constexpr std::array route_modes{
     std::pair{RouteMode::readiness, "readiness"}, std::pair{RouteMode::label, "label"},
-    std::pair{RouteMode::endpoints, "endpoints"}, std::pair{RouteMode::readiness_gate, "readiness-gate"}};
+    std::pair{RouteMode::endpoints, "endpoints"}, std::pair{RouteMode::readiness_gate, "readiness-gate"},
+    std::pair{RouteMode::proxy, "proxy"}};
 
 bool is_alphanumeric(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
@@ -125,7 +126,8 @@ std::optional<std::string> resolve_routing(const RawSettings& raw, const util::E
         known = true;
       }
     }
-    if (!known) return cite(*v) + " is not a routing mode: use readiness, label, endpoints or readiness-gate";
+    if (!known)
+      return cite(*v) + " is not a routing mode: use readiness, label, endpoints, readiness-gate or proxy";
   }
   const std::string mode = "--route " + std::string(to_string(config.route));
   const bool pod_mode = config.route == RouteMode::label || config.route == RouteMode::readiness_gate;
@@ -175,7 +177,8 @@ std::optional<std::string> resolve_routing(const RawSettings& raw, const util::E
   config.pod_name = env("POD_NAME").value_or("");
   config.pod_ip = env("POD_IP").value_or("");
   config.pod_uid = env("POD_UID").value_or("");
-  if (config.route != RouteMode::readiness && config.pod_name.empty()) {
+  const bool writes_objects = config.route != RouteMode::readiness && config.route != RouteMode::proxy;
+  if (writes_objects && config.pod_name.empty()) {
     return mode + " needs POD_NAME, this Pod's name: set it from the Downward API (fieldRef metadata.name)";
   }
   if (config.route == RouteMode::endpoints && config.pod_ip.empty()) {

@@ -130,6 +130,12 @@ class Elector {
   // Where leadership changes and conditions for operators go (Kubernetes Events). Set before the
   // election starts; called on the election thread and must return at once.
   void set_notice_sink(NoticeSink sink) { notice_sink_ = std::move(sink); }
+  // Called on the election thread just before a release is sent (shutdown, the end of a step-down),
+  // while the Lease is still ours: whatever still acts for the term (the proxy's open exchanges)
+  // must end first, since the release lets the next leader in at once. Returns false when that
+  // could not be confirmed; then nothing is released and the Lease expires instead. Set before the
+  // election starts.
+  void set_before_release(std::function<bool()> hook) { before_release_ = std::move(hook); }
 
  private:
   std::chrono::nanoseconds read_and_decide();
@@ -229,6 +235,7 @@ class Elector {
   // When this replica first saw the Lease free, expired or missing since it last saw a live holder.
   std::optional<BootTime> free_seen_at_;
   NoticeSink notice_sink_;
+  std::function<bool()> before_release_;
   void notify(ElectionNotice::Kind kind, std::string detail = {}) noexcept;
   // A renewal (its write, or the read it needed) failed: counted, and reported once three in a row did.
   void note_renewal_failure(RenewalResult result, const std::string& what);

@@ -29,6 +29,13 @@ bool Elector::release() {
         lease_);
     return false;
   }
+  if (before_release_ && !before_release_()) {
+    spdlog::warn(
+        "not releasing {}: what still acts for this term could not be ended in time; it will expire "
+        "instead",
+        lease_);
+    return false;
+  }
   // client-go's release record: no holder, a one-second lease, times now, transitions unchanged.
   const auto make_release = [&](const LeaderRecord& from) {
     LeaderRecord record;

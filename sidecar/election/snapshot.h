@@ -64,6 +64,17 @@ struct ElectionSnapshot {
     return time_leading(renewed, renew_deadline, leading_not_before, leadership_withheld(), boot_now,
                         wall_now);
   }
+  // How much longer this replica's term holds by time alone, counting a shutdown under way as holding
+  // (the Lease stays ours, and renewed, until the release) but not a step-down. The proxy lets the
+  // exchanges a leader began before SIGTERM finish in that time; it resets them before the release
+  // (Elector::set_before_release), so they never overlap the next leader's term.
+  std::optional<std::chrono::nanoseconds> held_through_shutdown_for(BootTime boot_now,
+                                                                    WallClockTime wall_now) const {
+    if (!record_is_ours) return std::nullopt;
+    std::optional<SendTime> renewed;
+    if (renew_sent_boot && renew_sent_wall) renewed = SendTime{*renew_sent_boot, *renew_sent_wall};
+    return time_leading(renewed, renew_deadline, leading_not_before, stepping_down, boot_now, wall_now);
+  }
   bool is_leader(BootTime boot_now, WallClockTime wall_now) const {
     return valid_for(boot_now, wall_now).has_value();
   }

@@ -10,6 +10,7 @@ ModeParts make_mode(ModeSettings settings, const ApiFactories& apis, const elect
   ModeParts parts;
   switch (settings.kind) {
     case ModeKind::readiness:
+    case ModeKind::proxy:
       break;
     case ModeKind::label:
       parts.pods = apis.pods();

@@ -3,6 +3,8 @@
 // parses the flag into it without depending on the rest of traffic/.
 namespace le::traffic {
 
-enum class ModeKind { readiness, label, endpoints, readiness_gate };
+// proxy writes nothing either: the sidecar's own proxy (sidecar/proxy/) sends each request to the
+// leader's app.
+enum class ModeKind { readiness, label, endpoints, readiness_gate, proxy };
 
 }  // namespace le::traffic

@@ -99,9 +99,9 @@ TEST_CASE("endpoints mode: service, ports, POD_IP") {
 }
 
 TEST_CASE("an unknown mode names the choices - settings of another mode are a note, not an error") {
-  CHECK(contains(error({"--route", "proxy"}),
-                 "--route \"proxy\" is not a routing mode: use readiness, label, endpoints "
-                 "or readiness-gate"));
+  CHECK(contains(error({"--route", "sidecar"}),
+                 "--route \"sidecar\" is not a routing mode: use readiness, label, endpoints, "
+                 "readiness-gate or proxy"));
   const auto outcome = parse({"--service", "web"});
   REQUIRE(outcome.action == Action::run);
   REQUIRE(outcome.notes.size() == 1);

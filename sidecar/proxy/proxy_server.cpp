@@ -1,0 +1,818 @@
+#include "proxy/proxy_server.h"
+
+#include <sys/socket.h>
+
+#include <array>
+#include <atomic>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <system_error>
+#include <thread>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+namespace le::proxy {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using namespace std::chrono;
+
+namespace {
+
+// One buffer per exchange in flight, in each direction's turn: a body is never held whole, and the
+// sender waits while the receiver is slow (back-pressure), as the kernel's socket buffers allow.
+constexpr std::size_t kRelayBufferSize = 64 * 1024;
+// Idle connections kept per upstream and worker: enough for every connection of a busy client pool
+// to find one again, few enough that an app with a small connection limit is not starved.
+constexpr std::size_t kMaxIdleUpstreams = 256;
+// After our own error answer the client may still be sending its body; closing with unread data
+// makes the kernel send RST, which can destroy the answer before the client reads it.
+constexpr seconds kLingerTimeout{1};
+constexpr std::uint64_t kNoBodyLimit = std::numeric_limits<std::uint64_t>::max();
+
+std::string to_string(const tcp::endpoint& endpoint) {
+  std::ostringstream out;
+  out << endpoint;
+  return out.str();
+}
+
+// A close that the peer sees as a reset (RST), not as the end of a message: a client or an app
+// must not mistake a cut-off exchange for a complete one.
+void reset_socket(tcp::socket& socket) {
+  beast::error_code ignored;
+  if (!socket.is_open()) return;
+  socket.set_option(net::socket_base::linger(true, 0), ignored);
+  socket.close(ignored);
+}
+
+// Whether an idle pooled connection was closed by the app meanwhile (it read EOF or has bytes it
+// was never asked for): reusing it would fail the request sent on it.
+bool closed_by_peer(tcp::socket& socket) {
+  char byte = 0;
+  const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+}  // namespace
+
+// What every worker shares: read-only settings, the gate, the counters.
+struct ProxyServer::Shared {
+  ProxySettings settings;
+  std::shared_ptr<TermGate> gate;
+  std::shared_ptr<ProxyMetrics> metrics;
+  std::atomic<std::size_t> connections{0};
+  std::atomic<bool> at_cap_reported{false};
+  std::string upstream_text;
+};
+
+struct ProxyServer::Worker {
+  Worker(ProxyServer::Shared& shared, tcp::acceptor::protocol_type protocol) : shared(shared), acceptor(io) {
+    acceptor.open(protocol);
+  }
+  void accept();
+
+  ProxyServer::Shared& shared;
+  net::io_context io{1};
+  tcp::acceptor acceptor;
+  std::thread thread;
+  // Idle keep-alive connections by destination (the app, a leader's proxy), most recent last.
+  std::map<tcp::endpoint, std::vector<std::unique_ptr<beast::tcp_stream>>> idle;
+};
+
+namespace {
+
+// One client connection: read a request, pass it on (or answer it), repeat while both sides keep
+// the connection alive. Owned by its handlers in flight (shared_from_this), as in Beast's examples;
+// it lives on its worker's single thread, so it needs no strand.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(ProxyServer::Worker& worker, tcp::socket&& socket, net::ip::address peer)
+      : worker_(worker), shared_(worker.shared), client_(std::move(socket)), peer_(std::move(peer)) {
+    trusted_ = shared_.settings.trusted.contains(peer_);
+  }
+  ~Session() {
+    leave_gate();
+    shared_.connections.fetch_sub(1);
+  }
+  void run() { read_header(); }
+
+ private:
+  enum class Route { local, forwarded };
+
+  void read_header();
+  void on_header(beast::error_code ec, std::size_t);
+  void route_follower(bhttp::request<bhttp::buffer_body>& request);
+  void pass_on(tcp::endpoint to);
+  void connect();
+  void on_connect(std::uint64_t exchange, beast::error_code ec);
+  void relay_request();
+  void on_request_read(std::uint64_t exchange, beast::error_code ec, std::size_t);
+  void write_request();
+  void on_request_written(std::uint64_t exchange, beast::error_code ec, std::size_t);
+  void read_response_header();
+  void on_response_header(std::uint64_t exchange, beast::error_code ec, std::size_t);
+  void relay_response();
+  void on_response_read(std::uint64_t exchange, beast::error_code ec, std::size_t);
+  void write_response();
+  void on_response_written(std::uint64_t exchange, beast::error_code ec, std::size_t);
+  void finish_exchange();
+  void on_term_ended(std::uint64_t exchange);
+  // Our own answer, as JSON with a reason; after it the connection is kept only if the request
+  // was read whole.
+  void reply(unsigned status, std::string_view reason, std::string message,
+             std::vector<std::pair<std::string, std::string>> headers = {});
+  void retry_on_fresh_connection();
+  void fail_upstream(beast::error_code ec, std::string_view while_doing);
+  void close_client();
+  void linger();
+  void leave_gate();
+  bool upstream_may_continue() const {
+    return route_ != Route::local || shared_.gate->may_continue(term_.number);
+  }
+  std::string upstream_name() const {
+    return route_ == Route::local ? "the app at " + shared_.upstream_text
+                                  : "the leader's proxy at " + to_string(upstream_endpoint_);
+  }
+  char* relay_buffer() {
+    if (!relay_) relay_ = std::make_unique<char[]>(kRelayBufferSize);
+    return relay_.get();
+  }
+
+  ProxyServer::Worker& worker_;
+  ProxyServer::Shared& shared_;
+  beast::tcp_stream client_;
+  net::ip::address peer_;
+  bool trusted_ = false;
+  beast::flat_buffer client_buffer_;
+  std::optional<bhttp::request_parser<bhttp::buffer_body>> request_;
+  std::optional<bhttp::request_serializer<bhttp::buffer_body>> request_out_;
+
+  std::unique_ptr<beast::tcp_stream> upstream_;
+  tcp::endpoint upstream_endpoint_;
+  bool upstream_reused_ = false;
+  bool upstream_keep_alive_ = false;
+  beast::flat_buffer upstream_buffer_;
+  std::optional<bhttp::response_parser<bhttp::buffer_body>> response_;
+  std::optional<bhttp::response_serializer<bhttp::buffer_body>> response_out_;
+  std::optional<bhttp::response<bhttp::string_body>> own_answer_;
+  std::unique_ptr<char[]> relay_;
+
+  // The exchange in progress: its number (handlers of an exchange that was reset find it changed),
+  // where it goes, the term it was let through in.
+  std::uint64_t exchange_ = 0;
+  Route route_ = Route::local;
+  AdmittedTerm term_;
+  std::optional<std::uint64_t> gate_key_;
+  unsigned client_version_ = 11;
+  bool client_keep_alive_ = true;
+  bool head_request_ = false;
+  bool request_had_body_ = false;
+  bool response_started_ = false;
+  steady_clock::time_point started_;
+  std::size_t lingered_bytes_ = 0;
+  std::array<char, 4096> discard_{};
+};
+
+void Session::read_header() {
+  request_.emplace();
+  request_->header_limit(shared_.settings.header_limit);
+  // No limit is the largest one: Boost 1.74's parser takes boost::none for a limit of zero where it
+  // compares a Content-Length with it.
+  request_->body_limit(shared_.settings.max_body > 0 ? shared_.settings.max_body : kNoBodyLimit);
+  client_.expires_after(shared_.settings.idle_timeout);
+  bhttp::async_read_header(client_, client_buffer_, *request_,
+                           beast::bind_front_handler(&Session::on_header, shared_from_this()));
+}
+
+void Session::on_header(beast::error_code ec, std::size_t) {
+  if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
+      ec == net::error::operation_aborted || ec == beast::error::timeout || ec == net::error::eof ||
+      ec == net::error::connection_reset) {
+    close_client();
+    return;
+  }
+  ++exchange_;
+  started_ = steady_clock::now();
+  response_started_ = false;
+  if (ec == bhttp::error::header_limit) {
+    reply(431, "header-too-large",
+          "the request's header is larger than " + std::to_string(shared_.settings.header_limit) + " bytes");
+    return;
+  }
+  if (ec == bhttp::error::body_limit) {
+    reply(413, "body-too-large",
+          "the request's body is larger than --proxy-max-body (" + std::to_string(shared_.settings.max_body) +
+              " bytes)");
+    return;
+  }
+  if (ec) {
+    reply(400, "bad-request", "the request is not valid HTTP/1.1: " + ec.message());
+    return;
+  }
+  auto& request = request_->get();
+  client_version_ = request.version();
+  client_keep_alive_ = request.keep_alive();
+  head_request_ = request.method() == bhttp::verb::head;
+  request_had_body_ = !request_->is_done();
+  if (request.find(bhttp::field::upgrade) != request.end()) {
+    // Tunnelled upgrades (WebSocket) are not passed on yet: say so rather than mangle one.
+    reply(501, "upgrade-not-supported",
+          "the proxy does not pass on protocol upgrades (WebSocket) in http mode yet");
+    return;
+  }
+
+  const auto hop = request.find(kHopHeader);
+  const auto admitted = shared_.gate->admit();
+  if (hop != request.end()) {
+    // From another replica's proxy: only for exactly the term it names, and never on again.
+    const auto named = parse_hop(to_std(hop->value()));
+    if (!named || !admitted || named->holder != admitted->holder ||
+        named->acquire_time != admitted->acquire_time) {
+      shared_.metrics->requests[ProxyMetrics::rejected].add();
+      reply(503, "not-leader-of-that-term",
+            "this replica does not lead the term the forwarding proxy named (" +
+                std::string(to_std(hop->value())) + "); the leader changed meanwhile",
+            {{"Retry-After", std::to_string(shared_.settings.retry_after.count())}});
+      return;
+    }
+  }
+  if (!admitted) {
+    route_follower(request);
+    return;
+  }
+  route_ = Route::local;
+  term_ = *admitted;
+  gate_key_ =
+      shared_.gate->enter(term_.number, [weak = weak_from_this(), &io = worker_.io, exchange = exchange_] {
+        net::post(io, [weak, exchange] {
+          if (const auto self = weak.lock()) self->on_term_ended(exchange);
+        });
+      });
+  request.erase(kHopHeader);
+  remove_hop_by_hop(request);
+  set_forwarding_headers(request, {peer_, trusted_});
+  // The app learns the term's fencing token with each request (README "Fencing token").
+  request.set(kFencingTokenHeader, term_.fencing_token);
+  pass_on(shared_.settings.upstream);
+}
+
+void Session::route_follower(bhttp::request<bhttp::buffer_body>& request) {
+  const auto& settings = shared_.settings;
+  const std::vector<std::pair<std::string, std::string>> retry = {
+      {"Retry-After", std::to_string(settings.retry_after.count())}};
+  if (settings.follower == ProxySettings::Follower::reject || !settings.leader) {
+    shared_.metrics->requests[ProxyMetrics::rejected].add();
+    const auto board = settings.leader ? settings.leader() : LeaderLookup{};
+    reply(503, "not-leader",
+          "this replica does not lead" +
+              (board.holder.empty() ? std::string{} : "; the leader is " + board.holder),
+          retry);
+    return;
+  }
+  const LeaderLookup leader = settings.leader();
+  if (!leader.proxy) {
+    shared_.metrics->requests[ProxyMetrics::rejected].add();
+    reply(503, leader.holder.empty() ? "no-leader" : "no-leader-address", leader.why_none, retry);
+    return;
+  }
+  if (settings.follower == ProxySettings::Follower::redirect) {
+    shared_.metrics->requests[ProxyMetrics::rejected].add();
+    const auto& address = leader.proxy->address();
+    const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+    reply(307, "redirect-to-leader", "the leader is " + leader.holder,
+          {{"Location",
+            "http://" + host + ":" + std::to_string(leader.proxy->port()) + std::string(request.target())}});
+    return;
+  }
+  route_ = Route::forwarded;
+  term_ = AdmittedTerm{};
+  remove_hop_by_hop(request);
+  set_forwarding_headers(request, {peer_, trusted_});
+  request.erase(kFencingTokenHeader);
+  request.set(kHopHeader, hop_value(leader.holder, leader.acquire_time));
+  pass_on(*leader.proxy);
+}
+
+void Session::pass_on(tcp::endpoint to) {
+  auto& request = request_->get();
+  upstream_endpoint_ = to;
+  // The client was promised nothing about the body yet: we read it now, so tell it to send it
+  // (the app's own 100 Continue, if it sends one, is dropped).
+  const bool expects_continue = [&] {
+    const auto expect = request.find(bhttp::field::expect);
+    return expect != request.end() && beast::iequals(expect->value(), "100-continue");
+  }();
+  request.erase(bhttp::field::expect);
+  request.version(11);
+  request.keep_alive(true);
+  if (expects_continue && request_had_body_ && client_version_ >= 11) {
+    static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    client_.expires_after(shared_.settings.idle_timeout);
+    net::async_write(client_, net::buffer(kContinue),
+                     [self = shared_from_this(), exchange = exchange_](beast::error_code ec, std::size_t) {
+                       if (exchange != self->exchange_) return;
+                       if (ec) {
+                         self->close_client();
+                         return;
+                       }
+                       self->connect();
+                     });
+    return;
+  }
+  connect();
+}
+
+void Session::connect() {
+  upstream_reused_ = false;
+  upstream_buffer_.clear();
+  auto& idle = worker_.idle[upstream_endpoint_];
+  while (!idle.empty()) {
+    auto candidate = std::move(idle.back());
+    idle.pop_back();
+    if (closed_by_peer(candidate->socket())) continue;
+    upstream_ = std::move(candidate);
+    upstream_reused_ = true;
+    request_out_.emplace(request_->get());
+    relay_request();
+    return;
+  }
+  upstream_ = std::make_unique<beast::tcp_stream>(worker_.io);
+  upstream_->expires_after(shared_.settings.connect_timeout);
+  upstream_->async_connect(upstream_endpoint_,
+                           beast::bind_front_handler(&Session::on_connect, shared_from_this(), exchange_));
+}
+
+void Session::on_connect(std::uint64_t exchange, beast::error_code ec) {
+  if (exchange != exchange_) return;
+  if (ec) {
+    shared_.metrics->requests[ProxyMetrics::failed].add();
+    spdlog::debug("proxy: cannot connect to {}: {}", upstream_name(), ec.message());
+    reply(ec == beast::error::timeout ? 504 : 502, "upstream-unreachable",
+          "cannot connect to " + upstream_name() + ": " + ec.message());
+    return;
+  }
+  beast::error_code ignored;
+  upstream_->socket().set_option(tcp::no_delay(true), ignored);
+  request_out_.emplace(request_->get());
+  relay_request();
+}
+
+// The request's head and body go on in turns of one buffer, as Beast's relay example does it:
+// read what the client sent, write it on, read again.
+void Session::relay_request() {
+  auto& body = request_->get().body();
+  if (!request_->is_done()) {
+    body.data = relay_buffer();
+    body.size = kRelayBufferSize;
+    client_.expires_after(shared_.settings.idle_timeout);
+    // read_some, not read: a trickling body goes on as it comes, not once a buffer is full.
+    bhttp::async_read_some(
+        client_, client_buffer_, *request_,
+        beast::bind_front_handler(&Session::on_request_read, shared_from_this(), exchange_));
+    return;
+  }
+  body.data = nullptr;
+  body.size = 0;
+  body.more = false;
+  write_request();
+}
+
+void Session::on_request_read(std::uint64_t exchange, beast::error_code ec, std::size_t) {
+  if (exchange != exchange_) return;
+  if (ec == bhttp::error::need_buffer) ec = {};
+  if (ec == bhttp::error::body_limit) {
+    if (upstream_) reset_socket(upstream_->socket());
+    shared_.metrics->requests[ProxyMetrics::rejected].add();
+    reply(413, "body-too-large",
+          "the request's body is larger than --proxy-max-body (" + std::to_string(shared_.settings.max_body) +
+              " bytes)");
+    return;
+  }
+  if (ec) {
+    // The client went away or stalled mid-body: the app must not take a cut-off body as whole.
+    spdlog::debug("proxy: {}: reading the request body: {}", peer_.to_string(), ec.message());
+    if (upstream_) reset_socket(upstream_->socket());
+    shared_.metrics->requests[ProxyMetrics::failed].add();
+    close_client();
+    return;
+  }
+  auto& body = request_->get().body();
+  body.size = kRelayBufferSize - body.size;
+  body.data = relay_buffer();
+  body.more = !request_->is_done();
+  // Only framing was read (a chunk's size line): nothing to send yet.
+  if (body.size == 0 && body.more) {
+    relay_request();
+    return;
+  }
+  write_request();
+}
+
+void Session::write_request() {
+  if (!upstream_may_continue()) {
+    on_term_ended(exchange_);
+    return;
+  }
+  upstream_->expires_after(shared_.settings.idle_timeout);
+  bhttp::async_write(*upstream_, *request_out_,
+                     beast::bind_front_handler(&Session::on_request_written, shared_from_this(), exchange_));
+}
+
+void Session::on_request_written(std::uint64_t exchange, beast::error_code ec, std::size_t) {
+  if (exchange != exchange_) return;
+  if (ec == bhttp::error::need_buffer) ec = {};
+  if (ec) {
+    if (upstream_reused_ && !request_had_body_) {
+      retry_on_fresh_connection();
+      return;
+    }
+    fail_upstream(ec, "sending the request");
+    return;
+  }
+  if (!request_out_->is_done()) {
+    relay_request();
+    return;
+  }
+  read_response_header();
+}
+
+void Session::retry_on_fresh_connection() {
+  // An idle connection the app closed just as we took it: nothing of the request can have reached
+  // the app (it had no body, and no byte of an answer came), so it is sent once more, on a new one.
+  spdlog::debug("proxy: a kept-alive connection to {} was closed; sending again on a new one",
+                upstream_name());
+  if (upstream_) reset_socket(upstream_->socket());
+  upstream_.reset();
+  upstream_reused_ = false;
+  worker_.idle[upstream_endpoint_].clear();
+  upstream_ = std::make_unique<beast::tcp_stream>(worker_.io);
+  upstream_->expires_after(shared_.settings.connect_timeout);
+  upstream_->async_connect(upstream_endpoint_,
+                           beast::bind_front_handler(&Session::on_connect, shared_from_this(), exchange_));
+}
+
+void Session::read_response_header() {
+  response_.emplace();
+  response_->header_limit(shared_.settings.header_limit);
+  response_->body_limit(kNoBodyLimit);
+  if (head_request_) response_->skip(true);
+  upstream_->expires_after(shared_.settings.idle_timeout);
+  bhttp::async_read_header(
+      *upstream_, upstream_buffer_, *response_,
+      beast::bind_front_handler(&Session::on_response_header, shared_from_this(), exchange_));
+}
+
+void Session::on_response_header(std::uint64_t exchange, beast::error_code ec, std::size_t) {
+  if (exchange != exchange_) return;
+  if (ec) {
+    if (upstream_reused_ && !request_had_body_ && upstream_buffer_.size() == 0 &&
+        (ec == bhttp::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset)) {
+      retry_on_fresh_connection();
+      return;
+    }
+    fail_upstream(ec, "reading the response");
+    return;
+  }
+  if (!upstream_may_continue()) {
+    on_term_ended(exchange_);
+    return;
+  }
+  auto& response = response_->get();
+  const unsigned status = response.result_int();
+  if (status / 100 == 1) {
+    // An interim answer (100 Continue, 103 Early Hints): the client already had ours; the final one
+    // follows.
+    read_response_header();
+    return;
+  }
+  upstream_keep_alive_ = response.keep_alive();
+  remove_hop_by_hop(response);
+  const bool no_body = head_request_ || status == 204 || status == 304;
+  if (!no_body && !response.has_content_length() && !response.chunked()) {
+    // Delimited by the app's close: a client that keeps the connection needs it chunked.
+    if (client_version_ >= 11) {
+      response.chunked(true);
+    } else {
+      client_keep_alive_ = false;
+    }
+  }
+  if (response.chunked() && client_version_ < 11) {
+    response.chunked(false);
+    client_keep_alive_ = false;
+  }
+  response.version(client_version_);
+  response.keep_alive(client_keep_alive_);
+  response_out_.emplace(response);
+  response_started_ = true;
+  if (no_body) {
+    client_.expires_after(shared_.settings.idle_timeout);
+    bhttp::async_write_header(client_, *response_out_,
+                              [self = shared_from_this(), exchange](beast::error_code write_ec, std::size_t) {
+                                if (exchange != self->exchange_) return;
+                                if (write_ec) {
+                                  self->shared_.metrics->requests[ProxyMetrics::failed].add();
+                                  self->close_client();
+                                  return;
+                                }
+                                self->finish_exchange();
+                              });
+    return;
+  }
+  relay_response();
+}
+
+void Session::relay_response() {
+  auto& body = response_->get().body();
+  if (!response_->is_done()) {
+    body.data = relay_buffer();
+    body.size = kRelayBufferSize;
+    upstream_->expires_after(shared_.settings.idle_timeout);
+    // read_some: an event stream's events go on one by one, as the app sends them.
+    bhttp::async_read_some(
+        *upstream_, upstream_buffer_, *response_,
+        beast::bind_front_handler(&Session::on_response_read, shared_from_this(), exchange_));
+    return;
+  }
+  body.data = nullptr;
+  body.size = 0;
+  body.more = false;
+  write_response();
+}
+
+void Session::on_response_read(std::uint64_t exchange, beast::error_code ec, std::size_t) {
+  if (exchange != exchange_) return;
+  if (ec == bhttp::error::need_buffer) ec = {};
+  if (ec) {
+    // The head is gone to the client already: all that is left is to cut the answer off, which the
+    // client sees (a short body, a missing last chunk, a reset).
+    spdlog::debug("proxy: {} broke off the response: {}", upstream_name(), ec.message());
+    shared_.metrics->requests[ProxyMetrics::failed].add();
+    reset_socket(upstream_->socket());
+    reset_socket(client_.socket());
+    return;
+  }
+  if (!upstream_may_continue()) {
+    on_term_ended(exchange_);
+    return;
+  }
+  auto& body = response_->get().body();
+  body.size = kRelayBufferSize - body.size;
+  body.data = relay_buffer();
+  body.more = !response_->is_done();
+  if (body.size == 0 && body.more) {
+    relay_response();
+    return;
+  }
+  write_response();
+}
+
+void Session::write_response() {
+  client_.expires_after(shared_.settings.idle_timeout);
+  bhttp::async_write(client_, *response_out_,
+                     beast::bind_front_handler(&Session::on_response_written, shared_from_this(), exchange_));
+}
+
+void Session::on_response_written(std::uint64_t exchange, beast::error_code ec, std::size_t) {
+  if (exchange != exchange_) return;
+  if (ec == bhttp::error::need_buffer) ec = {};
+  if (ec) {
+    // The client went away: the app's answer has nowhere to go, and its connection is in an unknown
+    // place of the message.
+    shared_.metrics->requests[ProxyMetrics::failed].add();
+    if (upstream_) reset_socket(upstream_->socket());
+    close_client();
+    return;
+  }
+  if (!response_out_->is_done()) {
+    relay_response();
+    return;
+  }
+  finish_exchange();
+}
+
+void Session::finish_exchange() {
+  shared_.metrics->requests[route_ == Route::local ? ProxyMetrics::local : ProxyMetrics::forwarded].add();
+  shared_.metrics->duration.observe(steady_clock::now() - started_);
+  leave_gate();
+  // The app's connection goes back to the pool only between whole messages.
+  if (upstream_ && upstream_keep_alive_ && response_->is_done() && request_out_->is_done() &&
+      upstream_buffer_.size() == 0) {
+    auto& idle = worker_.idle[upstream_endpoint_];
+    upstream_->expires_never();
+    if (idle.size() < kMaxIdleUpstreams) idle.push_back(std::move(upstream_));
+  }
+  upstream_.reset();
+  request_out_.reset();
+  response_out_.reset();
+  response_.reset();
+  ++exchange_;
+  if (!client_keep_alive_) {
+    linger();
+    return;
+  }
+  read_header();
+}
+
+void Session::on_term_ended(std::uint64_t exchange) {
+  if (exchange != exchange_ || !gate_key_) return;
+  shared_.metrics->resets.add();
+  spdlog::debug("proxy: the term of an exchange of {} ended: resetting it", peer_.to_string());
+  if (upstream_) reset_socket(upstream_->socket());
+  upstream_.reset();
+  leave_gate();
+  if (!response_started_ && request_->is_done()) {
+    reply(503, "term-ended", "this replica's leadership ended before the app answered",
+          {{"Retry-After", std::to_string(shared_.settings.retry_after.count())}});
+    return;
+  }
+  ++exchange_;
+  reset_socket(client_.socket());
+}
+
+void Session::fail_upstream(beast::error_code ec, std::string_view while_doing) {
+  shared_.metrics->requests[ProxyMetrics::failed].add();
+  spdlog::debug("proxy: {} failed {}: {}", upstream_name(), while_doing, ec.message());
+  if (upstream_) reset_socket(upstream_->socket());
+  upstream_.reset();
+  if (response_started_) {
+    ++exchange_;
+    reset_socket(client_.socket());
+    return;
+  }
+  reply(ec == beast::error::timeout ? 504 : 502,
+        ec == beast::error::timeout ? "upstream-timeout" : "upstream-failed",
+        upstream_name() + " failed " + std::string(while_doing) + ": " + ec.message());
+}
+
+void Session::reply(unsigned status, std::string_view reason, std::string message,
+                    std::vector<std::pair<std::string, std::string>> headers) {
+  leave_gate();
+  if (upstream_) {
+    reset_socket(upstream_->socket());
+    upstream_.reset();
+  }
+  const std::uint64_t exchange = ++exchange_;
+  // Unread body bytes would be taken for the next request: such a connection is not kept.
+  const bool keep_alive = client_keep_alive_ && request_ && request_->is_header_done() && request_->is_done();
+  auto& answer =
+      own_answer_.emplace(static_cast<bhttp::status>(status), client_version_ >= 10 ? client_version_ : 11);
+  answer.set(bhttp::field::server, "lease-elector");
+  answer.set(bhttp::field::content_type, "application/json");
+  for (auto& [name, value] : headers) answer.set(name, value);
+  nlohmann::json body{{"error", message}, {"reason", reason}};
+  answer.body() = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  answer.keep_alive(keep_alive);
+  answer.prepare_payload();
+  if (head_request_) answer.body().clear();
+  client_.expires_after(shared_.settings.idle_timeout);
+  bhttp::async_write(client_, answer,
+                     [self = shared_from_this(), keep_alive, exchange](beast::error_code ec, std::size_t) {
+                       if (exchange != self->exchange_) return;
+                       self->own_answer_.reset();
+                       if (ec) {
+                         self->close_client();
+                         return;
+                       }
+                       if (!keep_alive) {
+                         self->linger();
+                         return;
+                       }
+                       self->read_header();
+                     });
+}
+
+void Session::close_client() {
+  ++exchange_;
+  if (upstream_) reset_socket(upstream_->socket());
+  upstream_.reset();
+  leave_gate();
+  beast::error_code ignored;
+  client_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  client_.close();
+}
+
+void Session::linger() {
+  beast::error_code ignored;
+  client_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  client_.expires_after(kLingerTimeout);
+  client_.async_read_some(net::buffer(discard_),
+                          [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                            self->lingered_bytes_ += n;
+                            if (ec || self->lingered_bytes_ > 256 * 1024) {
+                              self->client_.close();
+                              return;
+                            }
+                            self->linger();
+                          });
+}
+
+void Session::leave_gate() {
+  if (gate_key_) shared_.gate->leave(*gate_key_);
+  gate_key_.reset();
+}
+
+}  // namespace
+
+void ProxyServer::Worker::accept() {
+  acceptor.async_accept(io, [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+    if (ec) {
+      spdlog::warn("proxy: accept failed: {}", ec.message());
+      accept();
+      return;
+    }
+    beast::error_code peer_ec;
+    const auto peer = socket.remote_endpoint(peer_ec);
+    if (shared.connections.fetch_add(1) >= shared.settings.max_connections) {
+      shared.connections.fetch_sub(1);
+      if (!shared.at_cap_reported.exchange(true)) {
+        spdlog::warn("proxy: {} open connections, the cap; closing new ones",
+                     shared.settings.max_connections);
+      }
+      beast::error_code ignored;
+      socket.close(ignored);
+    } else {
+      shared.at_cap_reported = false;
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      std::make_shared<Session>(*this, std::move(socket), peer_ec ? net::ip::address{} : peer.address())
+          ->run();
+    }
+    accept();
+  });
+}
+
+ProxyServer::ProxyServer(const tcp::endpoint& listen, ProxySettings settings, std::shared_ptr<TermGate> gate,
+                         std::shared_ptr<ProxyMetrics> metrics) {
+  if (settings.threads < 1) settings.threads = 1;
+  auto shared = std::make_shared<ProxyServer::Shared>();
+  shared->upstream_text = to_string(settings.upstream);
+  shared->settings = std::move(settings);
+  shared->gate = std::move(gate);
+  shared->metrics = std::move(metrics);
+  shared_ = shared;
+  tcp::endpoint bind_to = listen;
+  for (int i = 0; i < shared->settings.threads; ++i) {
+    auto worker = std::make_unique<Worker>(*shared, listen.protocol());
+    beast::error_code ec;
+    const auto fail = [&] {
+      throw std::system_error(ec, "cannot listen on " + to_string(listen) + " (proxy)");
+    };
+    worker->acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (ec) fail();
+    // Each worker listens on the same port; the kernel spreads new connections among them.
+    const int one = 1;
+    if (::setsockopt(worker->acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+      ec = beast::error_code(errno, boost::system::system_category());
+      fail();
+    }
+    worker->acceptor.bind(bind_to, ec);
+    if (ec) fail();
+    worker->acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) fail();
+    // Port 0 asked the kernel for a port: the other workers take the same one.
+    bind_to = worker->acceptor.local_endpoint();
+    workers_.push_back(std::move(worker));
+  }
+  local_endpoint_ = bind_to;
+}
+
+ProxyServer::~ProxyServer() { stop(); }
+
+void ProxyServer::start() {
+  for (auto& worker : workers_) {
+    worker->accept();
+    worker->thread = std::thread([w = worker.get()] { w->io.run(); });
+  }
+}
+
+void ProxyServer::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  for (auto& worker : workers_) {
+    net::post(worker->io, [w = worker.get()] {
+      beast::error_code ignored;
+      w->acceptor.close(ignored);
+      w->idle.clear();
+      w->io.stop();
+    });
+  }
+  for (auto& worker : workers_) {
+    if (worker->thread.joinable()) worker->thread.join();
+  }
+  // Sessions still owned by queued handlers go with each io_context, in ~Worker.
+}
+
+}  // namespace le::proxy

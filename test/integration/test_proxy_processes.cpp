@@ -1,0 +1,258 @@
+// --route proxy with real sidecar processes, each with an app of its own (RecordingApp) behind its
+// proxy. Split brain, judged from what the apps received against the sidecars' leadership logs
+// (both on CLOCK_BOOTTIME): no byte may reach an app while another replica leads, nor before its
+// own replica's term began; after a step-down not even after its own term's end. An upload is kept
+// open through each handover, so a proxy that let a begun exchange outlive its term would be seen.
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "http_client.h"
+#include "leadership_terms.h"
+#include "local_cluster.h"
+#include "recording_app.h"
+
+using namespace std::chrono;
+using namespace std::chrono_literals;
+using le::testing::boot_now_ns;
+using le::testing::ClusterOptions;
+using le::testing::HttpClient;
+using le::testing::LocalCluster;
+using le::testing::LoggedTerm;
+using le::testing::RecordingApp;
+using nlohmann::json;
+
+namespace {
+
+ClusterOptions options(std::string release_delay) {
+  ClusterOptions o;
+  o.apiserver_binary = FAKE_APISERVER_BINARY;
+  o.sidecar_binary = LEASE_ELECTOR_BINARY;
+  o.release_delay = std::move(release_delay);
+  o.leader_answer_timeout = 5s;
+  return o;
+}
+
+std::vector<std::string> proxy_flags(const RecordingApp& app, int proxy_port) {
+  return {"--route",          "proxy",       "--proxy-listen",   "127.0.0.1:" + std::to_string(proxy_port),
+          "--proxy-upstream", app.address(), "--proxy-follower", "reject"};
+}
+
+std::string proxy_url(int port, const std::string& path) {
+  return "http://127.0.0.1:" + std::to_string(port) + path;
+}
+
+// Two replicas with their apps: replica 0 leads, replica 1 follows and has seen the Lease.
+struct Pair {
+  explicit Pair(std::string release_delay) : cluster(options(std::move(release_delay))) {
+    cluster.start_sidecar(0, proxy_flags(app0, proxy0));
+    REQUIRE(cluster.wait_for_leader(10s));
+    cluster.start_sidecar(1, proxy_flags(app1, proxy1));
+    // The follower names the holder (in its 503s too) once its /leader does.
+    const auto deadline = steady_clock::now() + 10s;
+    while (steady_clock::now() < deadline && cluster.leader_view(1).name != "replica-0") {
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+  LocalCluster cluster;
+  RecordingApp app0{"app-0"}, app1{"app-1"};
+  int proxy0 = le::testing::free_loopback_port(), proxy1 = le::testing::free_loopback_port();
+};
+
+// A client that uploads a chunked body through a proxy, one small chunk every 20 ms, until the
+// proxy breaks the connection off or `limit` has passed: a long exchange to keep open through a
+// handover.
+class SlowUpload {
+ public:
+  SlowUpload(int port, milliseconds limit) {
+    thread_ = std::thread([this, port, limit] { run(port, limit); });
+  }
+  ~SlowUpload() { join(); }
+  void join() {
+    if (thread_.joinable()) thread_.join();
+  }
+  // When a send or the read of the answer failed (0: it never did).
+  std::int64_t broken_ns() const { return broken_ns_; }
+  int chunks_sent() const { return chunks_; }
+  bool answered() const { return answered_; }
+
+ private:
+  void run(int port, milliseconds limit) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+      broken_ns_ = boot_now_ns();
+      ::close(fd);
+      return;
+    }
+    const auto send_all = [&](const std::string& data) {
+      return ::send(fd, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
+    };
+    bool ok = send_all("POST /upload HTTP/1.1\r\nHost: svc\r\nTransfer-Encoding: chunked\r\n\r\n");
+    const auto until = steady_clock::now() + limit;
+    while (ok && steady_clock::now() < until) {
+      ok = send_all("5\r\nhello\r\n");
+      if (ok) ++chunks_;
+      // A reset shows on the next send; a peer's close only on a read, so look without waiting.
+      char byte;
+      const auto n = ::recv(fd, &byte, 1, MSG_DONTWAIT | MSG_PEEK);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) ok = false;
+      std::this_thread::sleep_for(20ms);
+    }
+    if (ok) {
+      ok = send_all("0\r\n\r\n");
+      char answer[512];
+      const auto n = ::recv(fd, answer, sizeof answer, 0);
+      answered_ = n > 0 && std::string(answer, static_cast<std::size_t>(n)).rfind("HTTP/1.1 200", 0) == 0;
+      ok = answered_;
+    }
+    if (!ok) broken_ns_ = boot_now_ns();
+    ::close(fd);
+  }
+
+  std::thread thread_;
+  std::atomic<std::int64_t> broken_ns_{0};
+  std::atomic<int> chunks_{0};
+  std::atomic<bool> answered_{false};
+};
+
+// Every moment app `replica` received bytes: never inside another replica's term, never before a
+// term of its own began, and (strict) never after the end of that term.
+void check_received_inside_terms(const RecordingApp& app, std::size_t replica,
+                                 const std::vector<LoggedTerm>& terms, bool strict) {
+  for (const auto& exchange : app.exchanges()) {
+    for (const std::int64_t t : exchange.received_ns) {
+      INFO("replica " << replica << ", " << exchange.target << ", received at " << t);
+      const LoggedTerm* own = nullptr;
+      for (const auto& term : terms) {
+        if (term.replica == replica && term.start_boot_ns <= t &&
+            (!own || term.start_boot_ns > own->start_boot_ns))
+          own = &term;
+        if (term.replica != replica) {
+          CHECK_FALSE((term.start_boot_ns <= t && t <= term.end_boot_ns));
+        }
+      }
+      REQUIRE(own != nullptr);
+      if (strict) CHECK(t <= own->end_boot_ns);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE(
+    "the leader's proxy reaches its own app with the fencing token, a follower's answers 503 - and a "
+    "step-down resets an open upload at once") {
+  Pair pair("0s");
+  auto& cluster = pair.cluster;
+  auto &app0 = pair.app0, &app1 = pair.app1;
+  const int proxy0 = pair.proxy0, proxy1 = pair.proxy1;
+  HttpClient client;
+
+  const auto leader = cluster.leader_view(0);
+  REQUIRE(leader.is_leader);
+  const std::string token = leader.body.value("fencingToken", "");
+  CHECK_FALSE(token.empty());
+  const auto through_leader = client.get(proxy_url(proxy0, "/hello"));
+  CHECK(through_leader.status == 200);
+  CHECK(through_leader.body == "app-0 " + token);
+  // Keep-alive to the app: a second request on the kept connection is answered the same.
+  CHECK(client.get(proxy_url(proxy0, "/hello")).body == "app-0 " + token);
+  const auto through_follower = client.get(proxy_url(proxy1, "/hello"));
+  CHECK(through_follower.status == 503);
+  const auto refusal = json::parse(through_follower.body, nullptr, false);
+  CHECK(refusal.value("reason", "") == "not-leader");
+  INFO("the follower's answer: " << through_follower.body);
+  CHECK(refusal.value("error", "").find("the leader is replica-0") != std::string::npos);
+
+  // An upload through the leader's proxy, then a step-down in its middle.
+  SlowUpload upload(proxy0, 10s);
+  std::this_thread::sleep_for(300ms);
+  const std::int64_t step_down_ns = boot_now_ns();
+  cluster.sidecar(0).signal(SIGUSR1);
+  upload.join();
+  CHECK(upload.chunks_sent() > 3);
+  REQUIRE(upload.broken_ns() > 0);
+  // Reset at once (well within a second even on a loaded machine), not at the release.
+  CHECK(upload.broken_ns() - step_down_ns < duration_cast<nanoseconds>(1s).count());
+  // The app saw the upload cut off, never complete.
+  bool saw_upload = false;
+  for (const auto& exchange : app0.exchanges()) {
+    if (exchange.target != "/upload") continue;
+    saw_upload = true;
+    CHECK_FALSE(exchange.complete);
+    CHECK(exchange.broken_ns > 0);
+  }
+  CHECK(saw_upload);
+
+  // Replica 1 takes over after the step-down delay; its proxy now reaches its own app.
+  REQUIRE(cluster.wait_for_leader(10s, 0));
+  CHECK(client.get(proxy_url(proxy1, "/hello")).body.rfind("app-1 ", 0) == 0);
+  CHECK(client.get(proxy_url(proxy0, "/hello")).status == 503);
+
+  const auto terms = cluster.leadership_terms();
+  check_received_inside_terms(app0, 0, terms, true);
+  check_received_inside_terms(app1, 1, terms, true);
+  CHECK(cluster.sidecar(0).log().find("proxy: the term of an exchange") != std::string::npos);
+}
+
+TEST_CASE(
+    "on SIGTERM the proxy takes no new request but lets an open upload go on, and resets it before the "
+    "release") {
+  Pair pair("1s");
+  auto& cluster = pair.cluster;
+  auto& app0 = pair.app0;
+  const int proxy0 = pair.proxy0;
+  HttpClient client;
+
+  SlowUpload upload(proxy0, 10s);
+  std::this_thread::sleep_for(200ms);
+  const std::int64_t sigterm_ns = boot_now_ns();
+  cluster.sidecar(0).signal(SIGTERM);
+  std::this_thread::sleep_for(200ms);
+  // No new request during the release delay: this replica no longer leads, and nobody else does yet.
+  const auto during = client.get(proxy_url(proxy0, "/hello"));
+  CHECK(during.status == 503);
+  upload.join();
+  REQUIRE(upload.broken_ns() > 0);
+  REQUIRE(cluster.wait_for_leader(10s, 0));
+  REQUIRE(cluster.sidecar(0).wait_for(10s));
+
+  // The upload went on into the release delay: the app received chunks well after the SIGTERM.
+  std::int64_t last_received = 0;
+  for (const auto& exchange : app0.exchanges()) {
+    if (exchange.target != "/upload") continue;
+    CHECK_FALSE(exchange.complete);
+    for (const auto t : exchange.received_ns) last_received = std::max(last_received, t);
+  }
+  CHECK(last_received - sigterm_ns > duration_cast<nanoseconds>(500ms).count());
+  // ... and stopped before the next leader's term: never two apps at work.
+  const auto terms = cluster.leadership_terms();
+  const auto next = le::testing::first_term_after(terms, sigterm_ns, 0);
+  REQUIRE(next);
+  CHECK(last_received < next->start_boot_ns);
+  check_received_inside_terms(app0, 0, terms, false);
+  const std::string log = cluster.sidecar(0).log();
+  const auto reset_at = log.find("proxy: the term of an exchange");
+  const auto released_at = log.find("released lease");
+  REQUIRE(reset_at != std::string::npos);
+  REQUIRE(released_at != std::string::npos);
+  CHECK(reset_at < released_at);
+}
