@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <charconv>
 #include <csignal>
 #include <cstdint>
 #include <functional>
@@ -50,6 +51,7 @@
 #include "traffic/traffic_loop.h"
 #include "util/file_limit.h"
 #include "util/logging.h"
+#include "util/micro_time.h"
 #include "util/version.h"
 
 namespace {
@@ -84,6 +86,24 @@ asio::ip::tcp::endpoint resolve_listen_address(asio::io_context& io, const std::
                        asio::ip::resolver_base::passive | asio::ip::resolver_base::numeric_service);
   if (results.empty()) throw std::runtime_error(std::string("cannot resolve ") + flag + " host " + host);
   return results.begin()->endpoint();
+}
+
+// "10.1.2.3:4080" or "[fd00::1]:4080", as main writes LeaderRecord::holder_address.
+std::optional<asio::ip::tcp::endpoint> parse_holder_address(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return std::nullopt;
+  std::string host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(host, ec);
+  unsigned port = 0;
+  const auto port_text = std::string_view(text).substr(colon + 1);
+  const auto [end, parse_ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec || parse_ec != std::errc{} || end != port_text.data() + port_text.size() || port == 0 ||
+      port > 65535) {
+    return std::nullopt;
+  }
+  return asio::ip::tcp::endpoint(address, static_cast<std::uint16_t>(port));
 }
 
 // The --route choice and its flags, as traffic/ takes them.
@@ -350,16 +370,44 @@ int main(int argc, char** argv) {
       settings.max_body = p.max_body;
       settings.max_connections = proxy_connections;
       settings.threads = kHttpThreads;
-      settings.leader = [&board] {
+      // A follower's view of where to send a request: the Lease's holder and the address it published
+      // for this very term (kube/ dropped one that names another holder or acquireTime).
+      settings.leader = [&board, identity] {
         le::proxy::LeaderLookup lookup;
         const auto snapshot = board.current();
-        if (snapshot->observed) lookup.holder = snapshot->observed->holder_identity;
-        lookup.why_none =
-            lookup.holder.empty() ? "nobody leads at the moment" : "the leader is " + lookup.holder;
+        if (!snapshot->observed || !snapshot->observed->has_holder()) {
+          lookup.why_none = "nobody leads at the moment";
+          return lookup;
+        }
+        const auto& record = *snapshot->observed;
+        lookup.holder = record.holder_identity;
+        if (record.holder_identity == identity) {
+          lookup.why_none = "this replica holds the Lease but does not lead now (" + snapshot->status + ")";
+          return lookup;
+        }
+        if (record.holder_address.empty()) {
+          lookup.why_none = "the leader " + record.holder_identity +
+                            " published no proxy address (a client-go elector, or lease-elector without "
+                            "--route proxy)";
+          return lookup;
+        }
+        lookup.proxy = parse_holder_address(record.holder_address);
+        if (!lookup.proxy) {
+          lookup.why_none = "the leader " + record.holder_identity + " published the address \"" +
+                            record.holder_address + "\", which is not IP:PORT";
+          return lookup;
+        }
+        if (record.acquire_time) lookup.acquire_time = le::util::format_micro_time(*record.acquire_time);
         return lookup;
       };
       proxy_server.emplace(resolve_listen_address(io, p.listen_host, p.listen_port, "--proxy-listen"),
                            std::move(settings), proxy_gate, proxy_metrics);
+      if (!config.pod_ip.empty()) {
+        // Followers reach this replica's proxy at its Pod's IP and the port the proxy listens on.
+        const auto ip = asio::ip::make_address(config.pod_ip);
+        const std::string host = ip.is_v6() ? "[" + ip.to_string() + "]" : ip.to_string();
+        elector.set_holder_address(host + ":" + std::to_string(proxy_server->local_endpoint().port()));
+      }
       metrics_sources.collectors.emplace_back(
           [proxy_metrics, lease_name](le::util::MetricsText& out) { proxy_metrics->write(out, lease_name); });
     }

@@ -110,7 +110,7 @@ struct Config {
     enum class Mode { http, tcp } mode = Mode::http;
     // What a follower does with a request: pass it to the leader's proxy (whose address the leader
     // writes into the Lease), answer 503, or answer 307 with the leader's address.
-    enum class Follower { forward, reject, redirect } follower = Follower::reject;
+    enum class Follower { forward, reject, redirect } follower = Follower::forward;
     std::string listen_host = "0.0.0.0";
     std::uint16_t listen_port = 4080;
     std::string upstream_host;  // the app, normally on loopback

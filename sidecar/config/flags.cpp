@@ -55,7 +55,7 @@ constexpr std::array specs{
     FlagSpec{"proxy-mode", Setting::proxy_mode, FlagKind::value, "LEASE_ELECTOR_PROXY_MODE", "http", "http",
              "proxy mode: HTTP/1.1 requests"},
     FlagSpec{"proxy-follower", Setting::proxy_follower, FlagKind::value, "LEASE_ELECTOR_PROXY_FOLLOWER",
-             "MODE", "reject", "proxy mode, on a follower: reject (503)"},
+             "MODE", "forward", "proxy mode, on a follower: forward, reject (503) or redirect (307)"},
     FlagSpec{"proxy-trusted-cidrs", Setting::proxy_trusted_cidrs, FlagKind::value,
              "LEASE_ELECTOR_PROXY_TRUSTED_CIDRS", "LIST", "none",
              "proxy mode: peers whose X-Forwarded-* and Forwarded are kept"},

@@ -1,6 +1,7 @@
 #include "config/proxy.h"
 
 #include <array>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/network_v4.hpp>
 #include <boost/asio/ip/network_v6.hpp>
 #include <charconv>
@@ -143,12 +144,7 @@ std::optional<std::string> resolve_proxy(const RawSettings& raw, Config& config)
     if (!size) return cite(*v) + " is not a size in bytes: use a number, or one with Ki, Mi or Gi, e.g. 10Mi";
     proxy.max_body = *size;
   }
-  // Not yet built: the leader's address in the Lease (forward, redirect) and whole connections.
-  if (proxy.follower != Config::Proxy::Follower::reject) {
-    return "--proxy-follower " +
-           std::string(proxy.follower == Config::Proxy::Follower::forward ? "forward" : "redirect") +
-           " is not available yet: use --proxy-follower reject";
-  }
+  // Not yet built: whole connections.
   if (proxy.mode == Config::Proxy::Mode::tcp) return "--proxy-mode tcp is not available yet: use http";
   // The leader writes where followers reach its proxy into the Lease: its Pod's IP.
   if (proxy.follower != Config::Proxy::Follower::reject && config.pod_ip.empty()) {
@@ -156,6 +152,12 @@ std::optional<std::string> resolve_proxy(const RawSettings& raw, Config& config)
            std::string(proxy.follower == Config::Proxy::Follower::forward ? "forward" : "redirect") +
            " needs POD_IP, this Pod's IP: set it from the Downward API (fieldRef status.podIP), or use "
            "--proxy-follower reject";
+  }
+  if (proxy.follower != Config::Proxy::Follower::reject) {
+    boost::system::error_code ec;
+    (void)boost::asio::ip::make_address(config.pod_ip, ec);
+    if (ec)
+      return "POD_IP \"" + config.pod_ip + "\" is not an IP address (set it from fieldRef status.podIP)";
   }
   config.proxy = std::move(proxy);
   return std::nullopt;

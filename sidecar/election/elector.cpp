@@ -225,7 +225,8 @@ nanoseconds Elector::on_lease_missing(BootTime now) {
 // without this.
 nanoseconds Elector::create() {
   // client-go creates with leaseTransitions 0: the first holder of a new Lease.
-  const LeaderRecord desired = terms_.start(0, config_.lease_duration, clock_.wall_now());
+  LeaderRecord desired = terms_.start(0, config_.lease_duration, clock_.wall_now());
+  desired.holder_address = holder_address_;
   const SendTime sent = send_time();
   auto result = store_.create(desired, timeout_for_request());
   if (result.ok()) {
@@ -253,6 +254,7 @@ nanoseconds Elector::create() {
 // the term (acquireTime, leaseTransitions) and refreshes renewTime; a new term was built whole.
 nanoseconds Elector::write(const LeaderRecord& base_record, bool new_term, bool reread_on_conflict) {
   LeaderRecord desired = base_record;
+  desired.holder_address = holder_address_;
   if (new_term) {
     terms_.latest().uid = observed_->uid;  // the update's UID precondition: only this object
   } else {

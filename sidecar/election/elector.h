@@ -136,6 +136,10 @@ class Elector {
   // could not be confirmed; then nothing is released and the Lease expires instead. Set before the
   // election starts.
   void set_before_release(std::function<bool()> hook) { before_release_ = std::move(hook); }
+  // Where this replica's proxy is reached ("IP:PORT"), written with every record it holds
+  // (LeaderRecord::holder_address) so that followers can pass requests to it. Set before the
+  // election starts; "" (the default) writes none.
+  void set_holder_address(std::string address) { holder_address_ = std::move(address); }
 
  private:
   std::chrono::nanoseconds read_and_decide();
@@ -236,6 +240,7 @@ class Elector {
   std::optional<BootTime> free_seen_at_;
   NoticeSink notice_sink_;
   std::function<bool()> before_release_;
+  std::string holder_address_;
   void notify(ElectionNotice::Kind kind, std::string detail = {}) noexcept;
   // A renewal (its write, or the read it needed) failed: counted, and reported once three in a row did.
   void note_renewal_failure(RenewalResult result, const std::string& what);

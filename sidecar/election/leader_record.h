@@ -23,6 +23,12 @@ struct LeaderRecord {
   std::optional<WallTime> acquire_time;
   std::optional<WallTime> renew_time;
   std::int32_t lease_transitions = 0;
+  // Where the holder's proxy is reached, "IP:PORT" (--route proxy): lease-elector writes it into the
+  // annotation lease-elector.io/leader-address with the holder's identity and acquireTime, and
+  // reads it back only while both still match the record. A client-go elector that takes the Lease
+  // over keeps the annotation it read, and a Pod re-created under the same name has a new IP: the
+  // match is what keeps a follower from forwarding to either. "" when there is none.
+  std::string holder_address;
 
   bool has_holder() const { return !holder_identity.empty(); }
   bool operator==(const LeaderRecord&) const = default;

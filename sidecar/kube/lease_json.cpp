@@ -52,6 +52,51 @@ std::string read_time(const Json& spec, const char* key, std::optional<util::Wal
   return {};
 }
 
+// The annotation as lease-elector writes it: {"holderIdentity":...,"acquireTime":...,"address":...}.
+// Anything else there (another writer's text, a stale term) is no address: it is never an error,
+// since any client may write annotations.
+std::string read_holder_address(const Json& metadata, const election::LeaderRecord& record) {
+  const Json* annotations = field(metadata, "annotations");
+  if (annotations == nullptr || !annotations->is_object() || !record.has_holder() || !record.acquire_time)
+    return {};
+  const Json* text = field(*annotations, kLeaderAddressAnnotation);
+  if (text == nullptr || !text->is_string()) return {};
+  const Json value = Json::parse(text->get<std::string>(), nullptr, /*allow_exceptions=*/false);
+  if (!value.is_object()) return {};
+  const Json* holder = field(value, "holderIdentity");
+  const Json* acquired = field(value, "acquireTime");
+  const Json* address = field(value, "address");
+  if (holder == nullptr || acquired == nullptr || address == nullptr || !holder->is_string() ||
+      !acquired->is_string() || !address->is_string()) {
+    return {};
+  }
+  if (holder->get<std::string>() != record.holder_identity ||
+      acquired->get<std::string>() != util::format_micro_time(*record.acquire_time)) {
+    return {};
+  }
+  return address->get<std::string>();
+}
+
+// The annotation for a record that names an address; none for one that does not (a release).
+void write_holder_address(Json& object, const election::LeaderRecord& record) {
+  Json& metadata = object["metadata"];
+  if (!metadata.is_object()) metadata = Json::object();
+  if (record.holder_address.empty() || !record.acquire_time) {
+    if (metadata.contains("annotations") && metadata["annotations"].is_object()) {
+      metadata["annotations"].erase(kLeaderAddressAnnotation);
+      if (metadata["annotations"].empty()) metadata.erase("annotations");
+    }
+    return;
+  }
+  Json value = Json::object();
+  value["holderIdentity"] = record.holder_identity;
+  value["acquireTime"] = util::format_micro_time(*record.acquire_time);
+  value["address"] = record.holder_address;
+  Json& annotations = metadata["annotations"];
+  if (!annotations.is_object()) annotations = Json::object();
+  annotations[kLeaderAddressAnnotation] = value.dump();
+}
+
 void write_spec(Json& spec, const election::LeaderRecord& record) {
   // Written even when empty: client-go's release sends "holderIdentity": "" (a pointer to an empty
   // string), and readers treat "" like an absent field.
@@ -125,6 +170,7 @@ util::Result<LeaseObject> lease_from_json(Json object) {
     if (!count) return malformed("spec.leaseTransitions is not an int32");
     record.lease_transitions = *count;
   }
+  record.holder_address = read_holder_address(*metadata, record);
   stored.object = std::move(object);
   return stored;
 }
@@ -145,6 +191,7 @@ util::Result<std::string> build_update_body(const LeaseObject& base, const elect
   Json& spec = object["spec"];
   if (!spec.is_object()) spec = Json::object();
   write_spec(spec, record);
+  write_holder_address(object, record);
   return object.dump();
 }
 
@@ -159,6 +206,7 @@ std::string build_create_body(std::string_view ns, std::string_view name,
   Json spec = Json::object();
   write_spec(spec, record);
   object["spec"] = std::move(spec);
+  write_holder_address(object, record);
   return object.dump();
 }
 

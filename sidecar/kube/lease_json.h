@@ -11,6 +11,9 @@
 
 namespace le::kube {
 
+// Where a lease-elector leader's proxy is reached (LeaderRecord::holder_address), as JSON text.
+inline constexpr const char* kLeaderAddressAnnotation = "lease-elector.io/leader-address";
+
 // A Lease as the API server sent it, parsed once: the election's view of it (record,
 // resourceVersion, uid) and the whole object, in the server's key order (ordered_json), on which
 // the next update is built. The election sees only the StoredLease part; the object stays in the

@@ -359,6 +359,12 @@ void Session::on_connect(std::uint64_t exchange, beast::error_code ec) {
   if (ec) {
     shared_.metrics->requests[ProxyMetrics::failed].add();
     spdlog::debug("proxy: cannot connect to {}: {}", upstream_name(), ec.message());
+    if (route_ == Route::forwarded) {
+      // A leader that just died or moved: the Lease will name the next one soon.
+      reply(503, "leader-unreachable", "cannot connect to " + upstream_name() + ": " + ec.message(),
+            {{"Retry-After", std::to_string(shared_.settings.retry_after.count())}});
+      return;
+    }
     reply(ec == beast::error::timeout ? 504 : 502, "upstream-unreachable",
           "cannot connect to " + upstream_name() + ": " + ec.message());
     return;

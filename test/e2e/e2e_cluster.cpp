@@ -158,10 +158,11 @@ void Cluster::set_up_restricted_identity() {
   full.push_back(rule("discovery.k8s.io", {"endpointslices"}, {"get", "create", "update"}));
   json nopatch = lease_rules;
   nopatch.push_back(rule("", {"pods"}, {"get", "list"}));
-  std::string tokens[2];
+  std::string tokens[3];
   const std::pair<std::string, json> identities[] = {{"lease-elector-e2e", full},
-                                                     {"lease-elector-e2e-nopatch", nopatch}};
-  for (int i = 0; i < 2; ++i) {
+                                                     {"lease-elector-e2e-nopatch", nopatch},
+                                                     {"lease-elector-e2e-lease-only", lease_rules}};
+  for (int i = 0; i < 3; ++i) {
     const auto& [name, rules] = identities[i];
     auto r =
         call("POST", sa,
@@ -208,6 +209,7 @@ void Cluster::set_up_restricted_identity() {
   }
   restricted_kubeconfig_ = write_kubeconfig("restricted", tokens[0]);
   nopatch_kubeconfig_ = write_kubeconfig("nopatch", tokens[1]);
+  lease_only_kubeconfig_ = write_kubeconfig("lease-only", tokens[2]);
 }
 
 std::string Cluster::write_kubeconfig(const std::string& name, const std::string& token) {
@@ -247,14 +249,16 @@ void Cluster::reset_lease() {
     created_.push_back(leases + "/" + kLease);
 }
 
-void Cluster::start_sidecar(std::size_t i, const std::vector<std::string>& flags, bool without_patch_rights) {
+void Cluster::start_sidecar(std::size_t i, const std::vector<std::string>& flags, Rights rights,
+                            const std::vector<std::string>& env) {
   if (sidecars_.size() <= i) sidecars_.resize(i + 1);
   auto& sidecar = sidecars_[i];
   sidecar.process.reset();
   sidecar.port = testing::free_loopback_port();
-  const std::string kubeconfig = without_patch_rights ? nopatch_kubeconfig_
-                                 : restricted()       ? restricted_kubeconfig_
-                                                      : kubeconfig_;
+  const std::string kubeconfig = !restricted()                    ? kubeconfig_
+                                 : rights == Rights::no_pod_patch ? nopatch_kubeconfig_
+                                 : rights == Rights::lease_only   ? lease_only_kubeconfig_
+                                                                  : restricted_kubeconfig_;
   std::vector<std::string> argv{sidecar_binary_,
                                 "--lease-name",
                                 kLease,
@@ -277,9 +281,10 @@ void Cluster::start_sidecar(std::size_t i, const std::vector<std::string>& flags
   argv.insert(argv.end(), flags.begin(), flags.end());
   static int started = 0;
   const std::string log = work_dir_ + "/" + std::to_string(++started) + "-" + pod_name(i) + ".log";
-  sidecar.process = std::make_unique<testing::ChildProcess>(
-      argv, log,
-      std::vector<std::string>{"POD_NAME=" + pod_name(i), "POD_IP=" + pod_ip(i), "POD_NAMESPACE=" + ns_});
+  std::vector<std::string> environment{"POD_NAME=" + pod_name(i), "POD_IP=" + pod_ip(i),
+                                       "POD_NAMESPACE=" + ns_};
+  environment.insert(environment.end(), env.begin(), env.end());
+  sidecar.process = std::make_unique<testing::ChildProcess>(argv, log, environment);
 }
 
 bool Cluster::leads(std::size_t i) {

@@ -38,7 +38,12 @@ class Cluster {
   // A fresh Lease with an empty spec (as the chart renders it), so the first sidecar leads at once.
   void reset_lease();
 
-  void start_sidecar(std::size_t i, const std::vector<std::string>& flags, bool without_patch_rights = false);
+  // Which Role the sidecar's ServiceAccount has (when restricted()): the chart's rules for every
+  // routing mode, those without pods patch, or the Lease's and Events' rules alone (proxy mode).
+  enum class Rights { routing, no_pod_patch, lease_only };
+  // `env` is added after (and so overrides) POD_NAME, POD_IP and POD_NAMESPACE.
+  void start_sidecar(std::size_t i, const std::vector<std::string>& flags, Rights rights = Rights::routing,
+                     const std::vector<std::string>& env = {});
   std::optional<std::size_t> wait_for_leader(std::chrono::milliseconds timeout,
                                              std::optional<std::size_t> except = std::nullopt);
   void stop_sidecar(std::size_t i, bool wait);
@@ -74,7 +79,7 @@ class Cluster {
   std::string slice_version_ = "v1";
   std::string work_dir_;
   std::vector<std::string> created_;  // object paths, in creation order
-  std::string restricted_kubeconfig_, nopatch_kubeconfig_, restricted_note_;
+  std::string restricted_kubeconfig_, nopatch_kubeconfig_, lease_only_kubeconfig_, restricted_note_;
   std::vector<Sidecar> sidecars_;
   testing::HttpClient http_;
   int split_brain_sweeps_ = 0;

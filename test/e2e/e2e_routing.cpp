@@ -21,10 +21,14 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
 #include "e2e_cluster.h"
+#include "http_client.h"
+#include "local_cluster.h"
+#include "recording_app.h"
 
 using namespace std::chrono;
 using namespace std::chrono_literals;
@@ -141,12 +145,61 @@ TEST_CASE("e2e: the restricted identity's Role is enough for every mode, and a m
   // Every mode above already ran as the restricted ServiceAccount. Now one whose Role lacks pods
   // patch: the sidecar says which rule to add, and keeps running.
   cluster->reset_lease();
-  cluster->start_sidecar(0, mode_flags(Mode::label), /*unprivileged=*/true);
+  cluster->start_sidecar(0, mode_flags(Mode::label), Cluster::Rights::no_pod_patch);
   const auto leader = cluster->wait_for_leader(30s);
   CHECK(leader == std::optional<std::size_t>{0});
   CHECK(cluster->wait_log(0, "add this rule to the Role", 20s));
   CHECK(cluster->sidecar_running(0));
   cluster->stop_sidecar(0, true);
+}
+
+// Proxy mode on a real API server, with the Lease's rules alone: the leader's address as stored in
+// the Lease's annotation, a follower's proxy forwarding to it, and a handover moving both.
+TEST_CASE(
+    "e2e: proxy mode with the Lease's rules alone, its annotation as stored, forwarding and a handover") {
+  cluster->reset_lease();
+  le::testing::RecordingApp apps[] = {le::testing::RecordingApp("app-0"), le::testing::RecordingApp("app-1")};
+  const int proxies[] = {le::testing::free_loopback_port(), le::testing::free_loopback_port()};
+  for (std::size_t i = 0; i < 2; ++i) {
+    cluster->start_sidecar(i,
+                           {"--route", "proxy", "--proxy-listen", "127.0.0.1:" + std::to_string(proxies[i]),
+                            "--proxy-upstream", apps[i].address()},
+                           Cluster::Rights::lease_only, {"POD_IP=127.0.0.1"});
+  }
+  const auto first = cluster->wait_for_leader(30s);
+  REQUIRE(first);
+  const std::size_t other = 1 - *first;
+  const auto annotation_of = [] {
+    const json lease =
+        cluster->get_json("/apis/coordination.k8s.io/v1/namespaces/" + cluster->ns() + "/leases/e2e-routing");
+    const auto annotations = lease["metadata"].value("annotations", json::object());
+    const auto text = annotations.value("lease-elector.io/leader-address", std::string{});
+    return std::pair{lease, text.empty() ? json{} : json::parse(text)};
+  };
+  auto [lease, annotation] = annotation_of();
+  CHECK(annotation.value("holderIdentity", "") == lease["spec"]["holderIdentity"]);
+  CHECK(annotation.value("acquireTime", "") == lease["spec"]["acquireTime"]);
+  CHECK(annotation.value("address", "") == "127.0.0.1:" + std::to_string(proxies[*first]));
+
+  le::testing::HttpClient client;
+  const std::string url = "http://127.0.0.1:" + std::to_string(proxies[other]) + "/hello";
+  auto answer = client.get(url);
+  // The follower may not have seen the Lease yet: it says 503 until then.
+  for (int i = 0; i < 100 && answer.status == 503; ++i) {
+    std::this_thread::sleep_for(50ms);
+    answer = client.get(url);
+  }
+  CHECK(answer.status == 200);
+  CHECK(answer.body.rfind("app-" + std::to_string(*first) + " ", 0) == 0);
+
+  cluster->stop_sidecar(*first, /*wait=*/true);
+  const auto second = cluster->wait_for_leader(30s, first);
+  REQUIRE(second == std::optional<std::size_t>{other});
+  std::tie(lease, annotation) = annotation_of();
+  CHECK(annotation.value("address", "") == "127.0.0.1:" + std::to_string(proxies[other]));
+  CHECK(client.get(url).body.rfind("app-" + std::to_string(other) + " ", 0) == 0);
+  cluster->stop_sidecar(other, true);
+  CHECK(cluster->split_brain_sweeps() == 0);
 }
 
 int main(int argc, char** argv) {

@@ -30,6 +30,7 @@ using namespace std::chrono;
 using namespace std::chrono_literals;
 using le::testing::boot_now_ns;
 using le::testing::ClusterOptions;
+using le::testing::HttpAnswer;
 using le::testing::HttpClient;
 using le::testing::LocalCluster;
 using le::testing::LoggedTerm;
@@ -132,6 +133,26 @@ class SlowUpload {
   std::atomic<int> chunks_{0};
   std::atomic<bool> answered_{false};
 };
+
+// One request written as is (headers a client could forge), with Connection: close; the whole answer.
+std::string raw_request(int port, const std::string& request) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string answer;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+      ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+    timeval timeout{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    char buffer[4096];
+    ssize_t n;
+    while ((n = ::recv(fd, buffer, sizeof buffer, 0)) > 0) answer.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return answer;
+}
 
 // Every moment app `replica` received bytes: never inside another replica's term, never before a
 // term of its own began, and (strict) never after the end of that term.
@@ -255,4 +276,97 @@ TEST_CASE(
   REQUIRE(reset_at != std::string::npos);
   REQUIRE(released_at != std::string::npos);
   CHECK(reset_at < released_at);
+}
+
+TEST_CASE(
+    "a follower's proxy forwards to the leader's at the address the Lease names, only for that term, "
+    "never on again - and a redirecting follower answers 307") {
+  auto o = options("0s");
+  o.pod_ip_for_all = "127.0.0.1";  // every replica's proxy on loopback, each on its own port
+  LocalCluster cluster(o);
+  RecordingApp app0("app-0"), app1("app-1"), app2("app-2");
+  const int proxy0 = le::testing::free_loopback_port(), proxy1 = le::testing::free_loopback_port(),
+            proxy2 = le::testing::free_loopback_port();
+  const auto flags = [](const RecordingApp& app, int port, const char* follower) {
+    return std::vector<std::string>{
+        "--route",          "proxy",       "--proxy-listen",   "127.0.0.1:" + std::to_string(port),
+        "--proxy-upstream", app.address(), "--proxy-follower", follower};
+  };
+  cluster.start_sidecar(0, flags(app0, proxy0, "forward"));
+  REQUIRE(cluster.wait_for_leader(10s));
+  cluster.start_sidecar(1, flags(app1, proxy1, "forward"));
+  cluster.start_sidecar(2, flags(app2, proxy2, "redirect"));
+  const auto deadline = steady_clock::now() + 10s;
+  while (steady_clock::now() < deadline &&
+         (cluster.leader_view(1).name != "replica-0" || cluster.leader_view(2).name != "replica-0")) {
+    std::this_thread::sleep_for(20ms);
+  }
+
+  // The annotation as stored: the leader's address, with the term it belongs to.
+  const json lease = cluster.read_lease();
+  const json annotation =
+      json::parse(lease["metadata"]["annotations"]["lease-elector.io/leader-address"].get<std::string>());
+  CHECK(annotation["holderIdentity"] == "replica-0");
+  CHECK(annotation["acquireTime"] == lease["spec"]["acquireTime"]);
+  CHECK(annotation["address"] == "127.0.0.1:" + std::to_string(proxy0));
+
+  HttpClient client;
+  const std::string token = cluster.leader_view(0).body.value("fencingToken", "");
+  const auto forwarded = client.get(proxy_url(proxy1, "/hello"));
+  CHECK(forwarded.status == 200);
+  CHECK(forwarded.body == "app-0 " + token);
+  const std::string redirected =
+      raw_request(proxy2, "GET /hello?x=1 HTTP/1.1\r\nHost: svc\r\nConnection: close\r\n\r\n");
+  CHECK(redirected.rfind("HTTP/1.1 307", 0) == 0);
+  CHECK(redirected.find("Location: http://127.0.0.1:" + std::to_string(proxy0) + "/hello?x=1\r\n") !=
+        std::string::npos);
+
+  // The hop header: served only by the leader of exactly that term, never forwarded again.
+  const std::string hop =
+      "Lease-Elector-Hop: replica-0 " + annotation["acquireTime"].get<std::string>() + "\r\n";
+  const std::string stale = "Lease-Elector-Hop: replica-0 2020-01-01T00:00:00.000000Z\r\n";
+  const auto with_hop = [](const std::string& header) {
+    return "GET /hello HTTP/1.1\r\nHost: svc\r\n" + header + "Connection: close\r\n\r\n";
+  };
+  CHECK(raw_request(proxy0, with_hop(hop)).find("app-0 " + token) != std::string::npos);
+  const std::string wrong_term = raw_request(proxy0, with_hop(stale));
+  CHECK(wrong_term.rfind("HTTP/1.1 503", 0) == 0);
+  CHECK(wrong_term.find("not-leader-of-that-term") != std::string::npos);
+  const std::size_t app0_before = app0.exchanges().size();
+  const std::string at_follower = raw_request(proxy1, with_hop(hop));
+  CHECK(at_follower.rfind("HTTP/1.1 503", 0) == 0);
+  CHECK(at_follower.find("not-leader-of-that-term") != std::string::npos);
+  CHECK(app0.exchanges().size() == app0_before);
+
+  // A handover: the forwarding follower now serves from its own app, and the annotation follows.
+  cluster.sidecar(0).signal(SIGTERM);
+  const auto next = cluster.wait_for_leader(10s, 0);
+  REQUIRE(next);
+  const std::size_t leader = next->first;
+  const int leader_proxy = leader == 1 ? proxy1 : proxy2;
+  const auto moved = json::parse(
+      cluster.read_lease()["metadata"]["annotations"]["lease-elector.io/leader-address"].get<std::string>());
+  CHECK(moved["address"] == "127.0.0.1:" + std::to_string(leader_proxy));
+  const std::string new_token = cluster.leader_view(leader).body.value("fencingToken", "");
+  const int follower_proxy = leader == 1 ? proxy2 : proxy1;
+  // The other one follows once it has seen the new record (until then it answers 503).
+  HttpAnswer answer = client.get(proxy_url(follower_proxy, "/hello"));
+  const auto seen_by = steady_clock::now() + 5s;
+  while (answer.status == 503 && steady_clock::now() < seen_by) {
+    std::this_thread::sleep_for(20ms);
+    answer = client.get(proxy_url(follower_proxy, "/hello"));
+  }
+  if (leader == 2) {
+    CHECK(answer.body == "app-2 " + new_token);
+  } else {
+    // Replica 2 redirects rather than forwards.
+    CHECK(answer.status == 307);
+  }
+  CHECK(client.get(proxy_url(leader_proxy, "/hello")).body ==
+        "app-" + std::to_string(leader) + " " + new_token);
+
+  const auto terms = cluster.leadership_terms();
+  check_received_inside_terms(app1, 1, terms, true);
+  check_received_inside_terms(app2, 2, terms, true);
+  check_received_inside_terms(app0, 0, terms, false);
 }

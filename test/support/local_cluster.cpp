@@ -132,6 +132,7 @@ void LocalCluster::start_sidecar(std::size_t index, std::vector<std::string> ext
     env.push_back("POD_IP=" + pod_ip(index));
     env.push_back("POD_UID=" + pod_uid(index));
   }
+  if (!options_.pod_ip_for_all.empty()) env.push_back("POD_IP=" + options_.pod_ip_for_all);
   for (auto& flag : options_.extra_sidecar_flags) argv.push_back(flag);
   for (auto& flag : extra_flags) argv.push_back(flag);
   const std::string log = (fs::path(work_dir_) / (identity(index) + ".log")).string();

@@ -35,6 +35,9 @@ struct ClusterOptions {
   // Give each sidecar the Downward API's POD_NAME (its identity, "replica-i"), POD_IP (pod_ip(i)),
   // as routing modes need, and POD_UID (pod_uid(i)), for Events on the Pod.
   bool pod_env = false;
+  // When set, every sidecar gets this POD_IP (after pod_env's): loopback for the proxy's tests, where
+  // each replica's proxy listens on a port of its own and followers reach the leader's through it.
+  std::string pod_ip_for_all;
   // How long leader_view() waits for a /leader answer; one that does not come counts as "not
   // leader". The answer never waits on the API server, so only scheduling delays it: tests that
   // assert a leader through it on a loaded machine want seconds here.

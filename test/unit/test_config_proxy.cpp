@@ -22,7 +22,7 @@ namespace {
 const Env kPod{{"POD_IP", "10.1.2.3"}};
 }  // namespace
 
-TEST_CASE("proxy mode needs only the app's address, and writes nothing to the API") {
+TEST_CASE("proxy mode needs only the app's address and POD_IP, and writes nothing to the API") {
   const auto c = run({"--route", "proxy", "--proxy-upstream", "127.0.0.1:8080"}, kPod);
   CHECK(c.route == RouteMode::proxy);
   REQUIRE(c.proxy);
@@ -31,7 +31,7 @@ TEST_CASE("proxy mode needs only the app's address, and writes nothing to the AP
   CHECK(c.proxy->upstream_host == "127.0.0.1");
   CHECK(c.proxy->upstream_port == 8080);
   CHECK(c.proxy->mode == Config::Proxy::Mode::http);
-  CHECK(c.proxy->follower == Config::Proxy::Follower::reject);
+  CHECK(c.proxy->follower == Config::Proxy::Follower::forward);
   CHECK(c.proxy->trusted_cidrs.empty());
   CHECK(c.proxy->connect_timeout == 5s);
   CHECK(c.proxy->idle_timeout == 60s);
@@ -57,10 +57,12 @@ TEST_CASE("every proxy flag, from flags and from the environment") {
   const auto e = run({}, {{"LEASE_ELECTOR_ROUTE", "proxy"},
                           {"LEASE_ELECTOR_PROXY_UPSTREAM", "localhost:3000"},
                           {"LEASE_ELECTOR_PROXY_IDLE_TIMEOUT", "90s"},
-                          {"POD_IP", "10.9.9.9"}});
+                          {"LEASE_ELECTOR_PROXY_FOLLOWER", "redirect"},
+                          {"POD_IP", "fd00::9"}});
   REQUIRE(e.proxy);
   CHECK(e.proxy->upstream_host == "localhost");
   CHECK(e.proxy->idle_timeout == 90s);
+  CHECK(e.proxy->follower == Config::Proxy::Follower::redirect);
 }
 
 TEST_CASE("proxy mistakes exit 2 naming the flag") {
@@ -96,10 +98,13 @@ TEST_CASE("proxy mistakes exit 2 naming the flag") {
   CHECK(contains(
       error({"--route", "proxy", "--proxy-upstream", "127.0.0.1:80", "--proxy-listen", "0.0.0.0:4040"}, kPod),
       "--proxy-listen uses the port of --http (4040)"));
+  // Forward and redirect publish the leader's address: its Pod's IP.
+  CHECK(contains(error({"--route", "proxy", "--proxy-upstream", "127.0.0.1:80"}),
+                 "--route proxy with --proxy-follower forward needs POD_IP"));
+  CHECK(contains(error({"--route", "proxy", "--proxy-upstream", "127.0.0.1:80"}, {{"POD_IP", "pod-a"}}),
+                 "POD_IP \"pod-a\" is not an IP address"));
+  CHECK(run({"--route", "proxy", "--proxy-upstream", "127.0.0.1:80", "--proxy-follower", "reject"}).proxy);
   // Not built yet: said so, rather than accepted and not done.
-  CHECK(contains(
-      error({"--route", "proxy", "--proxy-upstream", "127.0.0.1:80", "--proxy-follower", "forward"}, kPod),
-      "--proxy-follower forward is not available yet: use --proxy-follower reject"));
   CHECK(contains(error({"--route", "proxy", "--proxy-upstream", "127.0.0.1:80", "--proxy-mode", "tcp"}, kPod),
                  "--proxy-mode tcp is not available yet"));
 }

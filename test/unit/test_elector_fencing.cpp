@@ -117,3 +117,37 @@ TEST_CASE("tokens strictly increase over 100 handovers, releases, expiries and a
   REQUIRE(tokens.size() == 100);
   for (std::size_t i = 1; i < tokens.size(); ++i) CHECK(tokens[i] > tokens[i - 1]);
 }
+
+TEST_CASE("a leader's proxy address goes with every record it writes as holder, and none with its release") {
+  FakeLeaseServer server;
+  server.external_write(held_by("", 15s, 1));
+  Replica a(server, "a");
+  a.elector.set_holder_address("10.1.2.3:4080");
+  a.elector.tick();
+  REQUIRE(a.leads());
+  CHECK(server.record->holder_address == "10.1.2.3:4080");
+  a.clock.advance(a.elector.tick());
+  a.elector.tick();
+  CHECK(server.record->holder_address == "10.1.2.3:4080");
+  // Whatever still acts for the term goes first: the hook runs before the release is sent.
+  bool hook_ran_while_held = false;
+  a.elector.set_before_release([&] {
+    hook_ran_while_held = server.record->holder_identity == "a";
+    return true;
+  });
+  REQUIRE(a.elector.release());
+  CHECK(hook_ran_while_held);
+  CHECK(server.record->holder_identity.empty());
+  CHECK(server.record->holder_address.empty());
+}
+
+TEST_CASE("a before-release hook that cannot confirm keeps the Lease from being released") {
+  FakeLeaseServer server;
+  server.external_write(held_by("", 15s, 1));
+  Replica a(server, "a");
+  a.elector.tick();
+  REQUIRE(a.leads());
+  a.elector.set_before_release([] { return false; });
+  CHECK_FALSE(a.elector.release());
+  CHECK(server.record->holder_identity == "a");  // left to expire
+}

@@ -189,3 +189,56 @@ TEST_CASE("a create body names the Lease and holds the record") {
                              {"renewTime", "2026-11-24T23:59:00.123456Z"},
                              {"leaseTransitions", 0}});
 }
+
+TEST_CASE("the holder's proxy address goes into an annotation with its term, and back only for that term") {
+  auto base = parse_lease(fixture("05-update.json"));
+  REQUIRE(base.ok());
+  CHECK(base.value().record.holder_address.empty());
+  LeaderRecord renewal = base.value().record;
+  renewal.holder_address = "10.1.2.3:4080";
+  const auto body = build_update_body(base.value(), renewal);
+  REQUIRE(body.ok());
+  const json sent = json::parse(body.value());
+  const std::string annotation = sent["metadata"]["annotations"]["lease-elector.io/leader-address"];
+  CHECK(json::parse(annotation) == json{{"holderIdentity", "pod-a"},
+                                        {"acquireTime", "2026-11-24T23:59:00.123456Z"},
+                                        {"address", "10.1.2.3:4080"}});
+  // Read back as the server returns it: the same term, so the address.
+  json stored = sent;
+  stored["metadata"]["resourceVersion"] = "191";
+  const auto read = parse_lease(stored.dump());
+  REQUIRE(read.ok());
+  CHECK(read.value().record.holder_address == "10.1.2.3:4080");
+  CHECK(read.value().record == renewal);
+
+  // Another holder kept the annotation it read (a client-go elector's takeover), or the same name
+  // began a new term (a re-created Pod): no address for either.
+  json taken = stored;
+  taken["spec"]["holderIdentity"] = "client-go-pod";
+  CHECK(parse_lease(taken.dump()).value().record.holder_address.empty());
+  json new_term = stored;
+  new_term["spec"]["acquireTime"] = "2026-11-25T00:00:00.000000Z";
+  CHECK(parse_lease(new_term.dump()).value().record.holder_address.empty());
+  // Anything else written there is ignored, never an error.
+  for (const char* text : {"10.1.2.3:4080", "{}", "[1]", R"({"holderIdentity":1})"}) {
+    json odd = stored;
+    odd["metadata"]["annotations"]["lease-elector.io/leader-address"] = text;
+    const auto parsed = parse_lease(odd.dump());
+    REQUIRE(parsed.ok());
+    CHECK(parsed.value().record.holder_address.empty());
+  }
+
+  // A record without an address (a release) takes the annotation away, and the other annotations stay.
+  json with_other = stored;
+  with_other["metadata"]["annotations"]["team"] = "payments";
+  auto other_base = parse_lease(with_other.dump());
+  REQUIRE(other_base.ok());
+  LeaderRecord release = other_base.value().record;
+  release.holder_identity.clear();
+  release.holder_address.clear();
+  const json released = json::parse(build_update_body(other_base.value(), release).value());
+  CHECK_FALSE(released["metadata"]["annotations"].contains("lease-elector.io/leader-address"));
+  CHECK(released["metadata"]["annotations"]["team"] == "payments");
+  const json created = json::parse(build_create_body("default", "demo", renewal));
+  CHECK(created["metadata"]["annotations"].contains("lease-elector.io/leader-address"));
+}
