@@ -40,6 +40,8 @@ constexpr std::size_t kMaxIdleUpstreams = 256;
 // After our own error answer the client may still be sending its body; closing with unread data
 // makes the kernel send RST, which can destroy the answer before the client reads it.
 constexpr seconds kLingerTimeout{1};
+// A tunnel's reads, one at a time per worker (WebSocket frames, TCP segments).
+constexpr std::size_t kTunnelReadSize = 16 * 1024;
 constexpr std::uint64_t kNoBodyLimit = std::numeric_limits<std::uint64_t>::max();
 
 std::string to_string(const tcp::endpoint& endpoint) {
@@ -87,6 +89,8 @@ struct ProxyServer::Worker {
   net::io_context io{1};
   tcp::acceptor acceptor;
   std::thread thread;
+  // Where a tunnel reads what arrived, before it is copied to the bytes on their way.
+  std::array<char, kTunnelReadSize> scratch{};
   // Idle keep-alive connections by destination (the app, a leader's proxy), most recent last.
   std::map<tcp::endpoint, std::vector<std::unique_ptr<beast::tcp_stream>>> idle;
 };
@@ -128,6 +132,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void write_response();
   void on_response_written(std::uint64_t exchange, beast::error_code ec, std::size_t);
   void finish_exchange();
+  // After a 101: the app's answer goes to the client, then bytes flow both ways as they come.
+  void start_tunnel();
+  void tunnel_read(bool from_client);
+  void tunnel_write(bool from_client);
+  void end_tunnel(beast::error_code ec);
   void on_term_ended(std::uint64_t exchange);
   // Our own answer, as JSON with a reason; after it the connection is kept only if the request
   // was read whole.
@@ -180,6 +189,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool head_request_ = false;
   bool request_had_body_ = false;
   bool response_started_ = false;
+  bool upgrade_ = false;
+  // A tunnel's bytes on their way, client to app and app to client; empty while idle.
+  std::vector<char> tunnel_pending_[2];
   steady_clock::time_point started_;
   std::size_t lingered_bytes_ = 0;
   std::array<char, 4096> discard_{};
@@ -226,12 +238,10 @@ void Session::on_header(beast::error_code ec, std::size_t) {
   client_keep_alive_ = request.keep_alive();
   head_request_ = request.method() == bhttp::verb::head;
   request_had_body_ = !request_->is_done();
-  if (request.find(bhttp::field::upgrade) != request.end()) {
-    // Tunnelled upgrades (WebSocket) are not passed on yet: say so rather than mangle one.
-    reply(501, "upgrade-not-supported",
-          "the proxy does not pass on protocol upgrades (WebSocket) in http mode yet");
-    return;
-  }
+  // An upgrade (WebSocket) asks for the connection itself: if the app agrees (101), both sides are
+  // joined byte for byte until either closes or the term ends.
+  upgrade_ = request.find(bhttp::field::upgrade) != request.end() &&
+             beast::http::token_list(request[bhttp::field::connection]).exists("upgrade");
 
   const auto hop = request.find(kHopHeader);
   const auto admitted = shared_.gate->admit();
@@ -261,7 +271,7 @@ void Session::on_header(beast::error_code ec, std::size_t) {
         });
       });
   request.erase(kHopHeader);
-  remove_hop_by_hop(request);
+  remove_hop_by_hop(request, upgrade_);
   set_forwarding_headers(request, {peer_, trusted_});
   // The app learns the term's fencing token with each request (README "Fencing token").
   request.set(kFencingTokenHeader, term_.fencing_token);
@@ -298,7 +308,7 @@ void Session::route_follower(bhttp::request<bhttp::buffer_body>& request) {
   }
   route_ = Route::forwarded;
   term_ = AdmittedTerm{};
-  remove_hop_by_hop(request);
+  remove_hop_by_hop(request, upgrade_);
   set_forwarding_headers(request, {peer_, trusted_});
   request.erase(kFencingTokenHeader);
   request.set(kHopHeader, hop_value(leader.holder, leader.acquire_time));
@@ -316,7 +326,11 @@ void Session::pass_on(tcp::endpoint to) {
   }();
   request.erase(bhttp::field::expect);
   request.version(11);
-  request.keep_alive(true);
+  if (upgrade_) {
+    request.set(bhttp::field::connection, "Upgrade");
+  } else {
+    request.keep_alive(true);
+  }
   if (expects_continue && request_had_body_ && client_version_ >= 11) {
     static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     client_.expires_after(shared_.settings.idle_timeout);
@@ -497,13 +511,17 @@ void Session::on_response_header(std::uint64_t exchange, beast::error_code ec, s
   }
   auto& response = response_->get();
   const unsigned status = response.result_int();
-  if (status / 100 == 1) {
+  if (status / 100 == 1 && !(status == 101 && upgrade_)) {
     // An interim answer (100 Continue, 103 Early Hints): the client already had ours; the final one
     // follows.
     read_response_header();
     return;
   }
-  upstream_keep_alive_ = response.keep_alive();
+  if (status == 101 && upgrade_) {
+    start_tunnel();
+    return;
+  }
+  upstream_keep_alive_ = response.keep_alive() && !upgrade_;
   remove_hop_by_hop(response);
   const bool no_body = head_request_ || status == 204 || status == 304;
   if (!no_body && !response.has_content_length() && !response.chunked()) {
@@ -606,6 +624,127 @@ void Session::on_response_written(std::uint64_t exchange, beast::error_code ec, 
     return;
   }
   finish_exchange();
+}
+
+void Session::start_tunnel() {
+  auto& response = response_->get();
+  remove_hop_by_hop(response, true);
+  response.set(bhttp::field::connection, "Upgrade");
+  response.version(client_version_);
+  response_out_.emplace(response);
+  response_started_ = true;
+  client_.expires_after(shared_.settings.idle_timeout);
+  bhttp::async_write_header(
+      client_, *response_out_,
+      [self = shared_from_this(), exchange = exchange_](beast::error_code ec, std::size_t) {
+        if (exchange != self->exchange_) return;
+        if (ec) {
+          self->end_tunnel(ec);
+          return;
+        }
+        // A tunnel has no idle timeout: an idle WebSocket is normal. TCP keep-alive finds a dead peer.
+        self->client_.expires_never();
+        self->upstream_->expires_never();
+        beast::error_code ignored;
+        for (auto* socket : {&self->client_.socket(), &self->upstream_->socket()}) {
+          socket->set_option(net::socket_base::keep_alive(true), ignored);
+          socket->non_blocking(true, ignored);
+        }
+        // Bytes either side sent past its head are already in the parsers' buffers: they go first.
+        // Then the message state goes: an idle tunnel holds no buffer at all.
+        const auto take = [](beast::flat_buffer& buffer) {
+          std::vector<char> bytes(buffer.size());
+          net::buffer_copy(net::buffer(bytes), buffer.data());
+          buffer = beast::flat_buffer{};
+          return bytes;
+        };
+        self->tunnel_pending_[0] = take(self->client_buffer_);
+        self->tunnel_pending_[1] = take(self->upstream_buffer_);
+        self->request_out_.reset();
+        self->response_out_.reset();
+        self->response_.reset();
+        self->relay_.reset();
+        for (const bool from_client : {true, false}) {
+          if (!self->tunnel_pending_[from_client ? 0 : 1].empty()) {
+            self->tunnel_write(from_client);
+          } else {
+            self->tunnel_read(from_client);
+          }
+        }
+      });
+}
+
+void Session::tunnel_read(bool from_client) {
+  auto& from = from_client ? client_.socket() : upstream_->socket();
+  // Wait for bytes without a buffer; read them into the worker's scratch buffer only once they are
+  // there (a thousand idle WebSockets cost their sockets, not 2 x 16 KiB each).
+  from.async_wait(tcp::socket::wait_read,
+                  [self = shared_from_this(), exchange = exchange_, from_client](beast::error_code ec) {
+                    if (exchange != self->exchange_) return;
+                    if (ec) {
+                      self->end_tunnel(ec);
+                      return;
+                    }
+                    auto& socket = from_client ? self->client_.socket() : self->upstream_->socket();
+                    auto& scratch = self->worker_.scratch;
+                    const std::size_t n = socket.read_some(net::buffer(scratch), ec);
+                    if (ec == net::error::would_block || ec == net::error::try_again) {
+                      self->tunnel_read(from_client);
+                      return;
+                    }
+                    if (ec) {
+                      self->end_tunnel(ec);
+                      return;
+                    }
+                    self->tunnel_pending_[from_client ? 0 : 1].assign(scratch.data(), scratch.data() + n);
+                    self->tunnel_write(from_client);
+                  });
+}
+
+void Session::tunnel_write(bool from_client) {
+  // Both directions: nothing to the app, and nothing from it, once the term has ended.
+  if (!upstream_may_continue()) {
+    on_term_ended(exchange_);
+    return;
+  }
+  auto& to = from_client ? *upstream_ : client_;
+  net::async_write(
+      to, net::buffer(tunnel_pending_[from_client ? 0 : 1]),
+      [self = shared_from_this(), exchange = exchange_, from_client](beast::error_code ec, std::size_t) {
+        if (exchange != self->exchange_) return;
+        if (ec) {
+          self->end_tunnel(ec);
+          return;
+        }
+        auto& pending = self->tunnel_pending_[from_client ? 0 : 1];
+        pending.clear();
+        pending.shrink_to_fit();
+        self->tunnel_read(from_client);
+      });
+}
+
+void Session::end_tunnel(beast::error_code ec) {
+  // One side closed or broke: the other is closed too, as a WebSocket or TCP peer expects.
+  const bool clean = ec == net::error::eof;
+  shared_.metrics->requests[route_ == Route::local ? ProxyMetrics::local : ProxyMetrics::forwarded].add();
+  shared_.metrics->duration.observe(steady_clock::now() - started_);
+  ++exchange_;
+  leave_gate();
+  if (upstream_) {
+    if (clean) {
+      beast::error_code ignored;
+      upstream_->socket().shutdown(tcp::socket::shutdown_both, ignored);
+      upstream_->close();
+    } else {
+      reset_socket(upstream_->socket());
+    }
+    upstream_.reset();
+  }
+  if (clean) {
+    close_client();
+  } else {
+    reset_socket(client_.socket());
+  }
 }
 
 void Session::finish_exchange() {

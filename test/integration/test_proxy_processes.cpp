@@ -154,6 +154,44 @@ std::string raw_request(int port, const std::string& request) {
   return answer;
 }
 
+// A raw client connection, for what HttpClient does not do (an upgrade, then raw bytes).
+class Connection {
+ public:
+  explicit Connection(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+    timeval timeout{5, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  }
+  ~Connection() { ::close(fd_); }
+  bool send(const std::string& data) {
+    return connected_ &&
+           ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
+  }
+  // Reads until `end` has arrived (returns what came, up to and including it); "" when the
+  // connection ended or broke first, or 5 s passed.
+  std::string receive_until(const std::string& end) {
+    char chunk[4096];
+    while (received_.find(end) == std::string::npos) {
+      const auto n = ::recv(fd_, chunk, sizeof chunk, 0);
+      if (n <= 0) return {};
+      received_.append(chunk, static_cast<std::size_t>(n));
+    }
+    const auto at = received_.find(end) + end.size();
+    std::string out = received_.substr(0, at);
+    received_.erase(0, at);
+    return out;
+  }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+  std::string received_;
+};
+
 // Every moment app `replica` received bytes: never inside another replica's term, never before a
 // term of its own began, and (strict) never after the end of that term.
 void check_received_inside_terms(const RecordingApp& app, std::size_t replica,
@@ -203,6 +241,13 @@ TEST_CASE(
   INFO("the follower's answer: " << through_follower.body);
   CHECK(refusal.value("error", "").find("the leader is replica-0") != std::string::npos);
 
+  // A WebSocket through the leader's proxy: upgraded, then tunnelled both ways.
+  Connection websocket(proxy0);
+  CHECK(websocket.send("GET /ws HTTP/1.1\r\nHost: svc\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"));
+  CHECK(websocket.receive_until("\r\n\r\n").rfind("HTTP/1.1 101", 0) == 0);
+  CHECK(websocket.send("ping-1"));
+  CHECK(websocket.receive_until("ping-1") == "ping-1");
+
   // An upload through the leader's proxy, then a step-down in its middle.
   SlowUpload upload(proxy0, 10s);
   std::this_thread::sleep_for(300ms);
@@ -213,6 +258,9 @@ TEST_CASE(
   REQUIRE(upload.broken_ns() > 0);
   // Reset at once (well within a second even on a loaded machine), not at the release.
   CHECK(upload.broken_ns() - step_down_ns < duration_cast<nanoseconds>(1s).count());
+  // The WebSocket was reset with the term: the next exchange finds it closed.
+  websocket.send("ping-2");
+  CHECK(websocket.receive_until("ping-2").empty());
   // The app saw the upload cut off, never complete.
   bool saw_upload = false;
   for (const auto& exchange : app0.exchanges()) {

@@ -7,6 +7,7 @@
 //   GET  /hello   answers "<name> <Lease-Elector-Fencing-Token>"
 //   POST /upload  reads the body (Content-Length or chunked) and answers its size
 //   GET  /stream  sends a chunk every 20 ms until the connection breaks
+//   GET  /ws      answers 101 and echoes every byte, until the connection breaks (a WebSocket's shape)
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -176,6 +177,18 @@ class RecordingApp {
         body_size = size;
       }
       std::string body;
+      if (target == "/ws") {
+        // An upgrade: 101, then every byte received is echoed back, until the connection breaks.
+        if (!send_all(
+                fd, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"))
+          return broken(fd, exchange);
+        if (!buffer.empty() && !send_all(fd, buffer)) return broken(fd, exchange);
+        for (;;) {
+          std::string echoed;
+          if (!receive(fd, echoed, exchange)) return broken(fd, exchange);
+          if (!send_all(fd, echoed)) return broken(fd, exchange);
+        }
+      }
       if (target == "/stream") {
         if (!send_all(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"))
           return broken(fd, exchange);
