@@ -145,13 +145,39 @@ probes and the PodMonitor that name it ambiguous, and a second listener on its n
 (every container of a Pod shares one network namespace). Checked here, not left to a Pod that
 never becomes Ready. */}}
 {{- define "lease-elector.checkPorts" -}}
+{{- $proxy := eq .Values.route.mode "proxy" -}}
 {{- range .Values.app.ports -}}
-{{- if eq .name "elector" -}}
-{{- fail "app.ports: the name \"elector\" is the sidecar's port's; give the app's port another name" -}}
+{{- if or (eq .name "elector") (and $proxy (eq .name "elector-proxy")) -}}
+{{- fail (printf "app.ports: the name %q is the sidecar's port's; give the app's port another name" .name) -}}
 {{- end -}}
 {{- if eq (int .containerPort) (int $.Values.sidecar.port) -}}
 {{- fail (printf "app.ports: containerPort %v is sidecar.port; the app and the sidecar share the Pod's network, so one of them needs another port" .containerPort) -}}
 {{- end -}}
+{{- if and $proxy (eq (int .containerPort) (int $.Values.route.proxy.port)) -}}
+{{- fail (printf "app.ports: containerPort %v is route.proxy.port; the app and the proxy share the Pod's network, so one of them needs another port" .containerPort) -}}
+{{- end -}}
+{{- end -}}
+{{- if $proxy -}}
+{{- if eq (int .Values.route.proxy.port) (int .Values.sidecar.port) -}}
+{{- fail "route.proxy.port is sidecar.port: the proxy needs a port of its own" -}}
+{{- end -}}
+{{- if and .Values.service.enabled (gt (len .Values.service.ports) 1) -}}
+{{- fail "service.ports: proxy mode passes every request to one app port (route.proxy.upstreamPort): give the Service one port" -}}
+{{- end -}}
+{{- if .Values.runMode.enabled -}}
+{{- fail "route.mode proxy cannot be combined with runMode: the app runs only on the leader there, and the proxy needs it on every replica to serve the Service" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* proxy mode: the app's port the proxy passes requests to, on loopback. */}}
+{{- define "lease-elector.upstreamPort" -}}
+{{- if .Values.route.proxy.upstreamPort -}}
+{{- .Values.route.proxy.upstreamPort -}}
+{{- else if .Values.app.ports -}}
+{{- (first .Values.app.ports).containerPort -}}
+{{- else -}}
+{{- fail "route.proxy.upstreamPort: the app has no ports (app.ports) to pass requests to; set one" -}}
 {{- end -}}
 {{- end -}}
 

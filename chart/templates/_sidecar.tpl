@@ -43,6 +43,19 @@ app container's before "--". */}}
 {{- else if eq $mode "endpoints" }}
 - --service={{ include "lease-elector.fullname" . }}
 - --endpoint-ports={{ include "lease-elector.endpointPorts" . }}
+{{- else if eq $mode "proxy" }}
+{{- with .Values.route.proxy }}
+- --proxy-listen=0.0.0.0:{{ .port }}
+- --proxy-upstream=127.0.0.1:{{ include "lease-elector.upstreamPort" $ }}
+- --proxy-follower={{ .follower }}
+- --proxy-mode={{ .protocol }}
+{{- if .trustedCIDRs }}
+- --proxy-trusted-cidrs={{ join "," .trustedCIDRs }}
+{{- end }}
+- --proxy-connect-timeout={{ .connectTimeout }}
+- --proxy-idle-timeout={{ .idleTimeout }}
+- --proxy-max-body={{ .maxBody }}
+{{- end }}
 {{- end }}
 {{- range .Values.sidecar.extraArgs }}
 - {{ . | quote }}
@@ -84,13 +97,19 @@ the app (classic form) by deployment.yaml. */}}
   args:
     {{- include "lease-elector.args" . | nindent 4 }}
   # The Downward API: the identity (Pod name), the Lease's namespace, the IP the leader publishes
-  # in endpoints mode, and the Pod's uid for its Events.
+  # in endpoints and proxy modes, and the Pod's uid for its Events.
   env:
     {{- include "lease-elector.downwardEnv" . | nindent 4 }}
   ports:
     - name: elector
       containerPort: {{ .Values.sidecar.port }}
       protocol: TCP
+    {{- if eq $mode "proxy" }}
+    # The Service's traffic, on every replica (proxy mode).
+    - name: elector-proxy
+      containerPort: {{ .Values.route.proxy.port }}
+      protocol: TCP
+    {{- end }}
   # The app's first poll finds the sidecar serving (a native sidecar's startup probe also holds the
   # app's start until then).
   startupProbe:

@@ -54,6 +54,7 @@ def expected_rules(mode, lease, lease_create, fullname):
         rules |= {("", "pods", v, ()) for v in ("get", "list", "patch")}
     elif mode == "readiness-gate":
         rules |= {("", "pods", "get", ()), ("", "pods", "list", ()), ("", "pods/status", "patch", ())}
+    # proxy mode writes nothing but the Lease: no rule beyond the Lease's and Events'.
     elif mode == "endpoints":
         slice_names = (fullname + "-lease-elector",)
         rules |= {("discovery.k8s.io", "endpointslices", v, slice_names) for v in ("get", "update")}
@@ -127,6 +128,18 @@ def main():
                            flags.get("endpoint-ports", "")), f"--endpoint-ports is {flags.get('endpoint-ports')}")
     else:
         check("service" not in flags and "endpoint-ports" not in flags, "endpoints flags outside endpoints mode")
+    # proxy mode: the proxy on every replica, passing to the app's first port on loopback.
+    proxy_ports = [p for p in sidecar.get("ports", []) if p.get("name") == "elector-proxy"]
+    if mode == "proxy":
+        app_port = (app.get("ports") or [{}])[0].get("containerPort")
+        check(flags.get("proxy-upstream") == f"127.0.0.1:{app_port}",
+              f"--proxy-upstream is {flags.get('proxy-upstream')}, expected the app's port {app_port} on loopback")
+        check(len(proxy_ports) == 1 and flags.get("proxy-listen") == f"0.0.0.0:{proxy_ports[0]['containerPort']}",
+              "--proxy-listen is not the sidecar's elector-proxy port")
+        check(flags.get("proxy-follower") in ("forward", "reject", "redirect"), "no --proxy-follower")
+    else:
+        check(not any(k.startswith("proxy-") for k in flags), "proxy flags outside proxy mode")
+        check(not proxy_ports, "an elector-proxy port outside proxy mode")
     env = {e["name"]: e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") for e in sidecar.get("env", [])}
     check(env.get("POD_NAME") == "metadata.name", "POD_NAME is not the Downward API's metadata.name")
     check(env.get("POD_NAMESPACE") == "metadata.namespace", "POD_NAMESPACE is not metadata.namespace")
@@ -225,6 +238,11 @@ def main():
             check(service_selector == want, f"label mode: the Service selects {service_selector}, expected {want}")
         else:
             check(service_selector == selector, f"{mode} mode: the Service should select the workload's Pods")
+        targets = [p.get("targetPort") for p in services[0]["spec"]["ports"]]
+        if mode == "proxy":
+            check(targets == ["elector-proxy"], f"proxy mode: the Service must target the proxy, found {targets}")
+        else:
+            check("elector-proxy" not in targets, "a Service targeting the proxy outside proxy mode")
 
     # Metrics: every Pod's sidecar is scraped (annotations, or the PodMonitor), never the Service.
     elector_ports = [p for p in sidecar.get("ports", []) if p.get("name") == "elector"]

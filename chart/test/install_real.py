@@ -28,7 +28,7 @@ import yaml
 
 from dry_run_server import call, load_kubeconfig
 
-MODES = ["readiness", "label", "endpoints", "readiness-gate"]
+MODES = ["readiness", "label", "endpoints", "readiness-gate", "proxy"]
 RELEASE = "le"
 HOLDER = {
     "holderIdentity": "le-lease-elector-6d9f7c-abcde",
