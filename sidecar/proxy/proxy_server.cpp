@@ -796,6 +796,15 @@ void Session::fail_upstream(beast::error_code ec, std::string_view while_doing) 
     reset_socket(client_.socket());
     return;
   }
+  if (route_ == Route::forwarded && ec != beast::error::timeout) {
+    // The leader's proxy cuts an exchange off when its term ends (or its process dies): leadership is
+    // moving, which a client should retry like any 503. The request may have reached the app.
+    reply(503, "leader-changed",
+          upstream_name() + " broke off " + std::string(while_doing) + " (" + ec.message() +
+              "): leadership is moving; the request may have reached the leader's app",
+          {{"Retry-After", std::to_string(shared_.settings.retry_after.count())}});
+    return;
+  }
   reply(ec == beast::error::timeout ? 504 : 502,
         ec == beast::error::timeout ? "upstream-timeout" : "upstream-failed",
         upstream_name() + " failed " + std::string(while_doing) + ": " + ec.message());
