@@ -406,7 +406,11 @@ int main(int argc, char** argv) {
         // Followers reach this replica's proxy at its Pod's IP and the port the proxy listens on.
         const auto ip = asio::ip::make_address(config.pod_ip);
         const std::string host = ip.is_v6() ? "[" + ip.to_string() + "]" : ip.to_string();
-        elector.set_holder_address(host + ":" + std::to_string(proxy_server->local_endpoint().port()));
+        // In TCP mode they reach its hop listener instead (ProxyServer::hop_endpoint).
+        const auto port = p.mode == le::config::Config::Proxy::Mode::tcp
+                              ? proxy_server->hop_endpoint().port()
+                              : proxy_server->local_endpoint().port();
+        elector.set_holder_address(host + ":" + std::to_string(port));
       }
       metrics_sources.collectors.emplace_back(
           [proxy_metrics, lease_name](le::util::MetricsText& out) { proxy_metrics->write(out, lease_name); });

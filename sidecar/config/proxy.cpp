@@ -144,8 +144,6 @@ std::optional<std::string> resolve_proxy(const RawSettings& raw, Config& config)
     if (!size) return cite(*v) + " is not a size in bytes: use a number, or one with Ki, Mi or Gi, e.g. 10Mi";
     proxy.max_body = *size;
   }
-  // Not yet built: whole connections.
-  if (proxy.mode == Config::Proxy::Mode::tcp) return "--proxy-mode tcp is not available yet: use http";
   // The leader writes where followers reach its proxy into the Lease: its Pod's IP.
   if (proxy.follower != Config::Proxy::Follower::reject && config.pod_ip.empty()) {
     return "--route proxy with --proxy-follower " +

@@ -16,6 +16,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -42,6 +43,9 @@ constexpr std::size_t kMaxIdleUpstreams = 256;
 constexpr seconds kLingerTimeout{1};
 // A tunnel's reads, one at a time per worker (WebSocket frames, TCP segments).
 constexpr std::size_t kTunnelReadSize = 16 * 1024;
+// TCP mode: what a follower's proxy sends first to the leader's hop listener, then the hop value.
+constexpr std::string_view kHopLinePrefix = "LEASE-ELECTOR-HOP ";
+constexpr std::size_t kMaxHopLine = 1024;
 constexpr std::uint64_t kNoBodyLimit = std::numeric_limits<std::uint64_t>::max();
 
 std::string to_string(const tcp::endpoint& endpoint) {
@@ -80,14 +84,17 @@ struct ProxyServer::Shared {
 };
 
 struct ProxyServer::Worker {
-  Worker(ProxyServer::Shared& shared, tcp::acceptor::protocol_type protocol) : shared(shared), acceptor(io) {
+  Worker(ProxyServer::Shared& shared, tcp::acceptor::protocol_type protocol)
+      : shared(shared), acceptor(io), hop_acceptor(io) {
     acceptor.open(protocol);
   }
-  void accept();
+  void accept(tcp::acceptor& from, bool hop);
 
   ProxyServer::Shared& shared;
   net::io_context io{1};
   tcp::acceptor acceptor;
+  // TCP mode: where followers' proxies forward to, each connection announced by its hop line.
+  tcp::acceptor hop_acceptor;
   std::thread thread;
   // Where a tunnel reads what arrived, before it is copied to the bytes on their way.
   std::array<char, kTunnelReadSize> scratch{};
@@ -111,6 +118,8 @@ class Session : public std::enable_shared_from_this<Session> {
     shared_.connections.fetch_sub(1);
   }
   void run() { read_header(); }
+  void run_tcp();
+  void run_tcp_hop();
 
  private:
   enum class Route { local, forwarded };
@@ -134,8 +143,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void finish_exchange();
   // After a 101: the app's answer goes to the client, then bytes flow both ways as they come.
   void start_tunnel();
+  void join_connections();
   void tunnel_read(bool from_client);
   void tunnel_write(bool from_client);
+  void start_local_tcp(const AdmittedTerm& admitted);
+  void connect_tcp(tcp::endpoint to, std::string first_bytes);
   void end_tunnel(beast::error_code ec);
   void on_term_ended(std::uint64_t exchange);
   // Our own answer, as JSON with a reason; after it the connection is kept only if the request
@@ -190,6 +202,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool request_had_body_ = false;
   bool response_started_ = false;
   bool upgrade_ = false;
+  // TCP mode's hop listener: the line a follower's proxy sends first, and what came with it.
+  std::string hop_line_;
   // A tunnel's bytes on their way, client to app and app to client; empty while idle.
   std::vector<char> tunnel_pending_[2];
   steady_clock::time_point started_;
@@ -642,36 +656,153 @@ void Session::start_tunnel() {
           self->end_tunnel(ec);
           return;
         }
-        // A tunnel has no idle timeout: an idle WebSocket is normal. TCP keep-alive finds a dead peer.
-        self->client_.expires_never();
-        self->upstream_->expires_never();
-        beast::error_code ignored;
-        for (auto* socket : {&self->client_.socket(), &self->upstream_->socket()}) {
-          socket->set_option(net::socket_base::keep_alive(true), ignored);
-          socket->non_blocking(true, ignored);
-        }
-        // Bytes either side sent past its head are already in the parsers' buffers: they go first.
-        // Then the message state goes: an idle tunnel holds no buffer at all.
-        const auto take = [](beast::flat_buffer& buffer) {
-          std::vector<char> bytes(buffer.size());
-          net::buffer_copy(net::buffer(bytes), buffer.data());
-          buffer = beast::flat_buffer{};
-          return bytes;
-        };
-        self->tunnel_pending_[0] = take(self->client_buffer_);
-        self->tunnel_pending_[1] = take(self->upstream_buffer_);
-        self->request_out_.reset();
-        self->response_out_.reset();
-        self->response_.reset();
-        self->relay_.reset();
-        for (const bool from_client : {true, false}) {
-          if (!self->tunnel_pending_[from_client ? 0 : 1].empty()) {
-            self->tunnel_write(from_client);
-          } else {
-            self->tunnel_read(from_client);
-          }
-        }
+        self->join_connections();
       });
+}
+
+void Session::join_connections() {
+  auto* self = this;
+  {
+    {
+      // A tunnel has no idle timeout: an idle WebSocket is normal. TCP keep-alive finds a dead peer.
+      self->client_.expires_never();
+      self->upstream_->expires_never();
+      beast::error_code ignored;
+      for (auto* socket : {&self->client_.socket(), &self->upstream_->socket()}) {
+        socket->set_option(net::socket_base::keep_alive(true), ignored);
+        socket->non_blocking(true, ignored);
+      }
+      // Bytes either side sent past its head are already in the parsers' buffers: they go first.
+      // Then the message state goes: an idle tunnel holds no buffer at all.
+      const auto take = [](beast::flat_buffer& buffer) {
+        std::vector<char> bytes(buffer.size());
+        net::buffer_copy(net::buffer(bytes), buffer.data());
+        buffer = beast::flat_buffer{};
+        return bytes;
+      };
+      self->tunnel_pending_[0] = take(self->client_buffer_);
+      self->tunnel_pending_[1] = take(self->upstream_buffer_);
+      self->request_out_.reset();
+      self->response_out_.reset();
+      self->response_.reset();
+      self->relay_.reset();
+      for (const bool from_client : {true, false}) {
+        if (!self->tunnel_pending_[from_client ? 0 : 1].empty()) {
+          self->tunnel_write(from_client);
+        } else {
+          self->tunnel_read(from_client);
+        }
+      }
+    }
+  }
+}
+
+// --proxy-mode tcp: the whole connection is the exchange. On the leader it goes to the app; on a
+// follower to the leader's hop listener, announced by the hop line; else it is closed.
+void Session::run_tcp() {
+  ++exchange_;
+  started_ = steady_clock::now();
+  if (const auto admitted = shared_.gate->admit()) {
+    start_local_tcp(*admitted);
+    return;
+  }
+  const auto& settings = shared_.settings;
+  const LeaderLookup leader = settings.leader ? settings.leader() : LeaderLookup{};
+  if (settings.follower != ProxySettings::Follower::forward || !leader.proxy) {
+    shared_.metrics->requests[ProxyMetrics::rejected].add();
+    spdlog::debug("proxy: closing a connection of {}: this replica does not lead{}", peer_.to_string(),
+                  leader.why_none.empty() ? std::string{} : "; " + leader.why_none);
+    close_client();
+    return;
+  }
+  route_ = Route::forwarded;
+  connect_tcp(*leader.proxy,
+              std::string(kHopLinePrefix) + hop_value(leader.holder, leader.acquire_time) + "\r\n");
+}
+
+// The hop listener: a follower's proxy says which term it forwards to in one line first.
+void Session::run_tcp_hop() {
+  ++exchange_;
+  started_ = steady_clock::now();
+  client_.expires_after(shared_.settings.connect_timeout);
+  // A dynamic_string_buffer, which refers to hop_line_: asio copies a DynamicBuffer_v1 into the
+  // operation, so an owning buffer (Beast's flat_buffer) would be read into a copy.
+  net::async_read_until(
+      client_, net::dynamic_buffer(hop_line_, kMaxHopLine), "\r\n",
+      [self = shared_from_this(), exchange = exchange_](beast::error_code ec, std::size_t n) {
+        if (exchange != self->exchange_) return;
+        if (ec) {
+          spdlog::debug("proxy: no hop line from {}: {}", self->peer_.to_string(), ec.message());
+          self->close_client();
+          return;
+        }
+        const std::string line = self->hop_line_.substr(0, n - 2);
+        // What came after the line is the connection's first bytes: they go on first.
+        self->client_buffer_.commit(net::buffer_copy(self->client_buffer_.prepare(self->hop_line_.size() - n),
+                                                     net::buffer(self->hop_line_) + n));
+        self->hop_line_.clear();
+        const auto admitted = self->shared_.gate->admit();
+        const auto named = line.rfind(kHopLinePrefix, 0) == 0
+                               ? parse_hop(std::string_view(line).substr(kHopLinePrefix.size()))
+                               : std::nullopt;
+        if (!named || !admitted || named->holder != admitted->holder ||
+            named->acquire_time != admitted->acquire_time) {
+          // Never forwarded again: only the leader of exactly that term serves it.
+          spdlog::debug(
+              "proxy: closing a forwarded connection of {}: it names a term this replica does not lead ({})",
+              self->peer_.to_string(), line);
+          self->shared_.metrics->requests[ProxyMetrics::rejected].add();
+          self->close_client();
+          return;
+        }
+        self->start_local_tcp(*admitted);
+      });
+}
+
+void Session::start_local_tcp(const AdmittedTerm& admitted) {
+  route_ = Route::local;
+  term_ = admitted;
+  gate_key_ =
+      shared_.gate->enter(term_.number, [weak = weak_from_this(), &io = worker_.io, exchange = exchange_] {
+        net::post(io, [weak, exchange] {
+          if (const auto self = weak.lock()) self->on_term_ended(exchange);
+        });
+      });
+  connect_tcp(shared_.settings.upstream, {});
+}
+
+void Session::connect_tcp(tcp::endpoint to, std::string first_bytes) {
+  upstream_endpoint_ = to;
+  upstream_ = std::make_unique<beast::tcp_stream>(worker_.io);
+  upstream_->expires_after(shared_.settings.connect_timeout);
+  upstream_->async_connect(to, [self = shared_from_this(), exchange = exchange_,
+                                first_bytes = std::move(first_bytes)](beast::error_code ec) {
+    if (exchange != self->exchange_) return;
+    if (ec) {
+      self->shared_.metrics->requests[ProxyMetrics::failed].add();
+      spdlog::debug("proxy: cannot connect to {}: {}", self->upstream_name(), ec.message());
+      self->upstream_.reset();
+      self->close_client();
+      return;
+    }
+    beast::error_code ignored;
+    self->upstream_->socket().set_option(tcp::no_delay(true), ignored);
+    self->upstream_buffer_.clear();
+    if (first_bytes.empty()) {
+      self->join_connections();
+      return;
+    }
+    auto line = std::make_shared<std::string>(first_bytes);
+    net::async_write(*self->upstream_, net::buffer(*line),
+                     [self, exchange, line](beast::error_code write_ec, std::size_t) {
+                       if (exchange != self->exchange_) return;
+                       if (write_ec) {
+                         self->end_tunnel(write_ec);
+                         return;
+                       }
+                       self->join_connections();
+                     });
+  });
 }
 
 void Session::tunnel_read(bool from_client) {
@@ -879,12 +1010,12 @@ void Session::leave_gate() {
 
 }  // namespace
 
-void ProxyServer::Worker::accept() {
-  acceptor.async_accept(io, [this](beast::error_code ec, tcp::socket socket) {
-    if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+void ProxyServer::Worker::accept(tcp::acceptor& from, bool hop) {
+  from.async_accept(io, [this, &from, hop](beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !from.is_open()) return;
     if (ec) {
       spdlog::warn("proxy: accept failed: {}", ec.message());
-      accept();
+      accept(from, hop);
       return;
     }
     beast::error_code peer_ec;
@@ -901,10 +1032,17 @@ void ProxyServer::Worker::accept() {
       shared.at_cap_reported = false;
       beast::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
-      std::make_shared<Session>(*this, std::move(socket), peer_ec ? net::ip::address{} : peer.address())
-          ->run();
+      auto session =
+          std::make_shared<Session>(*this, std::move(socket), peer_ec ? net::ip::address{} : peer.address());
+      if (hop) {
+        session->run_tcp_hop();
+      } else if (shared.settings.tcp) {
+        session->run_tcp();
+      } else {
+        session->run();
+      }
     }
-    accept();
+    accept(from, hop);
   });
 }
 
@@ -917,37 +1055,47 @@ ProxyServer::ProxyServer(const tcp::endpoint& listen, ProxySettings settings, st
   shared->gate = std::move(gate);
   shared->metrics = std::move(metrics);
   shared_ = shared;
-  tcp::endpoint bind_to = listen;
-  for (int i = 0; i < shared->settings.threads; ++i) {
-    auto worker = std::make_unique<Worker>(*shared, listen.protocol());
+  // Each worker listens on the same port; the kernel spreads new connections among them. Port 0 asks
+  // the kernel for a port: the other workers take the same one.
+  const auto listen_on = [](tcp::acceptor& acceptor, tcp::endpoint& at, const char* what) {
     beast::error_code ec;
     const auto fail = [&] {
-      throw std::system_error(ec, "cannot listen on " + to_string(listen) + " (proxy)");
+      throw std::system_error(ec, "cannot listen on " + to_string(at) + " (" + what + ")");
     };
-    worker->acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!acceptor.is_open()) acceptor.open(at.protocol(), ec);
     if (ec) fail();
-    // Each worker listens on the same port; the kernel spreads new connections among them.
+    acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (ec) fail();
     const int one = 1;
-    if (::setsockopt(worker->acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+    if (::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
       ec = beast::error_code(errno, boost::system::system_category());
       fail();
     }
-    worker->acceptor.bind(bind_to, ec);
+    acceptor.bind(at, ec);
     if (ec) fail();
-    worker->acceptor.listen(net::socket_base::max_listen_connections, ec);
+    acceptor.listen(net::socket_base::max_listen_connections, ec);
     if (ec) fail();
-    // Port 0 asked the kernel for a port: the other workers take the same one.
-    bind_to = worker->acceptor.local_endpoint();
+    at = acceptor.local_endpoint();
+  };
+  tcp::endpoint bind_to = listen;
+  // TCP mode's hop listener: on the same address, a port of the kernel's choosing.
+  tcp::endpoint hop_at(listen.address(), 0);
+  for (int i = 0; i < shared->settings.threads; ++i) {
+    auto worker = std::make_unique<Worker>(*shared, listen.protocol());
+    listen_on(worker->acceptor, bind_to, "proxy");
+    if (shared->settings.tcp) listen_on(worker->hop_acceptor, hop_at, "proxy hop listener");
     workers_.push_back(std::move(worker));
   }
   local_endpoint_ = bind_to;
+  hop_endpoint_ = hop_at;
 }
 
 ProxyServer::~ProxyServer() { stop(); }
 
 void ProxyServer::start() {
   for (auto& worker : workers_) {
-    worker->accept();
+    worker->accept(worker->acceptor, false);
+    if (worker->hop_acceptor.is_open()) worker->accept(worker->hop_acceptor, true);
     worker->thread = std::thread([w = worker.get()] { w->io.run(); });
   }
 }
@@ -959,6 +1107,7 @@ void ProxyServer::stop() {
     net::post(worker->io, [w = worker.get()] {
       beast::error_code ignored;
       w->acceptor.close(ignored);
+      w->hop_acceptor.close(ignored);
       w->idle.clear();
       w->io.stop();
     });

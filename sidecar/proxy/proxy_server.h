@@ -65,6 +65,11 @@ class ProxyServer {
   // Closes the listeners and every connection, and joins the workers. Idempotent.
   void stop();
   boost::asio::ip::tcp::endpoint local_endpoint() const { return local_endpoint_; }
+  // TCP mode: where followers' proxies forward to (each connection begins with a line naming the
+  // term, "LEASE-ELECTOR-HOP IDENTITY ACQUIRE_TIME"); the port is the kernel's choice. A TCP
+  // connection has no header to carry the hop in, and a server-speaks-first protocol would wait
+  // forever for one on the clients' port. Port 0 in HTTP mode.
+  boost::asio::ip::tcp::endpoint hop_endpoint() const { return hop_endpoint_; }
 
   struct Shared;
   struct Worker;
@@ -73,6 +78,7 @@ class ProxyServer {
   std::shared_ptr<Shared> shared_;  // outlives every worker
   std::vector<std::unique_ptr<Worker>> workers_;
   boost::asio::ip::tcp::endpoint local_endpoint_;
+  boost::asio::ip::tcp::endpoint hop_endpoint_;
   bool stopped_ = false;
 };
 

@@ -534,3 +534,83 @@ TEST_CASE(
   const auto terms = cluster.leadership_terms();
   for (std::size_t i = 0; i < apps.size(); ++i) check_received_inside_terms(*apps[i], i, terms, false);
 }
+
+TEST_CASE(
+    "in TCP mode whole connections go to the leader's app, a follower forwards them through the leader's "
+    "hop listener, and the term's end resets them") {
+  auto o = options("0s");
+  o.pod_ip_for_all = "127.0.0.1";
+  LocalCluster cluster(o);
+  RecordingApp app0("app-0"), app1("app-1");
+  const int proxy0 = le::testing::free_loopback_port(), proxy1 = le::testing::free_loopback_port();
+  const auto flags = [](const RecordingApp& app, int port) {
+    return std::vector<std::string>{"--route",          "proxy",
+                                    "--proxy-mode",     "tcp",
+                                    "--proxy-listen",   "127.0.0.1:" + std::to_string(port),
+                                    "--proxy-upstream", app.address()};
+  };
+  cluster.start_sidecar(0, flags(app0, proxy0));
+  REQUIRE(cluster.wait_for_leader(10s));
+  cluster.start_sidecar(1, flags(app1, proxy1));
+  const auto deadline = steady_clock::now() + 10s;
+  while (steady_clock::now() < deadline && cluster.leader_view(1).name != "replica-0") {
+    std::this_thread::sleep_for(20ms);
+  }
+  // The annotation names the leader's hop listener, not its clients' port.
+  const auto annotation = json::parse(
+      cluster.read_lease()["metadata"]["annotations"]["lease-elector.io/leader-address"].get<std::string>());
+  const std::string hop_address = annotation["address"];
+  CHECK(hop_address.rfind("127.0.0.1:", 0) == 0);
+  CHECK(hop_address != "127.0.0.1:" + std::to_string(proxy0));
+
+  // Bytes pass untouched (no header is added in TCP mode): the app's own echo protocol, through the
+  // leader's proxy and through the follower's.
+  const auto echo_through = [](int port, const std::string& ping) {
+    Connection connection(port);
+    if (!connection.send("GET /ws HTTP/1.1\r\nHost: svc\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n") ||
+        connection.receive_until("\r\n\r\n").rfind("HTTP/1.1 101", 0) != 0) {
+      return false;
+    }
+    return connection.send(ping) && connection.receive_until(ping) == ping;
+  };
+  CHECK(echo_through(proxy0, "direct"));
+  const auto before = app0.exchanges().size();
+  CHECK(echo_through(proxy1, "forwarded"));
+  CHECK(app0.exchanges().size() > before);
+  CHECK(app1.exchanges().empty());
+
+  // The hop listener serves only a hop line naming the current term: anything else is closed, and
+  // the app hears nothing of it.
+  const int hop_port = std::stoi(hop_address.substr(hop_address.rfind(':') + 1));
+  const auto app0_before = app0.exchanges().size();
+  CHECK(raw_request(hop_port, "GET /hello HTTP/1.1\r\nHost: svc\r\nConnection: close\r\n\r\n").empty());
+  CHECK(raw_request(hop_port,
+                    "LEASE-ELECTOR-HOP replica-0 2020-01-01T00:00:00.000000Z\r\nGET /hello HTTP/1.1\r\n"
+                    "Host: svc\r\nConnection: close\r\n\r\n")
+            .empty());
+  CHECK(app0.exchanges().size() == app0_before);
+  const std::string hop_line =
+      "LEASE-ELECTOR-HOP replica-0 " + annotation["acquireTime"].get<std::string>() + "\r\n";
+  CHECK(raw_request(hop_port, hop_line + "GET /hello HTTP/1.1\r\nHost: svc\r\nConnection: close\r\n\r\n")
+            .find("app-0") != std::string::npos);
+
+  // A connection open across a step-down is reset with the term; the next goes to the next leader.
+  Connection held(proxy1);
+  CHECK(held.send("GET /ws HTTP/1.1\r\nHost: svc\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n"));
+  CHECK(held.receive_until("\r\n\r\n").rfind("HTTP/1.1 101", 0) == 0);
+  cluster.sidecar(0).signal(SIGUSR1);
+  std::this_thread::sleep_for(200ms);
+  held.send("after");
+  CHECK(held.receive_until("after").empty());
+  REQUIRE(cluster.wait_for_leader(10s, 0));
+  const auto moved_by = steady_clock::now() + 5s;
+  bool moved = false;
+  while (!moved && steady_clock::now() < moved_by) {
+    moved = echo_through(proxy1, "next") && !app1.exchanges().empty();
+    if (!moved) std::this_thread::sleep_for(50ms);
+  }
+  CHECK(moved);
+  const auto terms = cluster.leadership_terms();
+  check_received_inside_terms(app0, 0, terms, true);
+  check_received_inside_terms(app1, 1, terms, true);
+}

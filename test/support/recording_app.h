@@ -37,7 +37,8 @@ class RecordingApp {
   };
 
   explicit RecordingApp(std::string name) : name_(std::move(name)) {
-    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    // CLOEXEC: the sidecars the tests start must not inherit (and hold open) the app's sockets.
+    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     const int one = 1;
     ::setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     sockaddr_in address{};
@@ -77,7 +78,7 @@ class RecordingApp {
  private:
   void accept_loop() {
     while (!stopping_) {
-      const int fd = ::accept(listener_, nullptr, nullptr);
+      const int fd = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
       if (fd < 0) {
         if (stopping_) return;
         continue;

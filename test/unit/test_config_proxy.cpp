@@ -104,9 +104,9 @@ TEST_CASE("proxy mistakes exit 2 naming the flag") {
   CHECK(contains(error({"--route", "proxy", "--proxy-upstream", "127.0.0.1:80"}, {{"POD_IP", "pod-a"}}),
                  "POD_IP \"pod-a\" is not an IP address"));
   CHECK(run({"--route", "proxy", "--proxy-upstream", "127.0.0.1:80", "--proxy-follower", "reject"}).proxy);
-  // Not built yet: said so, rather than accepted and not done.
-  CHECK(contains(error({"--route", "proxy", "--proxy-upstream", "127.0.0.1:80", "--proxy-mode", "tcp"}, kPod),
-                 "--proxy-mode tcp is not available yet"));
+  // TCP mode forwards whole connections: a follower can forward or refuse one, not redirect it.
+  CHECK(run({"--route", "proxy", "--proxy-upstream", "127.0.0.1:80", "--proxy-mode", "tcp"}, kPod)
+            .proxy->mode == Config::Proxy::Mode::tcp);
 }
 
 TEST_CASE("byte sizes take binary suffixes only") {
