@@ -2,6 +2,7 @@
 // endpoints on one thread and the election loop on this one, and hand the Lease over on SIGTERM.
 
 #include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -10,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -240,7 +242,14 @@ int main(int argc, char** argv) {
       traffic_loop.emplace(*controller, clock);
     }
 
-    asio::io_context io;
+    // The HTTP threads run one io_context each (see http::Server: a connection then needs no strand
+    // and no thread wakes another); the first one also runs the sidecar's own asynchronous work
+    // (the feed's timer, the app's probe, the webhook, signals), the others only connections.
+    asio::io_context io(1);
+    std::vector<std::unique_ptr<asio::io_context>> http_only_io;
+    for (int i = 1; i < kHttpThreads; ++i) http_only_io.push_back(std::make_unique<asio::io_context>(1));
+    std::vector<asio::io_context*> http_io{&io};
+    for (const auto& context : http_only_io) http_io.push_back(context.get());
     // Long polls and event streams wait on the feed, which hears of every snapshot.
     auto leader_feed = le::http::LeaderFeed::create(io.get_executor(), board, clock);
     board.add_observer(le::http::LeaderFeed::board_observer(leader_feed));
@@ -416,7 +425,8 @@ int main(int argc, char** argv) {
           [proxy_metrics, lease_name](le::util::MetricsText& out) { proxy_metrics->write(out, lease_name); });
     }
     le::http::add_metrics_route(*routes, board, clock, std::move(metrics_sources));
-    le::http::Server http_server(io, resolve_listen_address(io, config.http_host, config.http_port, "--http"),
+    le::http::Server http_server(http_io,
+                                 resolve_listen_address(io, config.http_host, config.http_port, "--http"),
                                  std::move(routes), http_limits);
     std::optional<le::http::Server> admin_server;
     if (config.admin_http_host) {
@@ -472,11 +482,15 @@ int main(int argc, char** argv) {
         hand_over();
       }
     });
-    // Two threads serve HTTP (each connection on its own strand): an app that polls /leader hard,
-    // or a probe storm, gets both cores, as a Go net/http server would. Idle, they cost nothing.
+    // Two threads serve HTTP: an app that polls /leader hard, or a probe storm, gets both cores, as a
+    // Go net/http server would. Idle, they cost nothing.
     std::vector<std::thread> http_threads;
     http_threads.reserve(kHttpThreads);
-    for (int i = 0; i < kHttpThreads; ++i) http_threads.emplace_back([&] { io.run(); });
+    http_threads.emplace_back([&] { io.run(); });
+    for (const auto& context : http_only_io) {
+      // Without connections it has no work, and run() would return at once.
+      http_threads.emplace_back([&context, work = asio::make_work_guard(*context)] { context->run(); });
+    }
     // Whatever happens below, stop the HTTP side and the watch, and join their threads before
     // leaving this scope.
     std::thread watch_thread;
@@ -489,6 +503,7 @@ int main(int argc, char** argv) {
       std::shared_ptr<le::http::AppHealthProbe>& app_health;
       std::shared_ptr<le::http::WebhookNotifier>& notifier;
       asio::io_context& io;
+      std::vector<std::unique_ptr<asio::io_context>>& http_only_io;
       std::vector<std::thread>& threads;
       le::kube::LeaseWatcher& watcher;
       std::thread& watch_thread;
@@ -510,15 +525,17 @@ int main(int argc, char** argv) {
         boost::system::error_code ignored;
         step_down_signal.cancel(ignored);
         io.stop();
+        for (const auto& context : http_only_io) context->stop();
         for (auto& thread : threads) {
           if (thread.joinable()) thread.join();
         }
         if (watch_thread.joinable()) watch_thread.join();
         if (events_thread.joinable()) events_thread.join();
       }
-    } join_on_exit{
-        *leader_feed, http_server, admin_server, step_down_signal, app_health,    notifier,      io,
-        http_threads, watcher,     watch_thread, event_recorder,   events_thread, run_supervisor};
+    } join_on_exit{*leader_feed,  http_server,   admin_server, step_down_signal,
+                   app_health,    notifier,      io,           http_only_io,
+                   http_threads,  watcher,       watch_thread, event_recorder,
+                   events_thread, run_supervisor};
     // Stopped before everything above (declared after it): no exchange outlives the election.
     struct StopProxy {
       std::shared_ptr<le::proxy::TermGate>& gate;

@@ -30,7 +30,10 @@ Response json_ok(unsigned status, const json& body) {
 }
 
 Response leader_response(const LeaderFeed::Reading& reading) {
-  auto response = json_ok(200, leader_body(reading.answer, reading.index));
+  auto response = json_response(200, leader_body_text(reading.answer, reading.index));
+  response.headers.reserve(2);
+  // Leadership changes from one moment to the next; no cache may answer for us.
+  response.headers.emplace_back("Cache-Control", "no-store");
   // As Consul's X-Consul-Index: a client can long-poll from the headers alone.
   response.headers.emplace_back("X-Lease-Elector-Index", std::to_string(reading.index));
   return response;
@@ -61,7 +64,7 @@ std::optional<std::chrono::nanoseconds> parse_wait(std::string_view text) {
 // Last-Event-ID gets the current answer only if it changed since.
 std::string stream_event(const LeaderFeed::Reading& reading) {
   return "id: " + std::to_string(reading.index) +
-         "\ndata: " + dump(leader_body(reading.answer, reading.index)) + "\n\n";
+         "\ndata: " + leader_body_text(reading.answer, reading.index) + "\n\n";
 }
 
 // Drives one /leader/stream connection: send, wait for the next change (or the keep-alive), send.

@@ -65,6 +65,9 @@ class AnswerIndex {
 };
 
 // The JSON body of /leader (also each stream event's data and the webhook's body): see the README.
+// Its text, compact, its keys in nlohmann::json's (sorted) order.
+std::string leader_body_text(const LeaderAnswer& answer, std::uint64_t index);
+// The same document as a value (the webhook adds its fields to it).
 nlohmann::json leader_body(const LeaderAnswer& answer, std::uint64_t index);
 
 }  // namespace le::http

@@ -14,6 +14,8 @@
 #include <vector>
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/basic_stream_socket.hpp>
+#include <boost/asio/basic_waitable_timer.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -29,6 +31,15 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 namespace {
+
+// A connection lives on one io_context run by one thread (see Server), so its socket and timer
+// carry that io_context's executor itself: the type-erased any_io_executor would cost a virtual
+// dispatch and a copy of a polymorphic executor in every operation, for nothing.
+using ConnectionExecutor = net::io_context::executor_type;
+using ConnectionSocket = net::basic_stream_socket<tcp, ConnectionExecutor>;
+using DeadlineClock = std::chrono::steady_clock;
+using DeadlineTimer =
+    net::basic_waitable_timer<DeadlineClock, net::wait_traits<DeadlineClock>, ConnectionExecutor>;
 
 std::string to_string(const tcp::endpoint& endpoint) {
   std::ostringstream out;
@@ -65,9 +76,9 @@ class Session;
 // Sessions hold a shared_ptr to it, so it outlives every one of them.
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(net::io_context& io_context, tcp::acceptor acceptor, std::shared_ptr<const RouteTable> routes,
-           ServerLimits limits)
-      : io_context_(io_context),
+  Listener(std::vector<net::io_context*> io_contexts, tcp::acceptor acceptor,
+           std::shared_ptr<const RouteTable> routes, ServerLimits limits)
+      : io_contexts_(std::move(io_contexts)),
         acceptor_(std::move(acceptor)),
         retry_timer_(acceptor_.get_executor()),
         routes_(std::move(routes)),
@@ -94,19 +105,22 @@ class Listener : public std::enable_shared_from_this<Listener> {
  private:
   void do_accept() {
     if (stopped()) return;
-    // Each connection gets its own strand, so the server stays correct even if main ever runs
-    // the io_context on more than one thread.
-    acceptor_.async_accept(net::make_strand(io_context_),
+    // The io_contexts take the connections in turn; a connection stays on its io_context, and so on
+    // its one thread, for life.
+    net::io_context& io_context = *io_contexts_[next_io_context_];
+    next_io_context_ = (next_io_context_ + 1) % io_contexts_.size();
+    acceptor_.async_accept(io_context.get_executor(),
                            beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
   }
-  void on_accept(beast::error_code ec, tcp::socket socket);
+  void on_accept(beast::error_code ec, ConnectionSocket socket);
   bool stopped() const {
     std::lock_guard lock(mutex_);
     return stopped_;
   }
 
-  net::io_context& io_context_;
-  tcp::acceptor acceptor_;  // used on its strand only
+  std::vector<net::io_context*> io_contexts_;
+  std::size_t next_io_context_ = 0;  // on the acceptor's strand only
+  tcp::acceptor acceptor_;           // used on its strand only
   net::steady_timer retry_timer_;
   std::shared_ptr<const RouteTable> routes_;
   ServerLimits limits_;
@@ -119,22 +133,26 @@ class Listener : public std::enable_shared_from_this<Listener> {
 };
 
 // One connection: read a request, answer it, repeat while the client keeps the connection alive.
-// Owned by the completion handlers in flight (shared_from_this), as in Beast's examples.
+// Owned by the completion handlers in flight (shared_from_this), as in Beast's examples. All of it
+// runs on its socket's io_context, which one thread runs: no strand is needed.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, std::shared_ptr<Listener> listener, std::string peer)
-      : stream_(std::move(socket)), listener_(std::move(listener)), peer_(std::move(peer)) {}
+  Session(ConnectionSocket&& socket, std::shared_ptr<Listener> listener, std::string peer)
+      : socket_(std::move(socket)),
+        timer_(socket_.get_executor()),
+        listener_(std::move(listener)),
+        peer_(std::move(peer)) {}
   ~Session() { listener_->forget(this); }
 
   void run() {
-    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this()));
+    net::dispatch(socket_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this()));
   }
   // From any thread.
   void close() {
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
+    net::post(socket_.get_executor(), [self = shared_from_this()] {
       beast::error_code ignored;
-      self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-      self->stream_.close();
+      self->socket_.shutdown(tcp::socket::shutdown_both, ignored);
+      self->close_now();
     });
   }
 
@@ -147,11 +165,28 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_write(bool keep_alive, beast::error_code ec, std::size_t bytes);
   void linger();
   void on_linger(beast::error_code ec, std::size_t bytes);
-  // A deferred answer (see Responder); on the session's strand.
+  // A deferred answer (see Responder); on the session's io_context.
   friend class SessionResponder;
   void write_chunk(const std::shared_ptr<std::string>& data, const std::function<void(bool)>& written);
 
-  beast::tcp_stream stream_;
+  // The connection's deadline: past it, the connection is closed, and whatever read or write is
+  // pending completes with operation_aborted (timed_out_ tells why). Beast's tcp_stream would
+  // start and cancel a timer wait for every read and write, and reset two timers at each
+  // expires_after: several operations on the reactor's timer queue, under its lock, per request.
+  // Here a deadline is a stored time; the one timer is moved only when a deadline comes earlier
+  // than the instant it is set for, and when it fires before the deadline (which has moved later)
+  // it waits again. A keep-alive request then touches the timer queue about once per read timeout.
+  void expire_after(std::chrono::milliseconds timeout) { expire_at(DeadlineClock::now() + timeout); }
+  void expire_at(DeadlineClock::time_point deadline);
+  void wait_for_deadline(DeadlineClock::time_point at);
+  void on_timer();
+  void close_now();
+
+  ConnectionSocket socket_;
+  DeadlineTimer timer_;
+  DeadlineClock::time_point deadline_ = DeadlineClock::time_point::max();  // max: none
+  DeadlineClock::time_point timer_at_ = DeadlineClock::time_point::max();  // max: no wait pending
+  bool timed_out_ = false;
   std::shared_ptr<Listener> listener_;
   std::string peer_;
   beast::flat_buffer buffer_;
@@ -161,29 +196,30 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::response<bhttp::empty_body>> stream_head_;
   std::optional<bhttp::response_serializer<bhttp::empty_body>> stream_serializer_;
   bool stream_head_written_ = false;
-  // Closes the connection after ServerLimits::deferred_timeout, when one is set.
-  std::optional<net::steady_timer> deferral_timer_;
+  // While a deferred answer holds the connection: when ServerLimits::deferred_timeout closes it
+  // (max: never). Between an event stream's chunks it is the connection's deadline.
+  DeadlineClock::time_point deferred_until_ = DeadlineClock::time_point::max();
   bool first_request_ = true;
   std::size_t lingered_bytes_ = 0;
   std::array<char, 4096> discard_{};
 };
 
 // The Responder of one deferred request: it owns the session until it has answered, and posts
-// everything to the session's strand.
+// everything to the session's io_context.
 class SessionResponder final : public Responder {
  public:
   SessionResponder(std::shared_ptr<Session> session, unsigned version, bool keep_alive)
       : session_(std::move(session)), version_(version), keep_alive_(keep_alive) {}
 
   void respond(Response response) override {
-    net::post(session_->stream_.get_executor(), [session = session_, response = std::move(response),
+    net::post(session_->socket_.get_executor(), [session = session_, response = std::move(response),
                                                  version = version_, keep_alive = keep_alive_]() mutable {
       session->send(std::move(response), version, keep_alive);
     });
   }
 
   void start_stream(Response head) override {
-    net::post(session_->stream_.get_executor(),
+    net::post(session_->socket_.get_executor(),
               [session = session_, head = std::move(head), version = version_] {
                 auto& out = session->stream_head_.emplace();
                 set_head(out, head, version, false);
@@ -192,7 +228,7 @@ class SessionResponder final : public Responder {
   }
 
   void send_chunk(std::string data, std::function<void(bool)> written) override {
-    net::post(session_->stream_.get_executor(),
+    net::post(session_->socket_.get_executor(),
               [session = session_, data = std::make_shared<std::string>(std::move(data)),
                written = std::move(written)]() mutable { session->write_chunk(data, written); });
   }
@@ -203,7 +239,7 @@ class SessionResponder final : public Responder {
   bool keep_alive_;
 };
 
-void Listener::on_accept(beast::error_code ec, tcp::socket socket) {
+void Listener::on_accept(beast::error_code ec, ConnectionSocket socket) {
   if (ec == net::error::operation_aborted || stopped()) return;
   if (ec) {
     spdlog::warn("http: accept on {} failed: {}; retrying in {} ms", endpoint_text_, ec.message(),
@@ -220,7 +256,7 @@ void Listener::on_accept(beast::error_code ec, tcp::socket socket) {
   auto peer_text = peer_ec ? std::string{"?"} : to_string(peer);
 
   // The socket until a new session takes it; closed below when none does (refused).
-  std::optional<tcp::socket> unclaimed{std::move(socket)};
+  std::optional<ConnectionSocket> unclaimed{std::move(socket)};
   std::shared_ptr<Session> session;
   {
     std::lock_guard lock(mutex_);
@@ -269,9 +305,46 @@ void Listener::stop() {
   }
 }
 
+void Session::expire_at(DeadlineClock::time_point deadline) {
+  deadline_ = deadline;
+  if (deadline < timer_at_) wait_for_deadline(deadline);
+}
+
+void Session::wait_for_deadline(DeadlineClock::time_point at) {
+  timer_at_ = at;
+  timer_.expires_at(at);  // cancels the wait pending, if any: its handler sees operation_aborted
+  // Held weakly: an armed timer must not keep a finished connection alive for its read timeout.
+  timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+    if (ec) return;  // moved, or the connection is closing
+    if (const auto self = weak.lock()) self->on_timer();
+  });
+}
+
+void Session::on_timer() {
+  const auto now = DeadlineClock::now();
+  if (now < deadline_) {
+    // The deadline moved later since the timer was set. Wait again, unless the timer was moved
+    // after this wait had already completed (another wait is pending then).
+    if (timer_at_ <= now) {
+      timer_at_ = DeadlineClock::time_point::max();
+      if (deadline_ != DeadlineClock::time_point::max()) wait_for_deadline(deadline_);
+    }
+    return;
+  }
+  timed_out_ = true;
+  close_now();
+}
+
+void Session::close_now() {
+  beast::error_code ignored;
+  socket_.close(ignored);
+  timer_.cancel();
+  timer_at_ = DeadlineClock::time_point::max();
+}
+
 void Session::do_read() {
   // stop() may have closed the socket while the last response was being written.
-  if (!stream_.socket().is_open()) return;
+  if (!socket_.is_open()) return;
   parser_.emplace();
   parser_->header_limit(listener_->limits().header_limit);
   parser_->body_limit(listener_->limits().body_limit);
@@ -281,18 +354,18 @@ void Session::do_read() {
   }
   // Between requests the connection is idle, and may stay so for idle_timeout; the tighter
   // read_timeout starts with the next request's first byte.
-  stream_.expires_after(listener_->limits().idle_timeout);
-  stream_.async_read_some(buffer_.prepare(1024),
+  expire_after(listener_->limits().idle_timeout);
+  socket_.async_read_some(buffer_.prepare(1024),
                           beast::bind_front_handler(&Session::on_first_bytes, shared_from_this()));
 }
 
 void Session::on_first_bytes(beast::error_code ec, std::size_t bytes) {
   if (ec) {
     // Idle timeout, the client closing, or stop(): nothing to answer.
-    if (ec != net::error::eof && ec != beast::error::timeout && ec != net::error::operation_aborted) {
+    if (ec != net::error::eof && ec != net::error::operation_aborted) {
       spdlog::debug("http: {}: {}", peer_, ec.message());
     }
-    stream_.close();
+    close_now();
     return;
   }
   buffer_.commit(bytes);
@@ -300,15 +373,20 @@ void Session::on_first_bytes(beast::error_code ec, std::size_t bytes) {
 }
 
 void Session::read_request() {
-  stream_.expires_after(listener_->limits().read_timeout);
-  bhttp::async_read(stream_, buffer_, *parser_,
+  expire_after(listener_->limits().read_timeout);
+  bhttp::async_read(socket_, buffer_, *parser_,
                     beast::bind_front_handler(&Session::on_read, shared_from_this()));
 }
 
 void Session::on_read(beast::error_code ec, std::size_t /*bytes*/) {
+  if (timed_out_) {
+    // The read deadline passed mid-request (a slow client): no one to answer.
+    spdlog::debug("http: {}: no whole request within the read timeout", peer_);
+    return;
+  }
   if (ec == bhttp::error::end_of_stream || ec == net::error::operation_aborted) {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
     return;
   }
   if (ec) {
@@ -326,8 +404,8 @@ void Session::on_read(beast::error_code ec, std::size_t /*bytes*/) {
     }
     spdlog::debug("http: {}: bad request: {}", peer_, ec.message());
     if (status == 0) {
-      // Timeout, reset, or the client gave up mid-request: no one to answer.
-      stream_.close();
+      // A reset, or the client gave up mid-request: no one to answer.
+      close_now();
       return;
     }
     send(json_error(status, ec.message()), 11, false);
@@ -343,15 +421,12 @@ void Session::on_read(beast::error_code ec, std::size_t /*bytes*/) {
   Response response = listener_->routes().route(request);
   if (response.defer) {
     spdlog::debug("http: {} \"{} {}\" answered later", peer_, request.method, request.target);
-    // Nothing is read until it has answered: one request at a time, as without a deferral.
+    // Nothing is read until it has answered: one request at a time, as without a deferral. The
+    // read deadline is over; only deferred_timeout, if set, bounds the wait.
     auto defer = std::move(response.defer);
-    if (const auto timeout = listener_->limits().deferred_timeout) {
-      deferral_timer_.emplace(stream_.get_executor());
-      deferral_timer_->expires_after(*timeout);
-      deferral_timer_->async_wait([self = shared_from_this()](beast::error_code timer_ec) {
-        if (!timer_ec) self->stream_.close();
-      });
-    }
+    if (const auto timeout = listener_->limits().deferred_timeout)
+      deferred_until_ = DeadlineClock::now() + *timeout;
+    expire_at(deferred_until_);
     defer(std::make_shared<SessionResponder>(shared_from_this(), message.version(), message.keep_alive()));
     return;
   }
@@ -361,7 +436,7 @@ void Session::on_read(beast::error_code ec, std::size_t /*bytes*/) {
 
 void Session::send(Response response, unsigned version, bool keep_alive) {
   // A deferred answer has come: the connection is an ordinary one again.
-  if (deferral_timer_) deferral_timer_->cancel();
+  deferred_until_ = DeadlineClock::time_point::max();
   response_.emplace();
   auto& out = *response_;
   set_head(out, response, version, keep_alive);
@@ -369,15 +444,19 @@ void Session::send(Response response, unsigned version, bool keep_alive) {
   out.content_length(response.body.size());
   if (!response.omit_body) out.body() = std::move(response.body);
 
-  stream_.expires_after(listener_->limits().write_timeout);
-  bhttp::async_write(stream_, out,
+  expire_after(listener_->limits().write_timeout);
+  bhttp::async_write(socket_, out,
                      beast::bind_front_handler(&Session::on_write, shared_from_this(), keep_alive));
 }
 
 void Session::on_write(bool keep_alive, beast::error_code ec, std::size_t /*bytes*/) {
   if (ec) {
-    if (ec != net::error::operation_aborted) spdlog::debug("http: {}: write failed: {}", peer_, ec.message());
-    stream_.close();
+    if (timed_out_) {
+      spdlog::debug("http: {}: closed at its deadline before the response was written", peer_);
+    } else if (ec != net::error::operation_aborted) {
+      spdlog::debug("http: {}: write failed: {}", peer_, ec.message());
+    }
+    close_now();
     return;
   }
   response_.reset();
@@ -391,62 +470,74 @@ void Session::on_write(bool keep_alive, beast::error_code ec, std::size_t /*byte
 
 void Session::linger() {
   beast::error_code ignored;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  stream_.expires_after(linger_timeout);
-  stream_.async_read_some(net::buffer(discard_),
+  socket_.shutdown(tcp::socket::shutdown_send, ignored);
+  expire_after(linger_timeout);
+  socket_.async_read_some(net::buffer(discard_),
                           beast::bind_front_handler(&Session::on_linger, shared_from_this()));
 }
 
 void Session::on_linger(beast::error_code ec, std::size_t bytes) {
   lingered_bytes_ += bytes;
   if (ec || lingered_bytes_ > linger_max_bytes) {
-    stream_.close();
+    close_now();
     return;
   }
-  stream_.async_read_some(net::buffer(discard_),
+  socket_.async_read_some(net::buffer(discard_),
                           beast::bind_front_handler(&Session::on_linger, shared_from_this()));
 }
 
 void Session::write_chunk(const std::shared_ptr<std::string>& data,
                           const std::function<void(bool)>& written) {
-  if (!stream_.socket().is_open()) {
+  if (!socket_.is_open()) {
     written(false);
     return;
   }
   const auto on_chunk = [self = shared_from_this(), data, written](beast::error_code ec, std::size_t) {
     if (ec) {
-      if (ec != net::error::operation_aborted)
+      if (self->timed_out_) {
+        spdlog::debug("http: {}: stream closed at its deadline", self->peer_);
+      } else if (ec != net::error::operation_aborted) {
         spdlog::debug("http: {}: stream write failed: {}", self->peer_, ec.message());
-      self->stream_.close();
+      }
+      self->close_now();
+    } else {
+      // Between chunks only deferred_timeout, if set, bounds the stream.
+      self->expire_at(self->deferred_until_);
     }
     written(!ec);
   };
-  stream_.expires_after(listener_->limits().write_timeout);
+  expire_at(std::min(DeadlineClock::now() + listener_->limits().write_timeout, deferred_until_));
   if (stream_head_ && !stream_head_written_) {
     // The first chunk: the head goes first.
     stream_head_written_ = true;
     stream_serializer_.emplace(*stream_head_);
     bhttp::async_write_header(
-        stream_, *stream_serializer_,
+        socket_, *stream_serializer_,
         [self = shared_from_this(), data, on_chunk](beast::error_code ec, std::size_t bytes) mutable {
           if (ec) {
             on_chunk(ec, bytes);
             return;
           }
-          net::async_write(self->stream_, bhttp::make_chunk(net::buffer(*data)), std::move(on_chunk));
+          net::async_write(self->socket_, bhttp::make_chunk(net::buffer(*data)), std::move(on_chunk));
         });
     return;
   }
-  net::async_write(stream_, bhttp::make_chunk(net::buffer(*data)), on_chunk);
+  net::async_write(socket_, bhttp::make_chunk(net::buffer(*data)), on_chunk);
 }
 
 Server::Server(net::io_context& io_context, const tcp::endpoint& endpoint,
+               std::shared_ptr<const RouteTable> routes, ServerLimits limits)
+    : Server(std::vector<net::io_context*>{&io_context}, endpoint, std::move(routes), limits) {}
+
+Server::Server(const std::vector<net::io_context*>& io_contexts, const tcp::endpoint& endpoint,
                std::shared_ptr<const RouteTable> routes, ServerLimits limits) {
   if (!routes) throw std::invalid_argument("http::Server needs a route table");
+  if (io_contexts.empty()) throw std::invalid_argument("http::Server needs an io_context");
   const auto fail = [&](const beast::error_code& ec) {
     throw std::system_error(ec, "cannot listen on " + to_string(endpoint));
   };
-  tcp::acceptor acceptor(net::make_strand(io_context));
+  // On a strand: stop() closes the acceptor from whatever thread calls it.
+  tcp::acceptor acceptor(net::make_strand(*io_contexts.front()));
   beast::error_code ec;
   acceptor.open(endpoint.protocol(), ec);
   if (ec) fail(ec);
@@ -458,7 +549,7 @@ Server::Server(net::io_context& io_context, const tcp::endpoint& endpoint,
   acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) fail(ec);
   local_endpoint_ = acceptor.local_endpoint();
-  listener_ = std::make_shared<Listener>(io_context, std::move(acceptor), std::move(routes), limits);
+  listener_ = std::make_shared<Listener>(io_contexts, std::move(acceptor), std::move(routes), limits);
   listener_->start();
 }
 

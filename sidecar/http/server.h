@@ -1,12 +1,13 @@
 #pragma once
 // The local HTTP server: Beast's async server shape (a listener that accepts, one session per
-// connection kept alive by shared_from_this, beast::tcp_stream deadlines). It serves a RouteTable
+// connection kept alive by shared_from_this, a deadline per read and write). It serves a RouteTable
 // whose handlers only read the election snapshot, so nothing here ever blocks.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -44,9 +45,17 @@ class Server {
   // Binds and listens at once (throws std::system_error naming the address, e.g. "cannot listen
   // on 0.0.0.0:4040: Address already in use"), then accepts on `io_context` whenever it runs.
   // Port 0 picks a free port; see local_endpoint(). IPv4 and IPv6 both work; "::" also accepts
-  // IPv4 where the system allows dual-stack sockets (Linux's default).
+  // IPv4 where the system allows dual-stack sockets (Linux's default). One thread must run
+  // `io_context`: a connection's handlers run on no strand (see below).
   Server(boost::asio::io_context& io_context, const boost::asio::ip::tcp::endpoint& endpoint,
          std::shared_ptr<const RouteTable> routes, ServerLimits limits = {});
+  // The same on several io_contexts, each run by exactly one thread (asio's io_context-per-thread
+  // design): the first accepts, and each connection lives on one of them in turn. A connection's
+  // handlers then all run on one thread, so they need no strand, and no thread has to wake another
+  // to go on with a request. An io_context run by several threads is not allowed here.
+  Server(const std::vector<boost::asio::io_context*>& io_contexts,
+         const boost::asio::ip::tcp::endpoint& endpoint, std::shared_ptr<const RouteTable> routes,
+         ServerLimits limits = {});
   // Stops (see stop()).
   ~Server();
   Server(const Server&) = delete;

@@ -16,6 +16,8 @@ WallTime to_micro(std::chrono::system_clock::time_point t);
 
 // "2006-01-02T15:04:05.000000Z".
 std::string format_micro_time(WallTime t);
+// The same, appended to `out`: no allocation of its own (a /leader answer carries three).
+void append_micro_time(std::string& out, WallTime t);
 
 // "2006-01-02T15:04:05Z": RFC 3339 in whole seconds (a Pod condition's lastTransitionTime).
 std::string format_seconds_time(std::chrono::sys_seconds t);

@@ -2,7 +2,10 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
@@ -10,11 +13,13 @@
 #include "election/clock.h"
 #include "election/snapshot.h"
 #include "http/election_routes.h"
+#include "http/leader_answer.h"
 #include "http/route_table.h"
 #include "http_snapshots.h"
 #include "util/micro_time.h"
 
 using namespace std::chrono_literals;
+using namespace std::string_literals;
 using le::election::ElectionSnapshot;
 using le::election::SnapshotBoard;
 using le::http::Request;
@@ -239,4 +244,74 @@ TEST_CASE("request headers are found case-insensitively") {
   const Request request{"GET", "/", {{"Content-Type", "text/plain"}}};
   CHECK(request.header("content-type") == "text/plain");
   CHECK_FALSE(request.header("accept").has_value());
+}
+
+namespace {
+
+// The /leader body as leader_body() built it before it was written directly: a json object, dumped.
+std::string reference_body(const le::http::LeaderAnswer& answer, std::uint64_t index) {
+  const auto& snapshot = *answer.snapshot;
+  json body{
+      {"name", snapshot.observed ? snapshot.observed->holder_identity : std::string{}},
+      {"isLeader", answer.leading()},
+      {"identity", snapshot.identity},
+      {"lease", snapshot.lease},
+      {"leaseTransitions", snapshot.observed ? snapshot.observed->lease_transitions : 0},
+      {"status", answer.status},
+      {"index", index},
+  };
+  if (snapshot.observed) {
+    if (snapshot.observed->acquire_time)
+      body["acquireTime"] = le::util::format_micro_time(*snapshot.observed->acquire_time);
+    if (snapshot.observed->renew_time)
+      body["renewTime"] = le::util::format_micro_time(*snapshot.observed->renew_time);
+  }
+  if (answer.valid_for) {
+    body["validForMs"] = std::chrono::floor<std::chrono::milliseconds>(*answer.valid_for).count();
+    body["validUntil"] = le::util::format_micro_time(
+        le::util::to_micro(std::chrono::time_point_cast<std::chrono::system_clock::duration>(
+            answer.wall_now + *answer.valid_for)));
+    body["validUntilBoottimeNs"] = (answer.boot_now + *answer.valid_for).time_since_epoch().count();
+    if (!snapshot.fencing_token.empty()) body["fencingToken"] = snapshot.fencing_token;
+  }
+  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace
+
+TEST_CASE("the /leader body is written byte for byte as its json object dumped") {
+  std::vector<ElectionSnapshot> snapshots{leading_snapshot(), following_snapshot(), ElectionSnapshot{}};
+  auto with_token = leading_snapshot();
+  with_token.fencing_token = "pod-a@2026-11-25T07:27:11.000042Z/7";
+  snapshots.push_back(with_token);
+  auto no_times = leading_snapshot();
+  no_times.observed->acquire_time.reset();
+  no_times.observed->renew_time.reset();
+  no_times.observed->lease_transitions = -2;
+  snapshots.push_back(no_times);
+  // Whatever bytes an identity or a holder may hold: escapes, control characters, UTF-8, and bytes
+  // that are not UTF-8 (replaced).
+  for (const auto& odd : {"quote\"and\\backslash"s, "tab\tnew\nline\x01\x1f\x7f"s,
+                          "h\xc3\xa9llo \xe2\x82\xac"s, "bad\xff\xfe utf8 \xc3"s, "nul\0byte"s, ""s}) {
+    auto s = leading_snapshot();
+    s.identity = odd;
+    s.observed->holder_identity = odd;
+    s.lease = "default/" + odd;
+    s.fencing_token = odd;
+    s.status = odd;
+    snapshots.push_back(s);
+  }
+  for (const auto& snapshot : snapshots) {
+    const auto shared = std::make_shared<const ElectionSnapshot>(snapshot);
+    for (const std::chrono::nanoseconds offset : {0ns, 1ns, 999'999ns, 4'321'654'987ns, 11'000'000'000ns}) {
+      const auto answer = le::http::answer_at(shared, boot0 + offset, wall0 + offset);
+      for (const std::uint64_t index : {std::uint64_t{0}, std::uint64_t{7}, ~std::uint64_t{0}}) {
+        CAPTURE(snapshot.identity);
+        CAPTURE(offset.count());
+        CHECK(le::http::leader_body_text(answer, index) == reference_body(answer, index));
+        CHECK(le::http::leader_body(answer, index).dump(-1, ' ', false, json::error_handler_t::replace) ==
+              reference_body(answer, index));
+      }
+    }
+  }
 }

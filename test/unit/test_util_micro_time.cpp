@@ -1,8 +1,12 @@
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <string>
+#include <vector>
+
+#include <fmt/chrono.h>
 
 #include "util/micro_time.h"
 
@@ -62,4 +66,38 @@ TEST_CASE("times are written in UTC whatever the local time zone") {
     unsetenv("TZ");
   }
   tzset();
+}
+
+TEST_CASE("MicroTime's digits by hand match fmt's formatting, across the range and around its edges") {
+  using namespace std::chrono;
+  // The layout as format_micro_time wrote it with fmt alone, before the digits were written by hand.
+  const auto reference = [](le::util::WallTime t) {
+    const auto day = floor<days>(t);
+    const year_month_day ymd{day};
+    return fmt::format("{:04}-{:02}-{:02}T{:%T}Z", int(ymd.year()), unsigned(ymd.month()),
+                       unsigned(ymd.day()), t - day);
+  };
+  std::vector<le::util::WallTime> times{
+      le::util::WallTime{},
+      le::util::WallTime{} - microseconds{1},
+      le::util::WallTime{sys_days{year{2026} / 12 / 31}} + hours{23} + minutes{59} + seconds{59} +
+          microseconds{999999},
+      le::util::WallTime{sys_days{year{9999} / 12 / 31}} + hours{23},
+      le::util::WallTime{sys_days{year{10000} / 1 / 1}} + microseconds{5},
+      le::util::WallTime{sys_days{year{0} / 1 / 1}},
+      le::util::WallTime{sys_days{year{-1} / 6 / 1}},
+  };
+  std::srand(42);
+  for (int i = 0; i < 2000; ++i) {
+    // Up to about 680 years either way of 1970, with any microsecond.
+    const auto spread = static_cast<long long>(std::rand()) * 10'000'000 + std::rand() % 1'000'000;
+    times.push_back(le::util::WallTime{microseconds{i % 2 ? spread : -spread}});
+  }
+  for (const auto t : times) {
+    CAPTURE(t.time_since_epoch().count());
+    CHECK(format_micro_time(t) == reference(t));
+    std::string appended = "x";
+    le::util::append_micro_time(appended, t);
+    CHECK(appended == "x" + reference(t));
+  }
 }
