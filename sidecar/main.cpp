@@ -245,9 +245,11 @@ int main(int argc, char** argv) {
     // The HTTP threads run one io_context each (see http::Server: a connection then needs no strand
     // and no thread wakes another); the first one also runs the sidecar's own asynchronous work
     // (the feed's timer, the app's probe, the webhook, signals), the others only connections.
-    asio::io_context io(1);
+    // The others first, so that they are destroyed after io: io's pending accept holds a socket made
+    // for one of them (http::Server accepts on io for every thread), which io's destructor destroys.
     std::vector<std::unique_ptr<asio::io_context>> http_only_io;
     for (int i = 1; i < kHttpThreads; ++i) http_only_io.push_back(std::make_unique<asio::io_context>(1));
+    asio::io_context io(1);
     std::vector<asio::io_context*> http_io{&io};
     for (const auto& context : http_only_io) http_io.push_back(context.get());
     // Long polls and event streams wait on the feed, which hears of every snapshot.
@@ -364,7 +366,11 @@ int main(int argc, char** argv) {
       proxy_gate = le::proxy::TermGate::create(io.get_executor(), board, clock);
       board.add_observer(le::proxy::TermGate::board_observer(proxy_gate));
       // The release lets the next leader in at once: every exchange of this term ends first.
-      elector.set_before_release([gate = proxy_gate] { return gate->close_all(kProxyCloseBudget); });
+      // Weakly: the elector outlives io, and the gate's timer must go before io does.
+      elector.set_before_release([gate = std::weak_ptr<le::proxy::TermGate>(proxy_gate)] {
+        const auto alive = gate.lock();
+        return !alive || alive->close_all(kProxyCloseBudget);
+      });
       le::proxy::ProxySettings settings;
       settings.tcp = p.mode == le::config::Config::Proxy::Mode::tcp;
       settings.follower = p.follower == le::config::Config::Proxy::Follower::forward

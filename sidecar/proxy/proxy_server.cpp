@@ -908,7 +908,8 @@ void Session::on_term_ended(std::uint64_t exchange) {
   if (upstream_) reset_socket(upstream_->socket());
   upstream_.reset();
   leave_gate();
-  if (!response_started_ && request_->is_done()) {
+  // Nothing of an answer has gone to the client yet (never so in TCP mode, which has no request): say why.
+  if (!response_started_ && request_ && request_->is_done()) {
     reply(503, "term-ended", "this replica's leadership ended before the app answered",
           {{"Retry-After", std::to_string(shared_.settings.retry_after.count())}});
     return;
