@@ -397,6 +397,7 @@ int main(int argc, char** argv) {
         const auto& record = *snapshot->observed;
         lookup.holder = record.holder_identity;
         if (record.holder_identity == identity) {
+          lookup.own = true;
           lookup.why_none = "this replica holds the Lease but does not lead now (" + snapshot->status + ")";
           return lookup;
         }

@@ -148,7 +148,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void tunnel_write(bool from_client);
   void start_local_tcp(const AdmittedTerm& admitted);
   void connect_tcp(tcp::endpoint to, std::string first_bytes);
-  void end_tunnel(beast::error_code ec);
+  // ec from the direction from_client names (none: the tunnel as a whole).
+  void end_tunnel(beast::error_code ec, std::optional<bool> from_client = std::nullopt);
   void on_term_ended(std::uint64_t exchange);
   // Our own answer, as JSON with a reason; after it the connection is kept only if the request
   // was read whole.
@@ -200,12 +201,15 @@ class Session : public std::enable_shared_from_this<Session> {
   bool client_keep_alive_ = true;
   bool head_request_ = false;
   bool request_had_body_ = false;
+  bool idempotent_ = false;
   bool response_started_ = false;
   bool upgrade_ = false;
   // TCP mode's hop listener: the line a follower's proxy sends first, and what came with it.
   std::string hop_line_;
   // A tunnel's bytes on their way, client to app and app to client; empty while idle.
   std::vector<char> tunnel_pending_[2];
+  // Which directions of a tunnel ended in order (their sender shut its side down).
+  bool tunnel_done_[2] = {false, false};
   steady_clock::time_point started_;
   std::size_t lingered_bytes_ = 0;
   std::array<char, 4096> discard_{};
@@ -232,6 +236,9 @@ void Session::on_header(beast::error_code ec, std::size_t) {
   ++exchange_;
   started_ = steady_clock::now();
   response_started_ = false;
+  // Not the previous request's: an error answer is HTTP/1.1, with its body.
+  client_version_ = 11;
+  head_request_ = false;
   if (ec == bhttp::error::header_limit) {
     reply(431, "header-too-large",
           "the request's header is larger than " + std::to_string(shared_.settings.header_limit) + " bytes");
@@ -252,6 +259,9 @@ void Session::on_header(beast::error_code ec, std::size_t) {
   client_keep_alive_ = request.keep_alive();
   head_request_ = request.method() == bhttp::verb::head;
   request_had_body_ = !request_->is_done();
+  // RFC 9110 9.2.2; a request that may not be repeated is never sent twice (nginx's rule too).
+  idempotent_ = request.method() != bhttp::verb::post && request.method() != bhttp::verb::patch &&
+                request.method() != bhttp::verb::lock && request.method() != bhttp::verb::unknown;
   // An upgrade (WebSocket) asks for the connection itself: if the app agrees (101), both sides are
   // joined byte for byte until either closes or the term ends.
   upgrade_ = request.find(bhttp::field::upgrade) != request.end() &&
@@ -308,7 +318,11 @@ void Session::route_follower(bhttp::request<bhttp::buffer_body>& request) {
   const LeaderLookup leader = settings.leader();
   if (!leader.proxy) {
     shared_.metrics->requests[ProxyMetrics::rejected].add();
-    reply(503, leader.holder.empty() ? "no-leader" : "no-leader-address", leader.why_none, retry);
+    reply(503,
+          leader.holder.empty() ? "no-leader"
+          : leader.own          ? "not-leader"
+                                : "no-leader-address",
+          leader.why_none, retry);
     return;
   }
   if (settings.follower == ProxySettings::Follower::redirect) {
@@ -468,7 +482,7 @@ void Session::on_request_written(std::uint64_t exchange, beast::error_code ec, s
   if (exchange != exchange_) return;
   if (ec == bhttp::error::need_buffer) ec = {};
   if (ec) {
-    if (upstream_reused_ && !request_had_body_) {
+    if (upstream_reused_ && !request_had_body_ && idempotent_) {
       retry_on_fresh_connection();
       return;
     }
@@ -511,7 +525,7 @@ void Session::read_response_header() {
 void Session::on_response_header(std::uint64_t exchange, beast::error_code ec, std::size_t) {
   if (exchange != exchange_) return;
   if (ec) {
-    if (upstream_reused_ && !request_had_body_ && upstream_buffer_.size() == 0 &&
+    if (upstream_reused_ && !request_had_body_ && idempotent_ && upstream_buffer_.size() == 0 &&
         (ec == bhttp::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset)) {
       retry_on_fresh_connection();
       return;
@@ -824,7 +838,7 @@ void Session::tunnel_read(bool from_client) {
                       return;
                     }
                     if (ec) {
-                      self->end_tunnel(ec);
+                      self->end_tunnel(ec, from_client);
                       return;
                     }
                     self->tunnel_pending_[from_client ? 0 : 1].assign(scratch.data(), scratch.data() + n);
@@ -854,9 +868,20 @@ void Session::tunnel_write(bool from_client) {
       });
 }
 
-void Session::end_tunnel(beast::error_code ec) {
+void Session::end_tunnel(beast::error_code ec, std::optional<bool> from_client) {
+  // An orderly end of one direction (its sender shut down its side) is passed on as one, and the
+  // other direction goes on (a client may send its request, shut down, and read the answer). A FIN
+  // to the app is a message too: it goes only while the term holds; else both are reset.
+  if (ec == net::error::eof && from_client && upstream_may_continue()) {
+    const int direction = *from_client ? 0 : 1;
+    tunnel_done_[direction] = true;
+    beast::error_code ignored;
+    auto& to = *from_client ? upstream_->socket() : client_.socket();
+    to.shutdown(tcp::socket::shutdown_send, ignored);
+    if (!tunnel_done_[1 - direction]) return;
+  }
   // One side closed or broke: the other is closed too, as a WebSocket or TCP peer expects.
-  const bool clean = ec == net::error::eof;
+  const bool clean = ec == net::error::eof && upstream_may_continue();
   shared_.metrics->requests[route_ == Route::local ? ProxyMetrics::local : ProxyMetrics::forwarded].add();
   shared_.metrics->duration.observe(steady_clock::now() - started_);
   ++exchange_;

@@ -32,6 +32,7 @@ struct LeaderLookup {
   std::optional<boost::asio::ip::tcp::endpoint> proxy;
   std::string acquire_time;  // of the term `proxy` belongs to
   std::string why_none;      // when proxy is empty: why, for the 503's message
+  bool own = false;          // the holder is this replica (stopping or stepping down)
 };
 
 struct ProxySettings {

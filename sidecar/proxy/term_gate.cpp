@@ -11,6 +11,10 @@ namespace le::proxy {
 namespace net = boost::asio;
 using namespace std::chrono;
 
+namespace {
+constexpr milliseconds kRecheckPeriod{100};
+}  // namespace
+
 std::shared_ptr<TermGate> TermGate::create(const net::any_io_executor& executor,
                                            const election::SnapshotBoard& board,
                                            const election::Clock& clock) {
@@ -53,8 +57,11 @@ std::uint64_t TermGate::enter(std::uint64_t number, std::function<void()> reset)
     key = next_key_++;
     exchanges_.emplace(key, Exchange{number, std::move(reset)});
   }
-  // The term may have ended between the exchange's admission and now: look again.
-  snapshot_published();
+  // The term may have ended between the exchange's admission and now: then look again (a walk of
+  // every exchange, which a request that is let through in time never pays for).
+  if (!may_continue(number)) snapshot_published();
+  // The timer may not be running (no exchange was open): start it.
+  if (!timer_armed_.exchange(true)) snapshot_published();
   return key;
 }
 
@@ -117,12 +124,21 @@ void TermGate::evaluate() {
   }
   for (auto& reset : resets) reset();
   if (!holding.ends_at) {
+    timer_armed_ = false;
     timer_.cancel();
     return;
   }
   // The timer runs on the steady clock, the end on the boot clock, which never runs slower: when the
-  // timer fires the end has come, or evaluate() arms it again for what is left.
-  timer_.expires_after(std::max<nanoseconds>(*holding.ends_at - clock_.boot_now(), nanoseconds{0}));
+  // timer fires the end has come, or evaluate() arms it again for what is left. At most
+  // kRecheckPeriod apart while exchanges are open: the wall clock, which can only shorten a term,
+  // may jump, and a write already under way is only cut off by a reset.
+  nanoseconds wait = std::max<nanoseconds>(*holding.ends_at - clock_.boot_now(), nanoseconds{0});
+  {
+    std::lock_guard lock(mutex_);
+    if (!exchanges_.empty()) wait = std::min<nanoseconds>(wait, kRecheckPeriod);
+  }
+  timer_armed_ = true;
+  timer_.expires_after(wait);
   timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
     if (!ec) self->evaluate();
   });

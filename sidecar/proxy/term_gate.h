@@ -95,6 +95,8 @@ class TermGate : public std::enable_shared_from_this<TermGate> {
   // Terms up to this number are closed (close_all): none of their exchanges may go on.
   std::atomic<std::uint64_t> closed_through_{0};
   std::atomic<bool> stopped_{false};
+  // Whether the timer is set (or a look that sets it is posted).
+  std::atomic<bool> timer_armed_{false};
 };
 
 }  // namespace le::proxy

@@ -173,6 +173,8 @@ class Connection {
     return connected_ &&
            ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
   }
+  // Done sending: the peer reads an end, and may still answer.
+  void shutdown_send() { ::shutdown(fd_, SHUT_WR); }
   // Reads until `end` has arrived (returns what came, up to and including it); "" when the
   // connection ended or broke first, or 5 s passed.
   std::string receive_until(const std::string& end) {
@@ -586,6 +588,11 @@ TEST_CASE(
     return connection.send(ping) && connection.receive_until(ping) == ping;
   };
   CHECK(echo_through(proxy0, "direct"));
+  // A client that sends its request and shuts its side down still gets the whole answer.
+  Connection half_closed(proxy1);
+  CHECK(half_closed.send("GET /hello HTTP/1.1\r\nHost: svc\r\n\r\n"));
+  half_closed.shutdown_send();
+  CHECK(half_closed.receive_until("app-0").find("app-0") != std::string::npos);
   const auto before = app0.exchanges().size();
   CHECK(echo_through(proxy1, "forwarded"));
   CHECK(app0.exchanges().size() > before);
