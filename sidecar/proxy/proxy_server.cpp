@@ -46,6 +46,8 @@ constexpr std::size_t kTunnelReadSize = 16 * 1024;
 // TCP mode: what a follower's proxy sends first to the leader's hop listener, then the hop value.
 constexpr std::string_view kHopLinePrefix = "LEASE-ELECTOR-HOP ";
 constexpr std::size_t kMaxHopLine = 1024;
+// A body this small comes in one or two reads anyway.
+constexpr std::uint64_t kSmallBody = 4096;
 constexpr std::uint64_t kNoBodyLimit = std::numeric_limits<std::uint64_t>::max();
 
 std::string to_string(const tcp::endpoint& endpoint) {
@@ -419,9 +421,17 @@ void Session::on_connect(std::uint64_t exchange, beast::error_code ec) {
 
 // The request's head and body go on in turns of one buffer, as Beast's relay example does it:
 // read what the client sent, write it on, read again.
+// Beast reads as much as the buffer's free capacity, at least 512 bytes: a large body gets a buffer
+// of the relay's size for its reads (released after the exchange), a small one keeps the small one.
+void reserve_for_body(beast::flat_buffer& buffer, boost::optional<std::uint64_t> content_length) {
+  if (buffer.capacity() >= kRelayBufferSize) return;
+  if (!content_length || *content_length > kSmallBody) buffer.reserve(kRelayBufferSize);
+}
+
 void Session::relay_request() {
   auto& body = request_->get().body();
   if (!request_->is_done()) {
+    reserve_for_body(client_buffer_, request_->content_length());
     body.data = relay_buffer();
     body.size = kRelayBufferSize;
     client_.expires_after(shared_.settings.idle_timeout);
@@ -588,6 +598,7 @@ void Session::on_response_header(std::uint64_t exchange, beast::error_code ec, s
 void Session::relay_response() {
   auto& body = response_->get().body();
   if (!response_->is_done()) {
+    reserve_for_body(upstream_buffer_, response_->content_length());
     body.data = relay_buffer();
     body.size = kRelayBufferSize;
     upstream_->expires_after(shared_.settings.idle_timeout);
@@ -918,6 +929,10 @@ void Session::finish_exchange() {
   request_out_.reset();
   response_out_.reset();
   response_.reset();
+  // A kept-alive connection waits for its next request holding no large buffer.
+  relay_.reset();
+  if (client_buffer_.capacity() > kSmallBody) client_buffer_.shrink_to_fit();
+  if (upstream_buffer_.capacity() > kSmallBody) upstream_buffer_.shrink_to_fit();
   ++exchange_;
   if (!client_keep_alive_) {
     linger();

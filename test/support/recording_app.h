@@ -4,6 +4,7 @@
 // The proxy's safety is judged from this log against the sidecars' leadership logs: no byte may
 // reach an app outside its replica's term. Minimal on purpose (blocking sockets, its own small
 // parser), so that it shares no code with the proxy it checks.
+// Arrival times are the kernel's (see receive()).
 //   GET  /hello   answers "<name> <Lease-Elector-Fencing-Token>"
 //   POST /upload  reads the body (Content-Length or chunked) and answers its size
 //   GET  /stream  sends a chunk every 20 ms until the connection breaks
@@ -13,10 +14,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <cstdint>
+#include <cstring>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -83,6 +87,8 @@ class RecordingApp {
         if (stopping_) return;
         continue;
       }
+      const int one = 1;
+      ::setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
       std::lock_guard lock(mutex_);
       open_.push_back(fd);
       threads_.emplace_back([this, fd] { serve(fd); });
@@ -94,9 +100,9 @@ class RecordingApp {
     exchanges_.push_back({});
     return exchanges_.size() - 1;
   }
-  void note_received(std::size_t exchange) {
+  void note_received(std::size_t exchange, std::int64_t at) {
     std::lock_guard lock(mutex_);
-    exchanges_[exchange].received_ns.push_back(boot_now_ns());
+    exchanges_[exchange].received_ns.push_back(at);
   }
   void note(std::size_t exchange, bool complete, bool broken, std::string target = {}) {
     std::lock_guard lock(mutex_);
@@ -107,11 +113,34 @@ class RecordingApp {
   }
 
   // Reads more bytes into `buffer`; false when the connection ended or broke.
+  // The time noted is the kernel's arrival time of the bytes (SO_TIMESTAMPNS, on the wall clock,
+  // moved to CLOCK_BOOTTIME by the two clocks' offset read at once after), not when this thread got
+  // round to reading them: on a loaded machine that can be much later, and a byte that arrived
+  // inside the term would be noted outside it.
   bool receive(int fd, std::string& buffer, std::size_t exchange) {
     char chunk[16384];
-    const auto n = ::recv(fd, chunk, sizeof chunk, 0);
+    char control[CMSG_SPACE(sizeof(timespec))];
+    iovec io{chunk, sizeof chunk};
+    msghdr message{};
+    message.msg_iov = &io;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    const auto n = ::recvmsg(fd, &message, 0);
     if (n <= 0) return false;
-    note_received(exchange);
+    std::int64_t arrived = boot_now_ns();
+    for (cmsghdr* c = CMSG_FIRSTHDR(&message); c; c = CMSG_NXTHDR(&message, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+        timespec wall{};
+        std::memcpy(&wall, CMSG_DATA(c), sizeof wall);
+        timespec now_wall{};
+        ::clock_gettime(CLOCK_REALTIME, &now_wall);
+        const std::int64_t boot = boot_now_ns();
+        const auto ns = [](const timespec& t) { return std::int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; };
+        arrived = std::min(arrived, boot - (ns(now_wall) - ns(wall)));
+      }
+    }
+    note_received(exchange, arrived);
     buffer.append(chunk, static_cast<std::size_t>(n));
     return true;
   }
