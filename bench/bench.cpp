@@ -29,6 +29,7 @@
 #include "http_client.h"
 #include "leadership_terms.h"
 #include "local_cluster.h"
+#include "proxy_bench.h"
 
 using namespace std::chrono;
 using le::bench::fixed;
@@ -46,6 +47,7 @@ struct Settings {
   std::string bin_dir;
   std::string sidecar;    // the lease-elector binary to measure; default: bin_dir/lease-elector
   std::string go_server;  // path to the built Go baseline; empty: skip the throughput comparison
+  le::bench::ProxyBenchSettings proxy;  // --only proxy; its upstream app's path empty: skipped
   int handovers = 50;
   int crashes = 10;
   seconds request_window{60};
@@ -515,7 +517,8 @@ int usage() {
       << "usage: lease-elector-bench --bin-dir DIR [--sidecar PATH] [--go-server PATH] [--handovers N]\n"
          "         [--crashes N] [--request-window SECONDS] [--idle-window SECONDS] [--startups N]\n         "
          "[--scale N] [--scrapes N] [--scrape-window SECONDS]\n"
-         "         [--only handover,crash,requests,throughput,idle,startup,scale,metrics,push]\n";
+         "         [--proxy-upstream PATH] [--proxy-duration SECONDS] [--websockets N]\n"
+         "         [--only handover,crash,requests,throughput,idle,startup,scale,metrics,push,proxy]\n";
   return 2;
 }
 
@@ -533,6 +536,12 @@ int main(int argc, char** argv) {
       s.sidecar = value;
     else if (flag == "--go-server")
       s.go_server = value;
+    else if (flag == "--proxy-upstream")
+      s.proxy.upstream = value;
+    else if (flag == "--proxy-duration")
+      s.proxy.wrk_duration = seconds{std::stoi(value)};
+    else if (flag == "--websockets")
+      s.proxy.websockets = std::stoi(value);
     else if (flag == "--handovers")
       s.handovers = std::stoi(value);
     else if (flag == "--crashes")
@@ -575,6 +584,11 @@ int main(int argc, char** argv) {
     if (wanted(s, "scale")) bench_scale(s);
     if (wanted(s, "metrics")) bench_metrics(s);
     if (wanted(s, "push")) bench_push(s);
+    if (wanted(s, "proxy")) {
+      s.proxy.apiserver = s.bin_dir + "/fake-apiserver";
+      s.proxy.sidecar = s.sidecar;
+      le::bench::bench_proxy(s.proxy, report);
+    }
   } catch (const std::exception& error) {
     std::cerr << "bench failed: " << error.what() << "\n";
     return 1;
