@@ -494,31 +494,8 @@ void bench_proxy(const ProxyBenchSettings& s, const Report& report) {
   const Target& leader = targets[1];
   const Target& nginx_target = targets[3];
 
-  // Requests/s and latency: each connection count through every target in turn, so that a change
-  // of the machine's load in the run touches all of them alike.
-  const std::vector<WrkLoad> loads = {
-      {1, 1, s.wrk_duration}, {2, 50, s.wrk_duration}, {2, 500, s.wrk_duration}};
-  // By connection count, then by target.
-  std::map<int, std::map<std::string, WrkResult>> load_results;
-  // What the connections of the runs leave behind in each proxy (kept-alive pools, buffers, the
-  // allocator's arenas) shows against its memory before them.
-  std::map<std::string, double> rss_idle, rss_loaded;
-  for (const auto& target : targets) rss_idle[target.name] = rss_mib(target);
-  for (const auto& load : loads) {
-    for (const auto& target : targets) {
-      const auto result = run_wrk(url(target.port, "/hello"), load);
-      std::cout << "  wrk -t" << load.threads << " -c" << load.connections << " " << target.name << ": "
-                << fixed(result.requests_per_second, 0) << " requests/s, p50 " << fixed(result.p50_ms, 3)
-                << " ms, p99 " << fixed(result.p99_ms, 3) << " ms";
-      if (result.non_2xx > 0 || result.socket_errors > 0)
-        std::cout << " (" << result.non_2xx << " non-2xx, " << result.socket_errors << " socket errors)";
-      std::cout << "\n" << std::flush;
-      load_results[load.connections][target.name] = result;
-    }
-  }
-
-  for (const auto& target : targets) rss_loaded[target.name] = rss_mib(target);
-
+  // Memory first, on proxies that have not served the wrk runs yet: freed buffers of 500 connections
+  // would be reused by the transfers and the WebSockets, and their growth would not show.
   // 100 MB each way, the proxies' memory sampled meanwhile.
   const fs::path upload_file = dir / "upload.bin";
   {
@@ -563,6 +540,31 @@ void bench_proxy(const ProxyBenchSettings& s, const Report& report) {
     }
     std::cout << std::flush;
   }
+
+  // Requests/s and latency: each connection count through every target in turn, so that a change
+  // of the machine's load in the run touches all of them alike.
+  const std::vector<WrkLoad> loads = {
+      {1, 1, s.wrk_duration}, {2, 50, s.wrk_duration}, {2, 500, s.wrk_duration}};
+  // By connection count, then by target.
+  std::map<int, std::map<std::string, WrkResult>> load_results;
+  // What the connections of the runs leave behind in each proxy (kept-alive pools, buffers, the
+  // allocator's arenas) shows against its memory before them.
+  std::map<std::string, double> rss_idle, rss_loaded;
+  for (const auto& target : targets) rss_idle[target.name] = rss_mib(target);
+  for (const auto& load : loads) {
+    for (const auto& target : targets) {
+      const auto result = run_wrk(url(target.port, "/hello"), load);
+      std::cout << "  wrk -t" << load.threads << " -c" << load.connections << " " << target.name << ": "
+                << fixed(result.requests_per_second, 0) << " requests/s, p50 " << fixed(result.p50_ms, 3)
+                << " ms, p99 " << fixed(result.p99_ms, 3) << " ms";
+      if (result.non_2xx > 0 || result.socket_errors > 0)
+        std::cout << " (" << result.non_2xx << " non-2xx, " << result.socket_errors << " socket errors)";
+      std::cout << "\n" << std::flush;
+      load_results[load.connections][target.name] = result;
+    }
+  }
+
+  for (const auto& target : targets) rss_loaded[target.name] = rss_mib(target);
 
   // The table for bench/README.md: every target side by side, then lease-elector's leader against nginx.
   std::cout << "\n| figure | direct | lease-elector leader | lease-elector follower | nginx | haproxy | "
