@@ -7,18 +7,15 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <future>
 #include <iostream>
-#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -27,12 +24,18 @@
 
 #include <atomic>
 
+#include "bench_support.h"
 #include "event_stream_client.h"
 #include "http_client.h"
 #include "leadership_terms.h"
 #include "local_cluster.h"
+#include "proxy_bench.h"
 
 using namespace std::chrono;
+using le::bench::fixed;
+using le::bench::ms;
+using le::bench::percentile;
+using le::bench::usage_of;
 using le::testing::ChildProcess;
 using le::testing::ClusterOptions;
 using le::testing::LocalCluster;
@@ -44,6 +47,7 @@ struct Settings {
   std::string bin_dir;
   std::string sidecar;    // the lease-elector binary to measure; default: bin_dir/lease-elector
   std::string go_server;  // path to the built Go baseline; empty: skip the throughput comparison
+  le::bench::ProxyBenchSettings proxy;  // --only proxy; its upstream app's path empty: skipped
   int handovers = 50;
   int crashes = 10;
   seconds request_window{60};
@@ -59,23 +63,6 @@ struct Settings {
 };
 
 bool wanted(const Settings& s, const std::string& name) { return s.only.empty() || s.only.count(name) > 0; }
-
-double ms(nanoseconds d) { return duration<double, std::milli>(d).count(); }
-
-double percentile(std::vector<double> values, double p) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  const double rank = p / 100.0 * (values.size() - 1);
-  const auto low = static_cast<std::size_t>(rank);
-  const auto high = std::min(low + 1, values.size() - 1);
-  return values[low] + (values[high] - values[low]) * (rank - low);
-}
-
-std::string fixed(double value, int digits = 1) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.*f", digits, value);
-  return buffer;
-}
 
 // The table printed at the end, and copied into bench/README.md.
 struct Row {
@@ -213,44 +200,11 @@ void bench_requests(const Settings& s) {
   std::cout << "  (a follower's watch requests: " << fixed(watch.follower_watch_max) << "/min)\n";
 }
 
-// wrk's summary: requests per second and the 99th percentile latency.
-struct WrkResult {
-  double requests_per_second = 0;
-  double p99_ms = 0;
-};
-
-double to_ms(double value, const std::string& unit) {
-  if (unit == "us") return value / 1000.0;
-  if (unit == "s") return value * 1000.0;
-  return value;
-}
-
-// run_command does not search PATH.
-std::string find_in_path(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path ? path : "/usr/bin");
-  for (std::string dir; std::getline(dirs, dir, ':');) {
-    const fs::path candidate = fs::path(dir) / program;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
-  }
-  throw std::runtime_error(program + " is not installed (bench/run installs it)");
-}
-
-WrkResult run_wrk(const std::string& url) {
-  const auto result =
-      le::testing::run_command({find_in_path("wrk"), "--latency", "-t2", "-c50", "-d10s", url}, seconds{60});
-  if (result.status != 0) throw std::runtime_error("wrk failed: " + result.output);
-  WrkResult parsed;
-  std::smatch match;
-  if (std::regex_search(result.output, match, std::regex(R"(Requests/sec:\s+([0-9.]+))"))) {
-    parsed.requests_per_second = std::stod(match[1]);
-  }
-  if (std::regex_search(result.output, match, std::regex(R"(\s99%\s+([0-9.]+)(us|ms|s))"))) {
-    parsed.p99_ms = to_ms(std::stod(match[1]), match[2]);
-  }
-  if (result.output.find("Non-2xx") != std::string::npos)
-    throw std::runtime_error("wrk saw errors: " + result.output);
-  return parsed;
+// Every answer must be a 200: a server that answered errors quickly would look fast.
+le::bench::WrkResult checked_wrk(const std::string& url) {
+  auto result = le::bench::run_wrk(url);
+  if (result.non_2xx > 0) throw std::runtime_error("wrk saw errors: " + result.output);
+  return result;
 }
 
 void bench_throughput(const Settings& s) {
@@ -265,38 +219,13 @@ void bench_throughput(const Settings& s) {
   ChildProcess go({s.go_server, "--listen", "127.0.0.1:" + std::to_string(go_port)},
                   cluster.work_dir() + "/go-server.log");
   std::this_thread::sleep_for(milliseconds{500});
-  const auto ours = run_wrk("http://127.0.0.1:" + std::to_string(cluster.http_port(leader)) + "/leader");
-  const auto theirs = run_wrk("http://127.0.0.1:" + std::to_string(go_port) + "/leader");
+  const auto ours = checked_wrk("http://127.0.0.1:" + std::to_string(cluster.http_port(leader)) + "/leader");
+  const auto theirs = checked_wrk("http://127.0.0.1:" + std::to_string(go_port) + "/leader");
   report("/leader requests/s", fixed(ours.requests_per_second, 0), fixed(theirs.requests_per_second, 0),
          fixed(ours.requests_per_second / std::max(theirs.requests_per_second, 1.0), 2) + "x",
          ">= Go server");
   report("/leader p99 latency", fixed(ours.p99_ms, 2) + " ms", fixed(theirs.p99_ms, 2) + " ms",
          fixed(theirs.p99_ms / std::max(ours.p99_ms, 0.001), 2) + "x", "");
-}
-
-// Resident set and CPU time of a process, from /proc.
-struct Usage {
-  double rss_mib = 0;
-  double cpu_seconds = 0;
-};
-
-Usage usage_of(pid_t pid) {
-  Usage usage;
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) usage.rss_mib = std::stod(line.substr(6)) / 1024.0;
-  }
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  // Fields after the command name (which may hold spaces) start after the last ')'.
-  std::istringstream fields(text.substr(text.rfind(')') + 2));
-  std::vector<std::string> values{std::istream_iterator<std::string>(fields), {}};
-  if (values.size() > 13) {
-    const double ticks = std::stod(values[11]) + std::stod(values[12]);  // utime, stime
-    usage.cpu_seconds = ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
-  }
-  return usage;
 }
 
 // The pushed /leader: from the start of a new term (the sidecar's leadership log, boot clock) to the
@@ -588,7 +517,8 @@ int usage() {
       << "usage: lease-elector-bench --bin-dir DIR [--sidecar PATH] [--go-server PATH] [--handovers N]\n"
          "         [--crashes N] [--request-window SECONDS] [--idle-window SECONDS] [--startups N]\n         "
          "[--scale N] [--scrapes N] [--scrape-window SECONDS]\n"
-         "         [--only handover,crash,requests,throughput,idle,startup,scale,metrics,push]\n";
+         "         [--proxy-upstream PATH] [--proxy-duration SECONDS] [--websockets N]\n"
+         "         [--only handover,crash,requests,throughput,idle,startup,scale,metrics,push,proxy]\n";
   return 2;
 }
 
@@ -606,6 +536,12 @@ int main(int argc, char** argv) {
       s.sidecar = value;
     else if (flag == "--go-server")
       s.go_server = value;
+    else if (flag == "--proxy-upstream")
+      s.proxy.upstream = value;
+    else if (flag == "--proxy-duration")
+      s.proxy.wrk_duration = seconds{std::stoi(value)};
+    else if (flag == "--websockets")
+      s.proxy.websockets = std::stoi(value);
     else if (flag == "--handovers")
       s.handovers = std::stoi(value);
     else if (flag == "--crashes")
@@ -648,6 +584,11 @@ int main(int argc, char** argv) {
     if (wanted(s, "scale")) bench_scale(s);
     if (wanted(s, "metrics")) bench_metrics(s);
     if (wanted(s, "push")) bench_push(s);
+    if (wanted(s, "proxy")) {
+      s.proxy.apiserver = s.bin_dir + "/fake-apiserver";
+      s.proxy.sidecar = s.sidecar;
+      le::bench::bench_proxy(s.proxy, report);
+    }
   } catch (const std::exception& error) {
     std::cerr << "bench failed: " << error.what() << "\n";
     return 1;
