@@ -169,8 +169,14 @@ class Session : public std::enable_shared_from_this<Session> {
     return route_ == Route::local ? "the app at " + shared_.upstream_text
                                   : "the leader's proxy at " + to_string(upstream_endpoint_);
   }
-  char* relay_buffer() {
-    if (!relay_) relay_ = std::make_unique<char[]>(kRelayBufferSize);
+  // A body of known small size gets a small buffer (kept between requests); any other the relay's
+  // (released after the exchange): a kept-alive connection waits holding at most kSmallBody.
+  char* relay_buffer(boost::optional<std::uint64_t> content_length) {
+    const std::size_t size = content_length && *content_length <= kSmallBody ? kSmallBody : kRelayBufferSize;
+    if (!relay_ || relay_size_ < size) {
+      relay_ = std::make_unique<char[]>(size);
+      relay_size_ = size;
+    }
     return relay_.get();
   }
 
@@ -192,6 +198,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::response_serializer<bhttp::buffer_body>> response_out_;
   std::optional<bhttp::response<bhttp::string_body>> own_answer_;
   std::unique_ptr<char[]> relay_;
+  std::size_t relay_size_ = 0;
 
   // The exchange in progress: its number (handlers of an exchange that was reset find it changed),
   // where it goes, the term it was let through in.
@@ -432,8 +439,8 @@ void Session::relay_request() {
   auto& body = request_->get().body();
   if (!request_->is_done()) {
     reserve_for_body(client_buffer_, request_->content_length());
-    body.data = relay_buffer();
-    body.size = kRelayBufferSize;
+    body.data = relay_buffer(request_->content_length());
+    body.size = relay_size_;
     client_.expires_after(shared_.settings.idle_timeout);
     // read_some, not read: a trickling body goes on as it comes, not once a buffer is full.
     bhttp::async_read_some(
@@ -467,8 +474,8 @@ void Session::on_request_read(std::uint64_t exchange, beast::error_code ec, std:
     return;
   }
   auto& body = request_->get().body();
-  body.size = kRelayBufferSize - body.size;
-  body.data = relay_buffer();
+  body.size = relay_size_ - body.size;
+  body.data = relay_.get();
   body.more = !request_->is_done();
   // Only framing was read (a chunk's size line): nothing to send yet.
   if (body.size == 0 && body.more) {
@@ -599,8 +606,8 @@ void Session::relay_response() {
   auto& body = response_->get().body();
   if (!response_->is_done()) {
     reserve_for_body(upstream_buffer_, response_->content_length());
-    body.data = relay_buffer();
-    body.size = kRelayBufferSize;
+    body.data = relay_buffer(response_->content_length());
+    body.size = relay_size_;
     upstream_->expires_after(shared_.settings.idle_timeout);
     // read_some: an event stream's events go on one by one, as the app sends them.
     bhttp::async_read_some(
@@ -631,8 +638,8 @@ void Session::on_response_read(std::uint64_t exchange, beast::error_code ec, std
     return;
   }
   auto& body = response_->get().body();
-  body.size = kRelayBufferSize - body.size;
-  body.data = relay_buffer();
+  body.size = relay_size_ - body.size;
+  body.data = relay_.get();
   body.more = !response_->is_done();
   if (body.size == 0 && body.more) {
     relay_response();
@@ -711,6 +718,7 @@ void Session::join_connections() {
       self->response_out_.reset();
       self->response_.reset();
       self->relay_.reset();
+      self->relay_size_ = 0;
       for (const bool from_client : {true, false}) {
         if (!self->tunnel_pending_[from_client ? 0 : 1].empty()) {
           self->tunnel_write(from_client);
@@ -930,7 +938,10 @@ void Session::finish_exchange() {
   response_out_.reset();
   response_.reset();
   // A kept-alive connection waits for its next request holding no large buffer.
-  relay_.reset();
+  if (relay_size_ > kSmallBody) {
+    relay_.reset();
+    relay_size_ = 0;
+  }
   if (client_buffer_.capacity() > kSmallBody) client_buffer_.shrink_to_fit();
   if (upstream_buffer_.capacity() > kSmallBody) upstream_buffer_.shrink_to_fit();
   ++exchange_;
