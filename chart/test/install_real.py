@@ -28,7 +28,9 @@ import yaml
 
 from dry_run_server import call, load_kubeconfig
 
-MODES = ["readiness", "label", "endpoints", "readiness-gate", "proxy"]
+# proxy mode is checked by the server-side dry run (chart/test/run): helm's install, upgrade and
+# uninstall do nothing per mode that these four do not already cover, and CI's time is short.
+MODES = ["readiness", "label", "endpoints", "readiness-gate"]
 RELEASE = "le"
 HOLDER = {
     "holderIdentity": "le-lease-elector-6d9f7c-abcde",
