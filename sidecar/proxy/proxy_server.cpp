@@ -129,7 +129,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void read_header();
   void on_header(beast::error_code ec, std::size_t);
   void route_follower(bhttp::request<bhttp::buffer_body>& request);
-  void pass_on(tcp::endpoint to);
+  void pass_on(const tcp::endpoint& to);
   void connect();
   void on_connect(std::uint64_t exchange, beast::error_code ec);
   void relay_request();
@@ -149,14 +149,14 @@ class Session : public std::enable_shared_from_this<Session> {
   void tunnel_read(bool from_client);
   void tunnel_write(bool from_client);
   void start_local_tcp(const AdmittedTerm& admitted);
-  void connect_tcp(tcp::endpoint to, std::string first_bytes);
+  void connect_tcp(const tcp::endpoint& to, std::string first_bytes);
   // ec from the direction from_client names (none: the tunnel as a whole).
   void end_tunnel(beast::error_code ec, std::optional<bool> from_client = std::nullopt);
   void on_term_ended(std::uint64_t exchange);
   // Our own answer, as JSON with a reason; after it the connection is kept only if the request
   // was read whole.
   void reply(unsigned status, std::string_view reason, std::string message,
-             std::vector<std::pair<std::string, std::string>> headers = {});
+             const std::vector<std::pair<std::string, std::string>>& headers = {});
   void retry_on_fresh_connection();
   void fail_upstream(beast::error_code ec, std::string_view while_doing);
   void close_client();
@@ -352,7 +352,7 @@ void Session::route_follower(bhttp::request<bhttp::buffer_body>& request) {
   pass_on(*leader.proxy);
 }
 
-void Session::pass_on(tcp::endpoint to) {
+void Session::pass_on(const tcp::endpoint& to) {
   auto& request = request_->get();
   upstream_endpoint_ = to;
   // The client was promised nothing about the body yet: we read it now, so tell it to send it
@@ -804,7 +804,7 @@ void Session::start_local_tcp(const AdmittedTerm& admitted) {
   connect_tcp(shared_.settings.upstream, {});
 }
 
-void Session::connect_tcp(tcp::endpoint to, std::string first_bytes) {
+void Session::connect_tcp(const tcp::endpoint& to, std::string first_bytes) {
   upstream_endpoint_ = to;
   upstream_ = std::make_unique<beast::tcp_stream>(worker_.io);
   upstream_->expires_after(shared_.settings.connect_timeout);
@@ -994,7 +994,7 @@ void Session::fail_upstream(beast::error_code ec, std::string_view while_doing) 
 }
 
 void Session::reply(unsigned status, std::string_view reason, std::string message,
-                    std::vector<std::pair<std::string, std::string>> headers) {
+                    const std::vector<std::pair<std::string, std::string>>& headers) {
   leave_gate();
   if (upstream_) {
     reset_socket(upstream_->socket());
