@@ -32,6 +32,16 @@ using namespace std::chrono;
 
 namespace {
 
+// A worker's connections live on its own io_context, run by its one thread: their sockets and timers
+// carry that io_context's executor itself. Beast's tcp_stream (any_io_executor, and a timer started
+// and cancelled for each read and write) cost about a tenth of a request's time (bench/README.md).
+using Executor = net::io_context::executor_type;
+using Socket = net::basic_stream_socket<tcp, Executor>;
+using Acceptor = net::basic_socket_acceptor<tcp, Executor>;
+using DeadlineClock = steady_clock;
+using DeadlineTimer = net::basic_waitable_timer<DeadlineClock, net::wait_traits<DeadlineClock>, Executor>;
+constexpr DeadlineClock::time_point kNoDeadline = DeadlineClock::time_point::max();
+
 // One buffer per exchange in flight, in each direction's turn: a body is never held whole, and the
 // sender waits while the receiver is slow (back-pressure), as the kernel's socket buffers allow.
 constexpr std::size_t kRelayBufferSize = 64 * 1024;
@@ -58,7 +68,7 @@ std::string to_string(const tcp::endpoint& endpoint) {
 
 // A close that the peer sees as a reset (RST), not as the end of a message: a client or an app
 // must not mistake a cut-off exchange for a complete one.
-void reset_socket(tcp::socket& socket) {
+void reset_socket(Socket& socket) {
   beast::error_code ignored;
   if (!socket.is_open()) return;
   socket.set_option(net::socket_base::linger(true, 0), ignored);
@@ -67,7 +77,7 @@ void reset_socket(tcp::socket& socket) {
 
 // Whether an idle pooled connection was closed by the app meanwhile (it read EOF or has bytes it
 // was never asked for): reusing it would fail the request sent on it.
-bool closed_by_peer(tcp::socket& socket) {
+bool closed_by_peer(Socket& socket) {
   char byte = 0;
   const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
@@ -87,21 +97,26 @@ struct ProxyServer::Shared {
 
 struct ProxyServer::Worker {
   Worker(ProxyServer::Shared& shared, tcp::acceptor::protocol_type protocol)
-      : shared(shared), acceptor(io), hop_acceptor(io) {
+      : shared(shared),
+        gate(shared.gate->add_shard()),
+        acceptor(io.get_executor()),
+        hop_acceptor(io.get_executor()) {
     acceptor.open(protocol);
   }
-  void accept(tcp::acceptor& from, bool hop);
+  void accept(Acceptor& from, bool hop);
 
   ProxyServer::Shared& shared;
+  // This worker's view of the term, and its open exchanges.
+  TermGate::Shard& gate;
   net::io_context io{1};
-  tcp::acceptor acceptor;
+  Acceptor acceptor;
   // TCP mode: where followers' proxies forward to, each connection announced by its hop line.
-  tcp::acceptor hop_acceptor;
+  Acceptor hop_acceptor;
   std::thread thread;
   // Where a tunnel reads what arrived, before it is copied to the bytes on their way.
   std::array<char, kTunnelReadSize> scratch{};
   // Idle keep-alive connections by destination (the app, a leader's proxy), most recent last.
-  std::map<tcp::endpoint, std::vector<std::unique_ptr<beast::tcp_stream>>> idle;
+  std::map<tcp::endpoint, std::vector<std::unique_ptr<Socket>>> idle;
 };
 
 namespace {
@@ -111,17 +126,32 @@ namespace {
 // it lives on its worker's single thread, so it needs no strand.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(ProxyServer::Worker& worker, tcp::socket&& socket, net::ip::address peer)
-      : worker_(worker), shared_(worker.shared), client_(std::move(socket)), peer_(std::move(peer)) {
+  Session(ProxyServer::Worker& worker, Socket&& socket, net::ip::address peer)
+      : worker_(worker),
+        shared_(worker.shared),
+        client_(std::move(socket)),
+        timer_(worker.io.get_executor()),
+        peer_(std::move(peer)) {
     trusted_ = shared_.settings.trusted.contains(peer_);
   }
   ~Session() {
     leave_gate();
     shared_.connections.fetch_sub(1);
   }
-  void run() { read_header(); }
+  void run() {
+    watch_term();
+    read_header();
+  }
   void run_tcp();
   void run_tcp_hop();
+  // A term's end resets this session's exchange (on_term_ended), on the worker's thread.
+  void watch_term() {
+    gate_entry_.reset_with([weak = weak_from_this(), &io = worker_.io](std::uint64_t exchange) {
+      net::post(io, [weak, exchange] {
+        if (const auto self = weak.lock()) self->on_term_ended(exchange);
+      });
+    });
+  }
 
  private:
   enum class Route { local, forwarded };
@@ -148,7 +178,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void join_connections();
   void tunnel_read(bool from_client);
   void tunnel_write(bool from_client);
-  void start_local_tcp(const AdmittedTerm& admitted);
+  void start_local_tcp(std::shared_ptr<const AdmittedTerm> admitted);
   void connect_tcp(const tcp::endpoint& to, std::string first_bytes);
   // ec from the direction from_client names (none: the tunnel as a whole).
   void end_tunnel(beast::error_code ec, std::optional<bool> from_client = std::nullopt);
@@ -162,8 +192,25 @@ class Session : public std::enable_shared_from_this<Session> {
   void close_client();
   void linger();
   void leave_gate();
+  template <class Duration>
+  void client_expires_after(Duration timeout) {
+    client_deadline_ = DeadlineClock::now() + timeout;
+    arm_timer(client_deadline_);
+  }
+  template <class Duration>
+  void upstream_expires_after(Duration timeout) {
+    upstream_deadline_ = DeadlineClock::now() + timeout;
+    upstream_timed_out_ = false;
+    arm_timer(upstream_deadline_);
+  }
+  void arm_timer(DeadlineClock::time_point at);
+  void on_timer();
+  // An upstream operation cancelled by its deadline failed by timing out.
+  beast::error_code upstream_error(beast::error_code ec) const {
+    return upstream_timed_out_ && ec == net::error::operation_aborted ? beast::error::timeout : ec;
+  }
   bool upstream_may_continue() const {
-    return route_ != Route::local || shared_.gate->may_continue(term_.number);
+    return route_ != Route::local || worker_.gate.may_continue(term_->number);
   }
   std::string upstream_name() const {
     return route_ == Route::local ? "the app at " + shared_.upstream_text
@@ -182,14 +229,24 @@ class Session : public std::enable_shared_from_this<Session> {
 
   ProxyServer::Worker& worker_;
   ProxyServer::Shared& shared_;
-  beast::tcp_stream client_;
+  Socket client_;
+  // Each read and write of either side has a deadline (--proxy-idle-timeout, or the connect
+  // timeout); past it, the side's operations are cancelled, and an upstream's fail as a timeout.
+  // The deadlines are stored times and one timer serves both, moved only when a deadline comes
+  // earlier than it is set for (as http/server.cpp does): a request touches the reactor's timer
+  // queue about once per timeout, not for every operation.
+  DeadlineTimer timer_;
+  DeadlineClock::time_point client_deadline_ = kNoDeadline;
+  DeadlineClock::time_point upstream_deadline_ = kNoDeadline;
+  DeadlineClock::time_point timer_at_ = kNoDeadline;  // kNoDeadline: no wait pending
+  bool upstream_timed_out_ = false;
   net::ip::address peer_;
   bool trusted_ = false;
   beast::flat_buffer client_buffer_;
   std::optional<bhttp::request_parser<bhttp::buffer_body>> request_;
   std::optional<bhttp::request_serializer<bhttp::buffer_body>> request_out_;
 
-  std::unique_ptr<beast::tcp_stream> upstream_;
+  std::unique_ptr<Socket> upstream_;
   tcp::endpoint upstream_endpoint_;
   bool upstream_reused_ = false;
   bool upstream_keep_alive_ = false;
@@ -204,8 +261,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // where it goes, the term it was let through in.
   std::uint64_t exchange_ = 0;
   Route route_ = Route::local;
-  AdmittedTerm term_;
-  std::optional<std::uint64_t> gate_key_;
+  std::shared_ptr<const AdmittedTerm> term_;  // Route::local
+  GateEntry gate_entry_;
+  bool entered_ = false;
   unsigned client_version_ = 11;
   bool client_keep_alive_ = true;
   bool head_request_ = false;
@@ -230,7 +288,7 @@ void Session::read_header() {
   // No limit is the largest one: Boost 1.74's parser takes boost::none for a limit of zero where it
   // compares a Content-Length with it.
   request_->body_limit(shared_.settings.max_body > 0 ? shared_.settings.max_body : kNoBodyLimit);
-  client_.expires_after(shared_.settings.idle_timeout);
+  client_expires_after(shared_.settings.idle_timeout);
   bhttp::async_read_header(client_, client_buffer_, *request_,
                            beast::bind_front_handler(&Session::on_header, shared_from_this()));
 }
@@ -277,7 +335,7 @@ void Session::on_header(beast::error_code ec, std::size_t) {
              beast::http::token_list(request[bhttp::field::connection]).exists("upgrade");
 
   const auto hop = request.find(kHopHeader);
-  const auto admitted = shared_.gate->admit();
+  const auto admitted = worker_.gate.admit();
   if (hop != request.end()) {
     // From another replica's proxy: only for exactly the term it names, and never on again.
     const auto named = parse_hop(to_std(hop->value()));
@@ -296,18 +354,14 @@ void Session::on_header(beast::error_code ec, std::size_t) {
     return;
   }
   route_ = Route::local;
-  term_ = *admitted;
-  gate_key_ =
-      shared_.gate->enter(term_.number, [weak = weak_from_this(), &io = worker_.io, exchange = exchange_] {
-        net::post(io, [weak, exchange] {
-          if (const auto self = weak.lock()) self->on_term_ended(exchange);
-        });
-      });
+  term_ = admitted;
+  worker_.gate.enter(gate_entry_, term_->number, exchange_);
+  entered_ = true;
   request.erase(kHopHeader);
   remove_hop_by_hop(request, upgrade_);
   set_forwarding_headers(request, {peer_, trusted_});
   // The app learns the term's fencing token with each request (README "Fencing token").
-  request.set(kFencingTokenHeader, term_.fencing_token);
+  request.set(kFencingTokenHeader, term_->fencing_token);
   pass_on(shared_.settings.upstream);
 }
 
@@ -344,7 +398,7 @@ void Session::route_follower(bhttp::request<bhttp::buffer_body>& request) {
     return;
   }
   route_ = Route::forwarded;
-  term_ = AdmittedTerm{};
+  term_.reset();
   remove_hop_by_hop(request, upgrade_);
   set_forwarding_headers(request, {peer_, trusted_});
   request.erase(kFencingTokenHeader);
@@ -370,7 +424,7 @@ void Session::pass_on(const tcp::endpoint& to) {
   }
   if (expects_continue && request_had_body_ && client_version_ >= 11) {
     static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-    client_.expires_after(shared_.settings.idle_timeout);
+    client_expires_after(shared_.settings.idle_timeout);
     net::async_write(client_, net::buffer(kContinue),
                      [self = shared_from_this(), exchange = exchange_](beast::error_code ec, std::size_t) {
                        if (exchange != self->exchange_) return;
@@ -392,21 +446,22 @@ void Session::connect() {
   while (!idle.empty()) {
     auto candidate = std::move(idle.back());
     idle.pop_back();
-    if (closed_by_peer(candidate->socket())) continue;
+    if (closed_by_peer(*candidate)) continue;
     upstream_ = std::move(candidate);
     upstream_reused_ = true;
     request_out_.emplace(request_->get());
     relay_request();
     return;
   }
-  upstream_ = std::make_unique<beast::tcp_stream>(worker_.io);
-  upstream_->expires_after(shared_.settings.connect_timeout);
+  upstream_ = std::make_unique<Socket>(worker_.io.get_executor());
+  upstream_expires_after(shared_.settings.connect_timeout);
   upstream_->async_connect(upstream_endpoint_,
                            beast::bind_front_handler(&Session::on_connect, shared_from_this(), exchange_));
 }
 
 void Session::on_connect(std::uint64_t exchange, beast::error_code ec) {
   if (exchange != exchange_) return;
+  ec = upstream_error(ec);
   if (ec) {
     shared_.metrics->requests[ProxyMetrics::failed].add();
     spdlog::debug("proxy: cannot connect to {}: {}", upstream_name(), ec.message());
@@ -421,7 +476,7 @@ void Session::on_connect(std::uint64_t exchange, beast::error_code ec) {
     return;
   }
   beast::error_code ignored;
-  upstream_->socket().set_option(tcp::no_delay(true), ignored);
+  upstream_->set_option(tcp::no_delay(true), ignored);
   request_out_.emplace(request_->get());
   relay_request();
 }
@@ -441,7 +496,7 @@ void Session::relay_request() {
     reserve_for_body(client_buffer_, request_->content_length());
     body.data = relay_buffer(request_->content_length());
     body.size = relay_size_;
-    client_.expires_after(shared_.settings.idle_timeout);
+    client_expires_after(shared_.settings.idle_timeout);
     // read_some, not read: a trickling body goes on as it comes, not once a buffer is full.
     bhttp::async_read_some(
         client_, client_buffer_, *request_,
@@ -458,7 +513,7 @@ void Session::on_request_read(std::uint64_t exchange, beast::error_code ec, std:
   if (exchange != exchange_) return;
   if (ec == bhttp::error::need_buffer) ec = {};
   if (ec == bhttp::error::body_limit) {
-    if (upstream_) reset_socket(upstream_->socket());
+    if (upstream_) reset_socket(*upstream_);
     shared_.metrics->requests[ProxyMetrics::rejected].add();
     reply(413, "body-too-large",
           "the request's body is larger than --proxy-max-body (" + std::to_string(shared_.settings.max_body) +
@@ -468,7 +523,7 @@ void Session::on_request_read(std::uint64_t exchange, beast::error_code ec, std:
   if (ec) {
     // The client went away or stalled mid-body: the app must not take a cut-off body as whole.
     spdlog::debug("proxy: {}: reading the request body: {}", peer_.to_string(), ec.message());
-    if (upstream_) reset_socket(upstream_->socket());
+    if (upstream_) reset_socket(*upstream_);
     shared_.metrics->requests[ProxyMetrics::failed].add();
     close_client();
     return;
@@ -490,13 +545,14 @@ void Session::write_request() {
     on_term_ended(exchange_);
     return;
   }
-  upstream_->expires_after(shared_.settings.idle_timeout);
+  upstream_expires_after(shared_.settings.idle_timeout);
   bhttp::async_write(*upstream_, *request_out_,
                      beast::bind_front_handler(&Session::on_request_written, shared_from_this(), exchange_));
 }
 
 void Session::on_request_written(std::uint64_t exchange, beast::error_code ec, std::size_t) {
   if (exchange != exchange_) return;
+  ec = upstream_error(ec);
   if (ec == bhttp::error::need_buffer) ec = {};
   if (ec) {
     if (upstream_reused_ && !request_had_body_ && idempotent_) {
@@ -518,12 +574,12 @@ void Session::retry_on_fresh_connection() {
   // the app (it had no body, and no byte of an answer came), so it is sent once more, on a new one.
   spdlog::debug("proxy: a kept-alive connection to {} was closed; sending again on a new one",
                 upstream_name());
-  if (upstream_) reset_socket(upstream_->socket());
+  if (upstream_) reset_socket(*upstream_);
   upstream_.reset();
   upstream_reused_ = false;
   worker_.idle[upstream_endpoint_].clear();
-  upstream_ = std::make_unique<beast::tcp_stream>(worker_.io);
-  upstream_->expires_after(shared_.settings.connect_timeout);
+  upstream_ = std::make_unique<Socket>(worker_.io.get_executor());
+  upstream_expires_after(shared_.settings.connect_timeout);
   upstream_->async_connect(upstream_endpoint_,
                            beast::bind_front_handler(&Session::on_connect, shared_from_this(), exchange_));
 }
@@ -533,7 +589,7 @@ void Session::read_response_header() {
   response_->header_limit(shared_.settings.header_limit);
   response_->body_limit(kNoBodyLimit);
   if (head_request_) response_->skip(true);
-  upstream_->expires_after(shared_.settings.idle_timeout);
+  upstream_expires_after(shared_.settings.idle_timeout);
   bhttp::async_read_header(
       *upstream_, upstream_buffer_, *response_,
       beast::bind_front_handler(&Session::on_response_header, shared_from_this(), exchange_));
@@ -541,6 +597,7 @@ void Session::read_response_header() {
 
 void Session::on_response_header(std::uint64_t exchange, beast::error_code ec, std::size_t) {
   if (exchange != exchange_) return;
+  ec = upstream_error(ec);
   if (ec) {
     if (upstream_reused_ && !request_had_body_ && idempotent_ && upstream_buffer_.size() == 0 &&
         (ec == bhttp::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset)) {
@@ -586,7 +643,7 @@ void Session::on_response_header(std::uint64_t exchange, beast::error_code ec, s
   response_out_.emplace(response);
   response_started_ = true;
   if (no_body) {
-    client_.expires_after(shared_.settings.idle_timeout);
+    client_expires_after(shared_.settings.idle_timeout);
     bhttp::async_write_header(client_, *response_out_,
                               [self = shared_from_this(), exchange](beast::error_code write_ec, std::size_t) {
                                 if (exchange != self->exchange_) return;
@@ -608,7 +665,7 @@ void Session::relay_response() {
     reserve_for_body(upstream_buffer_, response_->content_length());
     body.data = relay_buffer(response_->content_length());
     body.size = relay_size_;
-    upstream_->expires_after(shared_.settings.idle_timeout);
+    upstream_expires_after(shared_.settings.idle_timeout);
     // read_some: an event stream's events go on one by one, as the app sends them.
     bhttp::async_read_some(
         *upstream_, upstream_buffer_, *response_,
@@ -629,8 +686,8 @@ void Session::on_response_read(std::uint64_t exchange, beast::error_code ec, std
     // client sees (a short body, a missing last chunk, a reset).
     spdlog::debug("proxy: {} broke off the response: {}", upstream_name(), ec.message());
     shared_.metrics->requests[ProxyMetrics::failed].add();
-    reset_socket(upstream_->socket());
-    reset_socket(client_.socket());
+    reset_socket(*upstream_);
+    reset_socket(client_);
     return;
   }
   if (!upstream_may_continue()) {
@@ -649,7 +706,7 @@ void Session::on_response_read(std::uint64_t exchange, beast::error_code ec, std
 }
 
 void Session::write_response() {
-  client_.expires_after(shared_.settings.idle_timeout);
+  client_expires_after(shared_.settings.idle_timeout);
   bhttp::async_write(client_, *response_out_,
                      beast::bind_front_handler(&Session::on_response_written, shared_from_this(), exchange_));
 }
@@ -661,7 +718,7 @@ void Session::on_response_written(std::uint64_t exchange, beast::error_code ec, 
     // The client went away: the app's answer has nowhere to go, and its connection is in an unknown
     // place of the message.
     shared_.metrics->requests[ProxyMetrics::failed].add();
-    if (upstream_) reset_socket(upstream_->socket());
+    if (upstream_) reset_socket(*upstream_);
     close_client();
     return;
   }
@@ -679,7 +736,7 @@ void Session::start_tunnel() {
   response.version(client_version_);
   response_out_.emplace(response);
   response_started_ = true;
-  client_.expires_after(shared_.settings.idle_timeout);
+  client_expires_after(shared_.settings.idle_timeout);
   bhttp::async_write_header(
       client_, *response_out_,
       [self = shared_from_this(), exchange = exchange_](beast::error_code ec, std::size_t) {
@@ -697,10 +754,10 @@ void Session::join_connections() {
   {
     {
       // A tunnel has no idle timeout: an idle WebSocket is normal. TCP keep-alive finds a dead peer.
-      self->client_.expires_never();
-      self->upstream_->expires_never();
+      self->client_deadline_ = kNoDeadline;
+      self->upstream_deadline_ = kNoDeadline;
       beast::error_code ignored;
-      for (auto* socket : {&self->client_.socket(), &self->upstream_->socket()}) {
+      for (auto* socket : {&self->client_, self->upstream_.get()}) {
         socket->set_option(net::socket_base::keep_alive(true), ignored);
         socket->non_blocking(true, ignored);
       }
@@ -733,10 +790,11 @@ void Session::join_connections() {
 // --proxy-mode tcp: the whole connection is the exchange. On the leader it goes to the app; on a
 // follower to the leader's hop listener, announced by the hop line; else it is closed.
 void Session::run_tcp() {
+  watch_term();
   ++exchange_;
   started_ = steady_clock::now();
-  if (const auto admitted = shared_.gate->admit()) {
-    start_local_tcp(*admitted);
+  if (const auto admitted = worker_.gate.admit()) {
+    start_local_tcp(admitted);
     return;
   }
   const auto& settings = shared_.settings;
@@ -755,9 +813,10 @@ void Session::run_tcp() {
 
 // The hop listener: a follower's proxy says which term it forwards to in one line first.
 void Session::run_tcp_hop() {
+  watch_term();
   ++exchange_;
   started_ = steady_clock::now();
-  client_.expires_after(shared_.settings.connect_timeout);
+  client_expires_after(shared_.settings.connect_timeout);
   // A dynamic_string_buffer, which refers to hop_line_: asio copies a DynamicBuffer_v1 into the
   // operation, so an owning buffer (Beast's flat_buffer) would be read into a copy.
   net::async_read_until(
@@ -774,7 +833,7 @@ void Session::run_tcp_hop() {
         self->client_buffer_.commit(net::buffer_copy(self->client_buffer_.prepare(self->hop_line_.size() - n),
                                                      net::buffer(self->hop_line_) + n));
         self->hop_line_.clear();
-        const auto admitted = self->shared_.gate->admit();
+        const auto admitted = self->worker_.gate.admit();
         const auto named = line.rfind(kHopLinePrefix, 0) == 0
                                ? parse_hop(std::string_view(line).substr(kHopLinePrefix.size()))
                                : std::nullopt;
@@ -788,26 +847,22 @@ void Session::run_tcp_hop() {
           self->close_client();
           return;
         }
-        self->start_local_tcp(*admitted);
+        self->start_local_tcp(admitted);
       });
 }
 
-void Session::start_local_tcp(const AdmittedTerm& admitted) {
+void Session::start_local_tcp(std::shared_ptr<const AdmittedTerm> admitted) {
   route_ = Route::local;
-  term_ = admitted;
-  gate_key_ =
-      shared_.gate->enter(term_.number, [weak = weak_from_this(), &io = worker_.io, exchange = exchange_] {
-        net::post(io, [weak, exchange] {
-          if (const auto self = weak.lock()) self->on_term_ended(exchange);
-        });
-      });
+  term_ = std::move(admitted);
+  worker_.gate.enter(gate_entry_, term_->number, exchange_);
+  entered_ = true;
   connect_tcp(shared_.settings.upstream, {});
 }
 
 void Session::connect_tcp(const tcp::endpoint& to, std::string first_bytes) {
   upstream_endpoint_ = to;
-  upstream_ = std::make_unique<beast::tcp_stream>(worker_.io);
-  upstream_->expires_after(shared_.settings.connect_timeout);
+  upstream_ = std::make_unique<Socket>(worker_.io.get_executor());
+  upstream_expires_after(shared_.settings.connect_timeout);
   upstream_->async_connect(to, [self = shared_from_this(), exchange = exchange_,
                                 first_bytes = std::move(first_bytes)](beast::error_code ec) {
     if (exchange != self->exchange_) return;
@@ -819,7 +874,7 @@ void Session::connect_tcp(const tcp::endpoint& to, std::string first_bytes) {
       return;
     }
     beast::error_code ignored;
-    self->upstream_->socket().set_option(tcp::no_delay(true), ignored);
+    self->upstream_->set_option(tcp::no_delay(true), ignored);
     self->upstream_buffer_.clear();
     if (first_bytes.empty()) {
       self->join_connections();
@@ -839,7 +894,7 @@ void Session::connect_tcp(const tcp::endpoint& to, std::string first_bytes) {
 }
 
 void Session::tunnel_read(bool from_client) {
-  auto& from = from_client ? client_.socket() : upstream_->socket();
+  auto& from = from_client ? client_ : *upstream_;
   // Wait for bytes without a buffer; read them into the worker's scratch buffer only once they are
   // there (a thousand idle WebSockets cost their sockets, not 2 x 16 KiB each).
   from.async_wait(tcp::socket::wait_read,
@@ -849,7 +904,7 @@ void Session::tunnel_read(bool from_client) {
                       self->end_tunnel(ec);
                       return;
                     }
-                    auto& socket = from_client ? self->client_.socket() : self->upstream_->socket();
+                    auto& socket = from_client ? self->client_ : *self->upstream_;
                     auto& scratch = self->worker_.scratch;
                     const std::size_t n = socket.read_some(net::buffer(scratch), ec);
                     if (ec == net::error::would_block || ec == net::error::try_again) {
@@ -895,7 +950,7 @@ void Session::end_tunnel(beast::error_code ec, std::optional<bool> from_client) 
     const int direction = *from_client ? 0 : 1;
     tunnel_done_[direction] = true;
     beast::error_code ignored;
-    auto& to = *from_client ? upstream_->socket() : client_.socket();
+    auto& to = *from_client ? *upstream_ : client_;
     to.shutdown(tcp::socket::shutdown_send, ignored);
     if (!tunnel_done_[1 - direction]) return;
   }
@@ -908,17 +963,17 @@ void Session::end_tunnel(beast::error_code ec, std::optional<bool> from_client) 
   if (upstream_) {
     if (clean) {
       beast::error_code ignored;
-      upstream_->socket().shutdown(tcp::socket::shutdown_both, ignored);
-      upstream_->close();
+      upstream_->shutdown(tcp::socket::shutdown_both, ignored);
+      upstream_->close(ignored);
     } else {
-      reset_socket(upstream_->socket());
+      reset_socket(*upstream_);
     }
     upstream_.reset();
   }
   if (clean) {
     close_client();
   } else {
-    reset_socket(client_.socket());
+    reset_socket(client_);
   }
 }
 
@@ -930,10 +985,10 @@ void Session::finish_exchange() {
   if (upstream_ && upstream_keep_alive_ && response_->is_done() && request_out_->is_done() &&
       upstream_buffer_.size() == 0) {
     auto& idle = worker_.idle[upstream_endpoint_];
-    upstream_->expires_never();
     if (idle.size() < kMaxIdleUpstreams) idle.push_back(std::move(upstream_));
   }
   upstream_.reset();
+  upstream_deadline_ = kNoDeadline;
   request_out_.reset();
   response_out_.reset();
   response_.reset();
@@ -953,10 +1008,10 @@ void Session::finish_exchange() {
 }
 
 void Session::on_term_ended(std::uint64_t exchange) {
-  if (exchange != exchange_ || !gate_key_) return;
+  if (exchange != exchange_ || !entered_) return;
   shared_.metrics->resets.add();
   spdlog::debug("proxy: the term of an exchange of {} ended: resetting it", peer_.to_string());
-  if (upstream_) reset_socket(upstream_->socket());
+  if (upstream_) reset_socket(*upstream_);
   upstream_.reset();
   leave_gate();
   // Nothing of an answer has gone to the client yet (never so in TCP mode, which has no request): say why.
@@ -966,17 +1021,17 @@ void Session::on_term_ended(std::uint64_t exchange) {
     return;
   }
   ++exchange_;
-  reset_socket(client_.socket());
+  reset_socket(client_);
 }
 
 void Session::fail_upstream(beast::error_code ec, std::string_view while_doing) {
   shared_.metrics->requests[ProxyMetrics::failed].add();
   spdlog::debug("proxy: {} failed {}: {}", upstream_name(), while_doing, ec.message());
-  if (upstream_) reset_socket(upstream_->socket());
+  if (upstream_) reset_socket(*upstream_);
   upstream_.reset();
   if (response_started_) {
     ++exchange_;
-    reset_socket(client_.socket());
+    reset_socket(client_);
     return;
   }
   if (route_ == Route::forwarded && ec != beast::error::timeout) {
@@ -997,7 +1052,7 @@ void Session::reply(unsigned status, std::string_view reason, std::string messag
                     const std::vector<std::pair<std::string, std::string>>& headers) {
   leave_gate();
   if (upstream_) {
-    reset_socket(upstream_->socket());
+    reset_socket(*upstream_);
     upstream_.reset();
   }
   const std::uint64_t exchange = ++exchange_;
@@ -1013,7 +1068,7 @@ void Session::reply(unsigned status, std::string_view reason, std::string messag
   answer.keep_alive(keep_alive);
   answer.prepare_payload();
   if (head_request_) answer.body().clear();
-  client_.expires_after(shared_.settings.idle_timeout);
+  client_expires_after(shared_.settings.idle_timeout);
   bhttp::async_write(client_, answer,
                      [self = shared_from_this(), keep_alive, exchange](beast::error_code ec, std::size_t) {
                        if (exchange != self->exchange_) return;
@@ -1032,23 +1087,24 @@ void Session::reply(unsigned status, std::string_view reason, std::string messag
 
 void Session::close_client() {
   ++exchange_;
-  if (upstream_) reset_socket(upstream_->socket());
+  if (upstream_) reset_socket(*upstream_);
   upstream_.reset();
   leave_gate();
   beast::error_code ignored;
-  client_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  client_.close();
+  client_.shutdown(tcp::socket::shutdown_both, ignored);
+  client_.close(ignored);
 }
 
 void Session::linger() {
   beast::error_code ignored;
-  client_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  client_.expires_after(kLingerTimeout);
+  client_.shutdown(tcp::socket::shutdown_send, ignored);
+  client_expires_after(kLingerTimeout);
   client_.async_read_some(net::buffer(discard_),
                           [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                             self->lingered_bytes_ += n;
                             if (ec || self->lingered_bytes_ > 256 * 1024) {
-                              self->client_.close();
+                              beast::error_code ignored;
+                              self->client_.close(ignored);
                               return;
                             }
                             self->linger();
@@ -1056,14 +1112,46 @@ void Session::linger() {
 }
 
 void Session::leave_gate() {
-  if (gate_key_) shared_.gate->leave(*gate_key_);
-  gate_key_.reset();
+  if (entered_) worker_.gate.leave(gate_entry_);
+  entered_ = false;
+}
+
+void Session::arm_timer(DeadlineClock::time_point at) {
+  if (at >= timer_at_) return;
+  timer_at_ = at;
+  timer_.expires_at(at);  // cancels the wait pending, if any: its handler sees operation_aborted
+  // Held weakly: an armed timer must not keep a finished connection alive for its timeout.
+  timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+    if (ec) return;  // moved, or the session is going
+    if (const auto self = weak.lock()) self->on_timer();
+  });
+}
+
+void Session::on_timer() {
+  const auto now = DeadlineClock::now();
+  timer_at_ = kNoDeadline;
+  beast::error_code ignored;
+  // A deadline that passed ends what that side has under way; between two operations there is
+  // nothing to end, and the next operation sets its own deadline.
+  if (client_deadline_ <= now) {
+    client_deadline_ = kNoDeadline;
+    client_.cancel(ignored);
+  }
+  if (upstream_deadline_ <= now) {
+    upstream_deadline_ = kNoDeadline;
+    if (upstream_) {
+      upstream_timed_out_ = true;
+      upstream_->cancel(ignored);
+    }
+  }
+  const auto next = std::min(client_deadline_, upstream_deadline_);
+  if (next != kNoDeadline) arm_timer(next);
 }
 
 }  // namespace
 
-void ProxyServer::Worker::accept(tcp::acceptor& from, bool hop) {
-  from.async_accept(io, [this, &from, hop](beast::error_code ec, tcp::socket socket) {
+void ProxyServer::Worker::accept(Acceptor& from, bool hop) {
+  from.async_accept([this, &from, hop](beast::error_code ec, Socket socket) {
     if (ec == net::error::operation_aborted || !from.is_open()) return;
     if (ec) {
       spdlog::warn("proxy: accept failed: {}", ec.message());
@@ -1109,7 +1197,7 @@ ProxyServer::ProxyServer(const tcp::endpoint& listen, ProxySettings settings, st
   shared_ = shared;
   // Each worker listens on the same port; the kernel spreads new connections among them. Port 0 asks
   // the kernel for a port: the other workers take the same one.
-  const auto listen_on = [](tcp::acceptor& acceptor, tcp::endpoint& at, const char* what) {
+  const auto listen_on = [](Acceptor& acceptor, tcp::endpoint& at, const char* what) {
     beast::error_code ec;
     const auto fail = [&] {
       throw std::system_error(ec, "cannot listen on " + to_string(at) + " (" + what + ")");

@@ -12,15 +12,17 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/intrusive/list.hpp>
 
 #include "election/clock.h"
 #include "election/snapshot.h"
@@ -35,30 +37,82 @@ struct AdmittedTerm {
   std::string fencing_token;  // ElectionSnapshot::fencing_token
 };
 
+// An exchange's registration with the gate, owned by the exchange (a proxy session) and entered
+// again for each of its exchanges: entering and leaving allocate nothing. It must not be destroyed
+// while entered.
+class GateEntry
+    : public boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::safe_link>> {
+ public:
+  // `reset` is called at most once per enter(), from the gate's strand or close_all()'s caller, when
+  // the term ends (soon after enter() if it already has), with the tag enter() was given. It must
+  // only post the reset to the exchange's own executor and return.
+  GateEntry() = default;
+  explicit GateEntry(std::function<void(std::uint64_t tag)> reset) : reset_(std::move(reset)) {}
+  // Before the first enter(): an exchange that is owned by a shared_ptr knows its weak self only
+  // once constructed.
+  void reset_with(std::function<void(std::uint64_t tag)> reset) { reset_ = std::move(reset); }
+  GateEntry(const GateEntry&) = delete;
+  GateEntry& operator=(const GateEntry&) = delete;
+
+ private:
+  friend class TermGate;
+  std::uint64_t term_ = 0;
+  std::uint64_t tag_ = 0;
+  bool reset_sent_ = false;
+  std::function<void(std::uint64_t)> reset_;
+};
+
 class TermGate : public std::enable_shared_from_this<TermGate> {
  public:
+  // One per thread that lets exchanges through (a proxy worker): that thread's view of the board,
+  // taken again only when a snapshot was published, and that thread's open exchanges, under a lock
+  // of their own. A request then costs no lock another thread takes and no string copied.
+  class Shard {
+   public:
+    explicit Shard(TermGate& gate) : gate_(gate) {}
+    // The term this replica leads at this instant, if any: a new exchange may begin under it.
+    std::shared_ptr<const AdmittedTerm> admit();
+    // Whether an exchange admitted under term `number` may still send to (or take from) the app.
+    bool may_continue(std::uint64_t number);
+    // Registers an exchange of term `number`; its reset gets `tag`.
+    void enter(GateEntry& entry, std::uint64_t number, std::uint64_t tag);
+    // The exchange is over (finished, or reset and its connection to the app closed). Harmless
+    // when not entered.
+    void leave(GateEntry& entry);
+
+   private:
+    friend class TermGate;
+    const election::ElectionSnapshot& view();
+
+    TermGate& gate_;
+    // The owner thread's alone.
+    std::uint64_t version_ = 0;  // 0: none taken yet (versions start at 1)
+    std::shared_ptr<const election::ElectionSnapshot> snapshot_;
+    std::shared_ptr<const AdmittedTerm> admitted_;  // what admit() answers while leading snapshot_
+    // Shared with the gate's strand and close_all().
+    std::mutex mutex_;
+    boost::intrusive::list<GateEntry, boost::intrusive::constant_time_size<true>> entries_;
+  };
+
+  // The gate must see every snapshot: add board_observer(gate) to the board before any shard
+  // admits (a shard takes the board's snapshot again only when the observer said it changed).
   static std::shared_ptr<TermGate> create(const boost::asio::any_io_executor& executor,
                                           const election::SnapshotBoard& board, const election::Clock& clock);
 
-  // The term this replica leads at this instant, if any: a new exchange may begin under it.
-  std::optional<AdmittedTerm> admit() const;
-  // Whether an exchange admitted under term `number` may still send to (or take from) the app. Any
-  // thread; a pointer copy and two clock reads.
-  bool may_continue(std::uint64_t number) const;
+  // A new shard, for one thread; it lives as long as the gate.
+  Shard& add_shard();
 
-  // Registers an exchange of term `number`; `reset` is called at most once, from the gate's strand or
-  // close_all()'s caller, when the term ends (soon after enter() if it already has). It must only
-  // post the reset to the exchange's own executor and return. Returns the key leave() takes.
-  std::uint64_t enter(std::uint64_t number, std::function<void()> reset);
-  // The exchange is over (finished, or reset and its connection to the app closed).
-  void leave(std::uint64_t key);
+  // What Shard::admit() and Shard::may_continue() answer, from the board itself (any thread).
+  std::optional<AdmittedTerm> admit() const;
+  bool may_continue(std::uint64_t number) const;
 
   // Before a release: no exchange may go on from now on, for the term held now or any before it;
   // every open one is reset, and this waits until each has left (closed its connection to the app),
   // at most `timeout`. True when all have. Any thread but the exchanges' own.
   bool close_all(std::chrono::milliseconds timeout);
 
-  // A snapshot was published: look again. Quick, for SnapshotBoard::add_observer.
+  // A snapshot was published: the shards take it at their next look, and the open exchanges are
+  // looked at again. Quick, for SnapshotBoard::add_observer.
   void snapshot_published();
   static std::function<void(const election::ElectionSnapshot&)> board_observer(
       const std::shared_ptr<TermGate>& gate);
@@ -74,24 +128,31 @@ class TermGate : public std::enable_shared_from_this<TermGate> {
     std::uint64_t number = 0;
     std::optional<election::BootTime> ends_at;
   };
-  Holding holding_now() const;
+  Holding holding_in(const election::ElectionSnapshot& snapshot) const;
+  AdmittedTerm admitted_in(const election::ElectionSnapshot& snapshot) const;
+  // Post evaluate() to the strand.
+  void look_again();
   // On the strand: reset the exchanges whose term no longer holds; arm the timer for the end.
   void evaluate();
-
-  struct Exchange {
-    std::uint64_t term;
-    std::function<void()> reset;
-  };
+  // The resets of every entered exchange `ended` says is over, each marked sent; under the shards'
+  // locks, called outside them.
+  template <class Ended>
+  std::vector<std::pair<std::function<void(std::uint64_t)>, std::uint64_t>> resets_due(Ended ended);
+  bool any_open() const;
 
   const election::SnapshotBoard& board_;
   const election::Clock& clock_;
   boost::asio::strand<boost::asio::any_io_executor> strand_;
   boost::asio::steady_timer timer_;  // on strand_
 
-  mutable std::mutex mutex_;
+  // Bumped by every published snapshot (before the look it posts): a shard whose version differs
+  // takes the board's snapshot again.
+  std::atomic<std::uint64_t> version_{1};
+  mutable std::mutex mutex_;  // the shard list; close_all()'s wait
   std::condition_variable all_left_;
-  std::map<std::uint64_t, Exchange> exchanges_;
-  std::uint64_t next_key_ = 1;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  // close_all() waits: a shard that empties says so.
+  std::atomic<bool> closing_{false};
   // Terms up to this number are closed (close_all): none of their exchanges may go on.
   std::atomic<std::uint64_t> closed_through_{0};
   std::atomic<bool> stopped_{false};

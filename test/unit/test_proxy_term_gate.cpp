@@ -8,6 +8,7 @@
 #include <chrono>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 
@@ -19,6 +20,8 @@
 using namespace std::chrono_literals;
 using le::election::ElectionSnapshot;
 using le::election::SnapshotBoard;
+using le::proxy::AdmittedTerm;
+using le::proxy::GateEntry;
 using le::proxy::TermGate;
 using le::testing::boot0;
 using le::testing::leading_snapshot;
@@ -37,6 +40,7 @@ struct Fixture {
     publish(s);
     gate = TermGate::create(io.get_executor(), board, clock);
     board.add_observer(TermGate::board_observer(gate));
+    shard = &gate->add_shard();
   }
   void publish(const ElectionSnapshot& s) { board.publish(std::make_shared<const ElectionSnapshot>(s)); }
   // Runs what is due on the gate's strand (the timer included, when its time has come on the steady
@@ -45,14 +49,36 @@ struct Fixture {
     io.restart();
     io.poll();
   }
-  std::uint64_t enter(std::uint64_t term) {
-    return gate->enter(term, [this] { resets.fetch_add(1); });
+  // Registers an exchange of `term`, as a proxy worker does, through the shard.
+  GateEntry& enter(std::uint64_t term) {
+    auto& entry = *entries.emplace_back(std::make_unique<GateEntry>([this](std::uint64_t tag) {
+      CHECK(tag == 99);
+      resets.fetch_add(1);
+    }));
+    shard->enter(entry, term, 99);
+    return entry;
+  }
+  // What a worker's shard answers, which the gate must answer alike from the board itself.
+  std::shared_ptr<const AdmittedTerm> admit() {
+    auto from_shard = shard->admit();
+    const auto from_board = gate->admit();
+    CHECK(bool(from_shard) == bool(from_board));
+    if (from_shard && from_board) CHECK(from_shard->number == from_board->number);
+    return from_shard;
+  }
+  bool may_continue(std::uint64_t term) {
+    const bool answer = shard->may_continue(term);
+    CHECK(answer == gate->may_continue(term));
+    return answer;
   }
 
+  // Before the gate: an entry must outlive the shard it is entered in.
+  std::vector<std::unique_ptr<GateEntry>> entries;
   boost::asio::io_context io;
   SetClock clock;
   SnapshotBoard board;
   std::shared_ptr<TermGate> gate;
+  TermGate::Shard* shard = nullptr;
   std::atomic<int> resets{0};
 };
 
@@ -60,7 +86,7 @@ struct Fixture {
 
 TEST_CASE("a leader admits exchanges under its term, with the term's fencing token") {
   Fixture f;
-  const auto term = f.gate->admit();
+  const auto term = f.admit();
   REQUIRE(term);
   CHECK(term->number == 7);
   CHECK(term->holder == "pod-a");
@@ -68,8 +94,8 @@ TEST_CASE("a leader admits exchanges under its term, with the term's fencing tok
   CHECK(term->acquire_time == le::util::format_micro_time(le::util::to_micro(wall0 - 60s)));
   CHECK(term->acquire_time.size() == 27);
   CHECK(term->fencing_token == "42");
-  CHECK(f.gate->may_continue(7));
-  CHECK_FALSE(f.gate->may_continue(6));
+  CHECK(f.may_continue(7));
+  CHECK_FALSE(f.may_continue(6));
   f.enter(7);
   f.settle();
   CHECK(f.resets == 0);
@@ -78,8 +104,8 @@ TEST_CASE("a leader admits exchanges under its term, with the term's fencing tok
 TEST_CASE("a follower admits nothing") {
   Fixture f;
   f.publish(le::testing::following_snapshot());
-  CHECK_FALSE(f.gate->admit());
-  CHECK_FALSE(f.gate->may_continue(7));
+  CHECK_FALSE(f.admit());
+  CHECK_FALSE(f.may_continue(7));
 }
 
 TEST_CASE("the renew deadline passing ends the term: no byte may go on, and the exchange is reset") {
@@ -87,8 +113,8 @@ TEST_CASE("the renew deadline passing ends the term: no byte may go on, and the 
   f.enter(7);
   f.clock.boot = boot0 + 10s;  // the renew deadline after the renewal at boot0
   f.clock.wall = wall0 + 10s;
-  CHECK_FALSE(f.gate->admit());
-  CHECK_FALSE(f.gate->may_continue(7));
+  CHECK_FALSE(f.admit());
+  CHECK_FALSE(f.may_continue(7));
   f.gate->snapshot_published();  // the timer's work, without waiting for the steady clock
   f.settle();
   CHECK(f.resets == 1);
@@ -97,7 +123,7 @@ TEST_CASE("the renew deadline passing ends the term: no byte may go on, and the 
 TEST_CASE("the wall clock alone can end the term too") {
   Fixture f;
   f.clock.wall = wall0 + 11s;
-  CHECK_FALSE(f.gate->may_continue(7));
+  CHECK_FALSE(f.may_continue(7));
 }
 
 TEST_CASE("a step-down resets at once") {
@@ -105,7 +131,7 @@ TEST_CASE("a step-down resets at once") {
   f.enter(7);
   f.enter(7);
   REQUIRE(f.board.withhold_leadership(f.clock));
-  CHECK_FALSE(f.gate->may_continue(7));
+  CHECK_FALSE(f.may_continue(7));
   f.settle();
   CHECK(f.resets == 2);
 }
@@ -124,29 +150,32 @@ TEST_CASE("a later term of this process does not revive an exchange of an earlie
   auto next = leading_snapshot();
   next.term = 8;
   f.publish(next);
-  CHECK_FALSE(f.gate->may_continue(7));
-  CHECK(f.gate->may_continue(8));
+  CHECK_FALSE(f.may_continue(7));
+  CHECK(f.may_continue(8));
+  // The shard's admitted term is the new one, not the one it formatted for term 7.
+  REQUIRE(f.admit());
+  CHECK(f.admit()->number == 8);
   f.settle();
   CHECK(f.resets == 1);
 }
 
 TEST_CASE("a shutdown admits nothing new but lets begun exchanges go on until close_all") {
   Fixture f;
-  const auto key = f.enter(7);
+  auto& entry = f.enter(7);
   CHECK(f.board.mark_stopping(f.clock));
-  CHECK_FALSE(f.gate->admit());
-  CHECK(f.gate->may_continue(7));
+  CHECK_FALSE(f.admit());
+  CHECK(f.may_continue(7));
   f.settle();
   CHECK(f.resets == 0);
   // Before the release: reset, and wait for the exchange to leave (here at once, from another thread).
   std::thread leaver([&] {
     while (f.resets == 0) std::this_thread::yield();
-    f.gate->leave(key);
+    f.shard->leave(entry);
   });
   CHECK(f.gate->close_all(5s));
   leaver.join();
   CHECK(f.resets == 1);
-  CHECK_FALSE(f.gate->may_continue(7));
+  CHECK_FALSE(f.may_continue(7));
   CHECK(f.gate->open_exchanges() == 0);
 }
 
@@ -155,8 +184,8 @@ TEST_CASE("close_all says so when an exchange does not leave in time - and still
   f.enter(7);
   CHECK_FALSE(f.gate->close_all(10ms));
   CHECK(f.resets == 1);
-  CHECK_FALSE(f.gate->may_continue(7));
-  CHECK_FALSE(f.gate->admit());
+  CHECK_FALSE(f.may_continue(7));
+  CHECK_FALSE(f.admit());
 }
 
 TEST_CASE("a shutdown's drain ends at the renew deadline too, if renewals fail meanwhile") {
@@ -165,7 +194,7 @@ TEST_CASE("a shutdown's drain ends at the renew deadline too, if renewals fail m
   f.board.mark_stopping(f.clock);
   f.clock.boot = boot0 + 10s;
   f.clock.wall = wall0 + 10s;
-  CHECK_FALSE(f.gate->may_continue(7));
+  CHECK_FALSE(f.may_continue(7));
   f.gate->snapshot_published();
   f.settle();
   CHECK(f.resets == 1);
@@ -178,4 +207,23 @@ TEST_CASE("an exchange entered after its term ended is reset at once") {
   f.enter(7);
   f.settle();
   CHECK(f.resets == 1);
+}
+
+TEST_CASE("an exchange that left is not reset; its entry, entered again, is reset once for the next") {
+  Fixture f;
+  auto& entry = f.enter(7);
+  f.shard->leave(entry);
+  f.shard->leave(entry);  // harmless twice (a session leaves on every way out)
+  REQUIRE(f.board.withhold_leadership(f.clock));
+  f.settle();
+  CHECK(f.resets == 0);
+  f.shard->enter(entry, 7, 99);  // entered again, as a kept-alive connection's next request
+  f.settle();
+  CHECK(f.resets == 1);
+  f.publish(le::testing::following_snapshot());
+  f.settle();
+  CHECK(f.resets == 1);
+  CHECK(f.gate->open_exchanges() == 1);
+  f.shard->leave(entry);
+  CHECK(f.gate->open_exchanges() == 0);
 }

@@ -1,0 +1,295 @@
+// The proxy's HTTP engine in this process: a leader's proxy in front of a scripted app on loopback.
+// What each case would catch: a request that reaches the app without its term's fencing token, a
+// timeout that does not fire (a client or app that stalls holds a connection for ever), or one that
+// fires on an exchange that is making progress (each read and write has its own deadline, not the
+// exchange as a whole). Split brain at the gate is test_proxy_term_gate's and the integration
+// tests'; here the gate always says this replica leads, or always that it follows.
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "election/snapshot.h"
+#include "http_snapshots.h"
+#include "proxy/proxy_metrics.h"
+#include "proxy/proxy_server.h"
+#include "proxy/term_gate.h"
+
+using namespace std::chrono_literals;
+namespace net = boost::asio;
+using le::proxy::ProxyMetrics;
+using le::proxy::ProxyServer;
+using le::proxy::ProxySettings;
+using le::proxy::TermGate;
+
+namespace {
+
+int listen_on_loopback(int& port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  REQUIRE(::listen(fd, 16) == 0);
+  socklen_t length = sizeof address;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  port = ntohs(address.sin_port);
+  return fd;
+}
+
+int connect_to(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  // A guard against a test that would hang: no answer in 10 s is a failure, not a wait.
+  timeval guard{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &guard, sizeof guard);
+  return fd;
+}
+
+bool send_all(int fd, const std::string& data) {
+  return ::send(fd, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
+}
+
+// Reads until the peer closes (or resets, or the guard passes); what came.
+std::string read_to_end(int fd) {
+  std::string all;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = ::recv(fd, buffer, sizeof buffer, 0)) > 0) all.append(buffer, static_cast<std::size_t>(n));
+  return all;
+}
+
+// Reads one request's head (to the blank line).
+std::string read_head(int fd) {
+  std::string head;
+  char c;
+  while (head.find("\r\n\r\n") == std::string::npos && ::recv(fd, &c, 1, 0) == 1) head.push_back(c);
+  return head;
+}
+
+// An app that serves each connection it accepts with `script`, one at a time, on its own thread.
+class ScriptedApp {
+ public:
+  explicit ScriptedApp(std::function<void(int fd)> script) : script_(std::move(script)) {
+    listener_ = listen_on_loopback(port_);
+    thread_ = std::thread([this] {
+      for (;;) {
+        const int fd = ::accept(listener_, nullptr, nullptr);
+        if (fd < 0 || stopping_) {
+          if (fd >= 0) ::close(fd);
+          return;
+        }
+        timeval guard{10, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &guard, sizeof guard);
+        script_(fd);
+        ::close(fd);
+      }
+    });
+  }
+  ~ScriptedApp() {
+    stopping_ = true;
+    ::shutdown(listener_, SHUT_RDWR);
+    thread_.join();
+    ::close(listener_);
+  }
+  int port() const { return port_; }
+
+ private:
+  std::function<void(int)> script_;
+  int listener_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+// A proxy whose gate reads `snapshot` (leading by default) at a fixed instant of its term.
+struct Proxy {
+  explicit Proxy(int app_port, ProxySettings settings = {},
+                 const le::election::ElectionSnapshot& snapshot = le::testing::leading_snapshot()) {
+    clock.boot = le::testing::boot0 + 1s;
+    clock.wall = le::testing::wall0 + 1s;
+    auto s = snapshot;
+    s.term = 7;
+    s.fencing_token = "42";
+    board.publish(std::make_shared<const le::election::ElectionSnapshot>(s));
+    gate = TermGate::create(io.get_executor(), board, clock);
+    board.add_observer(TermGate::board_observer(gate));
+    settings.upstream = {net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(app_port)};
+    server = std::make_unique<ProxyServer>(net::ip::tcp::endpoint{net::ip::make_address("127.0.0.1"), 0},
+                                           std::move(settings), gate, metrics);
+    server->start();
+    gate_thread = std::thread([this] { io.run(); });
+  }
+  ~Proxy() {
+    server->stop();
+    gate->stop();
+    work.reset();
+    io.stop();
+    gate_thread.join();
+  }
+  int port() const { return server->local_endpoint().port(); }
+
+  le::testing::SetClock clock;
+  le::election::SnapshotBoard board;
+  net::io_context io;
+  net::executor_work_guard<net::io_context::executor_type> work = net::make_work_guard(io);
+  std::shared_ptr<TermGate> gate;
+  std::shared_ptr<ProxyMetrics> metrics = std::make_shared<ProxyMetrics>();
+  std::unique_ptr<ProxyServer> server;
+  std::thread gate_thread;
+};
+
+ProxySettings with_idle_timeout(std::chrono::milliseconds timeout) {
+  ProxySettings settings;
+  settings.idle_timeout = timeout;
+  return settings;
+}
+
+const std::string kGet = "GET /jobs HTTP/1.1\r\nHost: svc\r\nConnection: close\r\n\r\n";
+
+}  // namespace
+
+TEST_CASE("a request through the leader's proxy reaches the app with its term's fencing token") {
+  std::string seen;
+  ScriptedApp app([&](int fd) {
+    seen = read_head(fd);
+    send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+  });
+  Proxy proxy(app.port());
+  const int client = connect_to(proxy.port());
+  REQUIRE(send_all(client, kGet));
+  const std::string answer = read_to_end(client);
+  ::close(client);
+  CHECK(answer.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(answer.find("\r\n\r\nhello") != std::string::npos);
+  CHECK(seen.find("Lease-Elector-Fencing-Token: 42\r\n") != std::string::npos);
+  CHECK(seen.find("X-Forwarded-For: 127.0.0.1\r\n") != std::string::npos);
+  CHECK(proxy.metrics->requests[ProxyMetrics::local].value() == 1);
+}
+
+TEST_CASE("a follower's proxy in reject mode sends nothing to the app and answers 503") {
+  std::atomic<int> connections{0};
+  ScriptedApp app([&](int) { ++connections; });
+  Proxy proxy(app.port(), {}, le::testing::following_snapshot());
+  const int client = connect_to(proxy.port());
+  REQUIRE(send_all(client, kGet));
+  const std::string answer = read_to_end(client);
+  ::close(client);
+  CHECK(answer.rfind("HTTP/1.1 503", 0) == 0);
+  CHECK(answer.find("Retry-After: 1\r\n") != std::string::npos);
+  CHECK(connections == 0);
+}
+
+TEST_CASE("an app that takes the request and never answers: 504 upstream-timeout after the idle timeout") {
+  ScriptedApp app([](int fd) {
+    read_head(fd);
+    read_to_end(fd);  // until the proxy gives up and closes
+  });
+  Proxy proxy(app.port(), with_idle_timeout(300ms));
+  const int client = connect_to(proxy.port());
+  REQUIRE(send_all(client, kGet));
+  const std::string answer = read_to_end(client);
+  ::close(client);
+  CHECK(answer.rfind("HTTP/1.1 504", 0) == 0);
+  CHECK(answer.find("\"reason\":\"upstream-timeout\"") != std::string::npos);
+  CHECK(proxy.metrics->requests[ProxyMetrics::failed].value() == 1);
+}
+
+TEST_CASE("an app nobody listens for: 502 upstream-unreachable") {
+  int port = 0;
+  ::close(listen_on_loopback(port));  // a port that was free a moment ago, and is closed now
+  Proxy proxy(port);
+  const int client = connect_to(proxy.port());
+  REQUIRE(send_all(client, kGet));
+  const std::string answer = read_to_end(client);
+  ::close(client);
+  CHECK(answer.rfind("HTTP/1.1 502", 0) == 0);
+  CHECK(answer.find("\"reason\":\"upstream-unreachable\"") != std::string::npos);
+}
+
+TEST_CASE("a client that sends nothing is closed after the idle timeout") {
+  ScriptedApp app([](int) {});
+  Proxy proxy(app.port(), with_idle_timeout(300ms));
+  const int client = connect_to(proxy.port());
+  char byte;
+  // 0: the proxy closed the connection (a guard's expiry would be -1 with EAGAIN).
+  CHECK(::recv(client, &byte, 1, 0) == 0);
+  ::close(client);
+}
+
+TEST_CASE(
+    "the idle timeout is per read and write: an answer slower than it in all, but never idle for it, "
+    "passes") {
+  // Six pieces 150 ms apart against a 400 ms timeout: the answer takes about 750 ms, never idle 400.
+  ScriptedApp app([](int fd) {
+    read_head(fd);
+    send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n");
+    for (int i = 0; i < 6; ++i) {
+      std::this_thread::sleep_for(150ms);
+      send_all(fd, "x");
+    }
+  });
+  Proxy proxy(app.port(), with_idle_timeout(400ms));
+  const int client = connect_to(proxy.port());
+  REQUIRE(send_all(client, kGet));
+  const std::string answer = read_to_end(client);
+  ::close(client);
+  CHECK(answer.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(answer.find("\r\n\r\nxxxxxx") != std::string::npos);
+}
+
+TEST_CASE("a kept-alive connection to the app is used again for the next request") {
+  std::atomic<int> connections{0};
+  std::atomic<int> requests{0};
+  ScriptedApp app([&](int fd) {
+    ++connections;
+    while (!read_head(fd).empty()) {
+      ++requests;
+      send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    }
+  });
+  Proxy proxy(app.port(), [] {
+    ProxySettings one_worker;
+    one_worker.threads = 1;  // one pool: the second request finds the first one's connection
+    return one_worker;
+  }());
+  const int client = connect_to(proxy.port());
+  const std::string keep = "GET /a HTTP/1.1\r\nHost: svc\r\n\r\n";
+  std::string answers;
+  const auto answered = [&] {
+    std::size_t n = 0;
+    for (auto at = answers.find("\r\n\r\nok"); at != std::string::npos;
+         at = answers.find("\r\n\r\nok", at + 1))
+      ++n;
+    return n;
+  };
+  for (std::size_t i = 1; i <= 2; ++i) {
+    REQUIRE(send_all(client, keep));
+    char buffer[1024];
+    while (answered() < i) {
+      const auto n = ::recv(client, buffer, sizeof buffer, 0);
+      REQUIRE(n > 0);
+      answers.append(buffer, static_cast<std::size_t>(n));
+    }
+  }
+  ::close(client);
+  CHECK(requests == 2);
+  CHECK(connections == 1);
+}
