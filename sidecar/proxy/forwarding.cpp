@@ -90,6 +90,14 @@ void remove_hop_by_hop(bhttp::fields& fields, bool keep_upgrade) {
   if (!keep_upgrade) fields.erase(bhttp::field::upgrade);
 }
 
+ClientFacts::ClientFacts(const ip::address& address, bool is_trusted)
+    : peer(address.is_v6() && address.to_v6().is_v4_mapped()
+               ? ip::make_address_v4(ip::v4_mapped, address.to_v6())
+               : address),
+      trusted(is_trusted),
+      for_text(peer.to_string()),
+      forwarded("for=" + forwarded_node(peer) + ";proto=http") {}
+
 void set_forwarding_headers(bhttp::fields& fields, const ClientFacts& client) {
   std::string earlier_for, earlier_forwarded;
   if (client.trusted) {
@@ -113,15 +121,75 @@ void set_forwarding_headers(bhttp::fields& fields, const ClientFacts& client) {
     fields.erase("X-Forwarded-Host");
     fields.erase("X-Forwarded-Port");
   }
-  ip::address peer = client.peer;
-  if (peer.is_v6() && peer.to_v6().is_v4_mapped()) peer = ip::make_address_v4(ip::v4_mapped, peer.to_v6());
-  fields.set("X-Forwarded-For", joined(earlier_for, peer.to_string()));
+  fields.set("X-Forwarded-For", joined(earlier_for, client.for_text));
   if (fields.find("X-Forwarded-Proto") == fields.end()) fields.set("X-Forwarded-Proto", "http");
   if (!host.empty() && fields.find("X-Forwarded-Host") == fields.end()) fields.set("X-Forwarded-Host", host);
-  std::string element = "for=" + forwarded_node(peer) + ";proto=http";
+  std::string element = client.forwarded;
   // RFC 7239 5.3: host is a quoted-string when it holds anything a token cannot (":" of a port).
   if (!host.empty() && host.find_first_of("\"\\") == std::string::npos) element += ";host=\"" + host + "\"";
   fields.set(bhttp::field::forwarded, joined(earlier_forwarded, element));
+}
+
+namespace {
+
+void append_fields(const bhttp::fields& fields, std::string& out) {
+  for (const auto& field : fields) {
+    out.append(field.name_string().data(), field.name_string().size());
+    out.append(": ");
+    out.append(field.value().data(), field.value().size());
+    out.append("\r\n");
+  }
+  out.append("\r\n");
+}
+
+void append_version(unsigned version, std::string& out) {
+  out.append("HTTP/");
+  out.push_back(static_cast<char>('0' + version / 10));
+  out.push_back('.');
+  out.push_back(static_cast<char>('0' + version % 10));
+}
+
+}  // namespace
+
+void serialize_head(const bhttp::request_header<>& head, std::string& out) {
+  out.clear();
+  const auto method = head.method_string();
+  out.append(method.data(), method.size());
+  out.push_back(' ');
+  out.append(head.target().data(), head.target().size());
+  out.push_back(' ');
+  append_version(head.version(), out);
+  out.append("\r\n");
+  append_fields(head, out);
+}
+
+void serialize_head(const bhttp::response_header<>& head, std::string& out) {
+  out.clear();
+  append_version(head.version(), out);
+  out.push_back(' ');
+  const unsigned status = head.result_int();
+  out.push_back(static_cast<char>('0' + status / 100 % 10));
+  out.push_back(static_cast<char>('0' + status / 10 % 10));
+  out.push_back(static_cast<char>('0' + status % 10));
+  out.push_back(' ');
+  const auto reason = head.reason();
+  out.append(reason.data(), reason.size());
+  out.append("\r\n");
+  append_fields(head, out);
+}
+
+std::size_t write_chunk_size(std::uint64_t size, char* out) {
+  constexpr char kDigits[] = "0123456789abcdef";
+  char reversed[16];
+  std::size_t n = 0;
+  do {
+    reversed[n++] = kDigits[size & 0xf];
+    size >>= 4;
+  } while (size != 0);
+  for (std::size_t i = 0; i < n; ++i) out[i] = reversed[n - 1 - i];
+  out[n] = '\r';
+  out[n + 1] = '\n';
+  return n + 2;
 }
 
 std::string hop_value(std::string_view holder, std::string_view acquire_time) {

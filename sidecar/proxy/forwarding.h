@@ -6,6 +6,8 @@
 // may not choose is replaced: forwarding headers from a peer outside --proxy-trusted-cidrs (every
 // Pod can reach every proxy, so a client could claim any address otherwise), our hop header and
 // the fencing token header. Plain functions on Beast's header container, tested without sockets.
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +17,7 @@
 #include <boost/asio/ip/network_v4.hpp>
 #include <boost/asio/ip/network_v6.hpp>
 #include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/message.hpp>
 
 namespace le::proxy {
 
@@ -48,14 +51,27 @@ inline std::string_view to_std(boost::beast::string_view view) { return {view.da
 // keeps Upgrade (and "upgrade" in Connection is the caller's to set again) for a tunnelled upgrade.
 void remove_hop_by_hop(boost::beast::http::fields& fields, bool keep_upgrade = false);
 
+// A client connection's address as the forwarding headers name it, worked out once per connection
+// (an address's text costs a formatted print).
 struct ClientFacts {
-  boost::asio::ip::address peer;  // the connection's remote address
+  ClientFacts(const boost::asio::ip::address& peer, bool trusted);
+  boost::asio::ip::address peer;  // the connection's remote address, IPv4-mapped as IPv4
   bool trusted = false;           // peer is in --proxy-trusted-cidrs
+  std::string for_text;           // X-Forwarded-For's element
+  std::string forwarded;          // Forwarded's element, up to ";host="
 };
 
 // Records the client in the forwarding headers: appended to what a trusted peer sent, replacing
 // what an untrusted one sent.
 void set_forwarding_headers(boost::beast::http::fields& fields, const ClientFacts& client);
+
+// A message's start line and fields as they go on the wire, into `out` (cleared first; its
+// capacity is kept for the next message): byte for byte what Beast's serializer writes before the
+// body. The proxy frames the body itself (write_chunk_size).
+void serialize_head(const boost::beast::http::request_header<>& head, std::string& out);
+void serialize_head(const boost::beast::http::response_header<>& head, std::string& out);
+// A chunk's size line ("1a2b\r\n") into `out`, which holds at least 18 bytes; its length.
+std::size_t write_chunk_size(std::uint64_t size, char* out);
 
 // The hop header's value for a term, and its parts back (nullopt when malformed).
 std::string hop_value(std::string_view holder, std::string_view acquire_time);

@@ -121,6 +121,56 @@ struct ProxyServer::Worker {
 
 namespace {
 
+// A message the proxy passes on, its head serialized once and its body framed here, piece by piece
+// as it is read: Beast's serializer walks a buffers_cat_view of every field for each write, which
+// cost more per request than parsing the message did.
+class Outgoing {
+ public:
+  using Buffers = std::array<net::const_buffer, 5>;
+  // A new message; `chunked`: its body goes as chunks (the head says Transfer-Encoding: chunked,
+  // and a body follows it).
+  template <class Header>
+  void start(const Header& head, bool chunked) {
+    serialize_head(head, head_);
+    head_sent_ = false;
+    chunked_ = chunked;
+    done_ = false;
+  }
+  // The next write: the head if it has not gone yet, then `size` bytes of the body (a chunk, when
+  // chunked), then the end of a chunked body when `last`.
+  Buffers next(const char* data, std::size_t size, bool last) {
+    static constexpr std::string_view kCrlf = "\r\n";
+    static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+    Buffers buffers{};
+    std::size_t n = 0;
+    if (!head_sent_) {
+      buffers[n++] = net::buffer(head_);
+      head_sent_ = true;
+    }
+    if (size > 0) {
+      if (chunked_) buffers[n++] = net::buffer(size_line_, write_chunk_size(size, size_line_));
+      buffers[n++] = net::buffer(data, size);
+      if (chunked_) buffers[n++] = net::buffer(kCrlf.data(), kCrlf.size());
+    }
+    if (last) {
+      if (chunked_) buffers[n++] = net::buffer(kLastChunk.data(), kLastChunk.size());
+      done_ = true;
+    }
+    return buffers;
+  }
+  // The whole message has gone (its last piece was written).
+  bool done() const { return done_; }
+  // A tunnel keeps no head.
+  void release() { head_ = std::string{}; }
+
+ private:
+  std::string head_;
+  bool head_sent_ = false;
+  bool chunked_ = false;
+  bool done_ = false;
+  char size_line_[18] = {};
+};
+
 // One client connection: read a request, pass it on (or answer it), repeat while both sides keep
 // the connection alive. Owned by its handlers in flight (shared_from_this), as in Beast's examples;
 // it lives on its worker's single thread, so it needs no strand.
@@ -131,9 +181,8 @@ class Session : public std::enable_shared_from_this<Session> {
         shared_(worker.shared),
         client_(std::move(socket)),
         timer_(worker.io.get_executor()),
-        peer_(std::move(peer)) {
-    trusted_ = shared_.settings.trusted.contains(peer_);
-  }
+        peer_(std::move(peer)),
+        client_facts_(peer_, shared_.settings.trusted.contains(peer_)) {}
   ~Session() {
     leave_gate();
     shared_.connections.fetch_sub(1);
@@ -241,10 +290,10 @@ class Session : public std::enable_shared_from_this<Session> {
   DeadlineClock::time_point timer_at_ = kNoDeadline;  // kNoDeadline: no wait pending
   bool upstream_timed_out_ = false;
   net::ip::address peer_;
-  bool trusted_ = false;
+  const ClientFacts client_facts_;
   beast::flat_buffer client_buffer_;
   std::optional<bhttp::request_parser<bhttp::buffer_body>> request_;
-  std::optional<bhttp::request_serializer<bhttp::buffer_body>> request_out_;
+  Outgoing request_out_;
 
   std::unique_ptr<Socket> upstream_;
   tcp::endpoint upstream_endpoint_;
@@ -252,7 +301,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool upstream_keep_alive_ = false;
   beast::flat_buffer upstream_buffer_;
   std::optional<bhttp::response_parser<bhttp::buffer_body>> response_;
-  std::optional<bhttp::response_serializer<bhttp::buffer_body>> response_out_;
+  Outgoing response_out_;
   std::optional<bhttp::response<bhttp::string_body>> own_answer_;
   std::unique_ptr<char[]> relay_;
   std::size_t relay_size_ = 0;
@@ -359,7 +408,7 @@ void Session::on_header(beast::error_code ec, std::size_t) {
   entered_ = true;
   request.erase(kHopHeader);
   remove_hop_by_hop(request, upgrade_);
-  set_forwarding_headers(request, {peer_, trusted_});
+  set_forwarding_headers(request, client_facts_);
   // The app learns the term's fencing token with each request (README "Fencing token").
   request.set(kFencingTokenHeader, term_->fencing_token);
   pass_on(shared_.settings.upstream);
@@ -400,7 +449,7 @@ void Session::route_follower(bhttp::request<bhttp::buffer_body>& request) {
   route_ = Route::forwarded;
   term_.reset();
   remove_hop_by_hop(request, upgrade_);
-  set_forwarding_headers(request, {peer_, trusted_});
+  set_forwarding_headers(request, client_facts_);
   request.erase(kFencingTokenHeader);
   request.set(kHopHeader, hop_value(leader.holder, leader.acquire_time));
   pass_on(*leader.proxy);
@@ -449,7 +498,7 @@ void Session::connect() {
     if (closed_by_peer(*candidate)) continue;
     upstream_ = std::move(candidate);
     upstream_reused_ = true;
-    request_out_.emplace(request_->get());
+    request_out_.start(request_->get().base(), request_->get().chunked());
     relay_request();
     return;
   }
@@ -477,7 +526,7 @@ void Session::on_connect(std::uint64_t exchange, beast::error_code ec) {
   }
   beast::error_code ignored;
   upstream_->set_option(tcp::no_delay(true), ignored);
-  request_out_.emplace(request_->get());
+  request_out_.start(request_->get().base(), request_->get().chunked());
   relay_request();
 }
 
@@ -546,14 +595,14 @@ void Session::write_request() {
     return;
   }
   upstream_expires_after(shared_.settings.idle_timeout);
-  bhttp::async_write(*upstream_, *request_out_,
-                     beast::bind_front_handler(&Session::on_request_written, shared_from_this(), exchange_));
+  const auto& body = request_->get().body();
+  net::async_write(*upstream_, request_out_.next(static_cast<const char*>(body.data), body.size, !body.more),
+                   beast::bind_front_handler(&Session::on_request_written, shared_from_this(), exchange_));
 }
 
 void Session::on_request_written(std::uint64_t exchange, beast::error_code ec, std::size_t) {
   if (exchange != exchange_) return;
   ec = upstream_error(ec);
-  if (ec == bhttp::error::need_buffer) ec = {};
   if (ec) {
     if (upstream_reused_ && !request_had_body_ && idempotent_) {
       retry_on_fresh_connection();
@@ -562,7 +611,7 @@ void Session::on_request_written(std::uint64_t exchange, beast::error_code ec, s
     fail_upstream(ec, "sending the request");
     return;
   }
-  if (!request_out_->is_done()) {
+  if (!request_out_.done()) {
     relay_request();
     return;
   }
@@ -640,20 +689,21 @@ void Session::on_response_header(std::uint64_t exchange, beast::error_code ec, s
   }
   response.version(client_version_);
   response.keep_alive(client_keep_alive_);
-  response_out_.emplace(response);
+  // No body after the head of an answer to HEAD, a 204 or a 304, whatever its framing fields say.
+  response_out_.start(response.base(), !no_body && response.chunked());
   response_started_ = true;
   if (no_body) {
     client_expires_after(shared_.settings.idle_timeout);
-    bhttp::async_write_header(client_, *response_out_,
-                              [self = shared_from_this(), exchange](beast::error_code write_ec, std::size_t) {
-                                if (exchange != self->exchange_) return;
-                                if (write_ec) {
-                                  self->shared_.metrics->requests[ProxyMetrics::failed].add();
-                                  self->close_client();
-                                  return;
-                                }
-                                self->finish_exchange();
-                              });
+    net::async_write(client_, response_out_.next(nullptr, 0, true),
+                     [self = shared_from_this(), exchange](beast::error_code write_ec, std::size_t) {
+                       if (exchange != self->exchange_) return;
+                       if (write_ec) {
+                         self->shared_.metrics->requests[ProxyMetrics::failed].add();
+                         self->close_client();
+                         return;
+                       }
+                       self->finish_exchange();
+                     });
     return;
   }
   relay_response();
@@ -707,13 +757,13 @@ void Session::on_response_read(std::uint64_t exchange, beast::error_code ec, std
 
 void Session::write_response() {
   client_expires_after(shared_.settings.idle_timeout);
-  bhttp::async_write(client_, *response_out_,
-                     beast::bind_front_handler(&Session::on_response_written, shared_from_this(), exchange_));
+  const auto& body = response_->get().body();
+  net::async_write(client_, response_out_.next(static_cast<const char*>(body.data), body.size, !body.more),
+                   beast::bind_front_handler(&Session::on_response_written, shared_from_this(), exchange_));
 }
 
 void Session::on_response_written(std::uint64_t exchange, beast::error_code ec, std::size_t) {
   if (exchange != exchange_) return;
-  if (ec == bhttp::error::need_buffer) ec = {};
   if (ec) {
     // The client went away: the app's answer has nowhere to go, and its connection is in an unknown
     // place of the message.
@@ -722,7 +772,7 @@ void Session::on_response_written(std::uint64_t exchange, beast::error_code ec, 
     close_client();
     return;
   }
-  if (!response_out_->is_done()) {
+  if (!response_out_.done()) {
     relay_response();
     return;
   }
@@ -734,19 +784,18 @@ void Session::start_tunnel() {
   remove_hop_by_hop(response, true);
   response.set(bhttp::field::connection, "Upgrade");
   response.version(client_version_);
-  response_out_.emplace(response);
+  response_out_.start(response.base(), false);
   response_started_ = true;
   client_expires_after(shared_.settings.idle_timeout);
-  bhttp::async_write_header(
-      client_, *response_out_,
-      [self = shared_from_this(), exchange = exchange_](beast::error_code ec, std::size_t) {
-        if (exchange != self->exchange_) return;
-        if (ec) {
-          self->end_tunnel(ec);
-          return;
-        }
-        self->join_connections();
-      });
+  net::async_write(client_, response_out_.next(nullptr, 0, true),
+                   [self = shared_from_this(), exchange = exchange_](beast::error_code ec, std::size_t) {
+                     if (exchange != self->exchange_) return;
+                     if (ec) {
+                       self->end_tunnel(ec);
+                       return;
+                     }
+                     self->join_connections();
+                   });
 }
 
 void Session::join_connections() {
@@ -771,8 +820,8 @@ void Session::join_connections() {
       };
       self->tunnel_pending_[0] = take(self->client_buffer_);
       self->tunnel_pending_[1] = take(self->upstream_buffer_);
-      self->request_out_.reset();
-      self->response_out_.reset();
+      self->request_out_.release();
+      self->response_out_.release();
       self->response_.reset();
       self->relay_.reset();
       self->relay_size_ = 0;
@@ -982,15 +1031,13 @@ void Session::finish_exchange() {
   shared_.metrics->duration.observe(steady_clock::now() - started_);
   leave_gate();
   // The app's connection goes back to the pool only between whole messages.
-  if (upstream_ && upstream_keep_alive_ && response_->is_done() && request_out_->is_done() &&
+  if (upstream_ && upstream_keep_alive_ && response_->is_done() && request_out_.done() &&
       upstream_buffer_.size() == 0) {
     auto& idle = worker_.idle[upstream_endpoint_];
     if (idle.size() < kMaxIdleUpstreams) idle.push_back(std::move(upstream_));
   }
   upstream_.reset();
   upstream_deadline_ = kNoDeadline;
-  request_out_.reset();
-  response_out_.reset();
   response_.reset();
   // A kept-alive connection waits for its next request holding no large buffer.
   if (relay_size_ > kSmallBody) {

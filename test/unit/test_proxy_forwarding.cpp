@@ -3,8 +3,15 @@
 // only from a trusted peer.
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <sstream>
+#include <string>
+
 #include <boost/asio/ip/address.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/write.hpp>
 
 #include "proxy/forwarding.h"
 
@@ -99,4 +106,53 @@ TEST_CASE("the hop header names a term and reads back") {
   CHECK_FALSE(le::proxy::parse_hop("pod-a"));
   CHECK_FALSE(le::proxy::parse_hop(""));
   CHECK_FALSE(le::proxy::parse_hop(" 2026"));
+}
+
+TEST_CASE("the head the proxy serializes itself is byte for byte Beast's") {
+  const auto beast_text = [](const auto& head) {
+    std::ostringstream out;
+    out << head;  // Beast's own writer, the serializer's
+    return out.str();
+  };
+  bhttp::request<bhttp::empty_body> request{bhttp::verb::post, "/jobs?x=1", 11};
+  request.set(bhttp::field::host, "svc:8080");
+  request.set("X-Custom", "a, b");
+  request.insert("X-Custom", "c");  // a repeated field keeps its place and order
+  request.chunked(true);
+  request.set(le::proxy::kFencingTokenHeader, "42");
+  std::string ours = "left over from the last message";
+  le::proxy::serialize_head(request.base(), ours);
+  CHECK(ours == beast_text(request.base()));
+
+  bhttp::request<bhttp::empty_body> unknown;
+  unknown.method_string("PROPFIND");  // a method Beast does not name
+  unknown.target("/dav");
+  unknown.version(10);
+  le::proxy::serialize_head(unknown.base(), ours);
+  CHECK(ours == beast_text(unknown.base()));
+  CHECK(ours.rfind("PROPFIND /dav HTTP/1.0\r\n", 0) == 0);
+
+  for (const unsigned status : {200u, 204u, 304u, 418u, 599u}) {
+    bhttp::response<bhttp::empty_body> response{static_cast<bhttp::status>(status), 11};
+    response.set(bhttp::field::content_length, "0");
+    le::proxy::serialize_head(response.base(), ours);
+    CHECK(ours == beast_text(response.base()));
+  }
+  // A reason the app chose is kept, as Beast keeps it.
+  bhttp::response<bhttp::empty_body> custom{bhttp::status::ok, 10};
+  custom.reason("Fine Thanks");
+  le::proxy::serialize_head(custom.base(), ours);
+  CHECK(ours == beast_text(custom.base()));
+  CHECK(ours.rfind("HTTP/1.0 200 Fine Thanks\r\n", 0) == 0);
+}
+
+TEST_CASE("a chunk's size line is its size in hex") {
+  char line[18];
+  const auto text = [&](std::uint64_t size) {
+    return std::string(line, le::proxy::write_chunk_size(size, line));
+  };
+  CHECK(text(0) == "0\r\n");
+  CHECK(text(10) == "a\r\n");
+  CHECK(text(65536) == "10000\r\n");
+  CHECK(text(0xffffffffffffffffull) == "ffffffffffffffff\r\n");
 }

@@ -293,3 +293,87 @@ TEST_CASE("a kept-alive connection to the app is used again for the next request
   CHECK(requests == 2);
   CHECK(connections == 1);
 }
+
+TEST_CASE("a chunked request body reaches the app whole, chunked again by the proxy") {
+  std::string received;
+  ScriptedApp app([&](int fd) {
+    received = read_head(fd);
+    // Until the last chunk, then answer.
+    char c;
+    while (received.find("0\r\n\r\n", received.find("\r\n\r\n") + 4) == std::string::npos &&
+           ::recv(fd, &c, 1, 0) == 1)
+      received.push_back(c);
+    send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  });
+  Proxy proxy(app.port());
+  const int client = connect_to(proxy.port());
+  REQUIRE(
+      send_all(client,
+               "POST /upload HTTP/1.1\r\nHost: svc\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+               "5\r\nhello\r\n"));
+  std::this_thread::sleep_for(50ms);  // a second piece, most likely read on its own
+  REQUIRE(send_all(client, "6\r\n world\r\n0\r\n\r\n"));
+  const std::string answer = read_to_end(client);
+  ::close(client);
+  CHECK(answer.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  const auto head_end = received.find("\r\n\r\n");
+  REQUIRE(head_end != std::string::npos);
+  CHECK(received.find("Transfer-Encoding: chunked\r\n") < head_end);
+  // Whatever the pieces, the chunks' data is the body, and the last chunk ends it.
+  std::string body;
+  for (std::size_t at = head_end + 4;;) {
+    const auto line_end = received.find("\r\n", at);
+    REQUIRE(line_end != std::string::npos);
+    const auto size = std::stoul(received.substr(at, line_end - at), nullptr, 16);
+    if (size == 0) break;
+    body += received.substr(line_end + 2, size);
+    CHECK(received.substr(line_end + 2 + size, 2) == "\r\n");
+    at = line_end + 2 + size + 2;
+  }
+  CHECK(body == "hello world");
+}
+
+TEST_CASE("an answer delimited by the app's close goes to an HTTP/1.1 client chunked, and whole") {
+  ScriptedApp app([](int fd) {
+    read_head(fd);
+    send_all(fd, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil ");
+    std::this_thread::sleep_for(50ms);
+    send_all(fd, "the end");
+  });  // the app closes: the end of the body
+  Proxy proxy(app.port());
+  const int client = connect_to(proxy.port());
+  REQUIRE(send_all(client, "GET /stream HTTP/1.1\r\nHost: svc\r\n\r\n"));
+  std::string answer;
+  char buffer[1024];
+  while (answer.find("0\r\n\r\n") == std::string::npos) {
+    const auto n = ::recv(client, buffer, sizeof buffer, 0);
+    REQUIRE(n > 0);
+    answer.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(client);
+  CHECK(answer.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(answer.find("Transfer-Encoding: chunked\r\n") != std::string::npos);
+  CHECK(answer.find("\r\n\r\n6\r\nuntil \r\n7\r\nthe end\r\n0\r\n\r\n") != std::string::npos);
+}
+
+TEST_CASE("an answer to HEAD, and a 204, have a head and no body, whatever their framing fields say") {
+  ScriptedApp app([](int fd) {
+    const auto head = read_head(fd);
+    if (head.rfind("HEAD", 0) == 0) {
+      send_all(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+    } else {
+      send_all(fd, "HTTP/1.1 204 No Content\r\n\r\n");
+    }
+  });
+  Proxy proxy(app.port());
+  for (const std::string method : {"HEAD", "DELETE"}) {
+    INFO(method);
+    const int client = connect_to(proxy.port());
+    REQUIRE(send_all(client, method + " /jobs/1 HTTP/1.1\r\nHost: svc\r\nConnection: close\r\n\r\n"));
+    const std::string answer = read_to_end(client);
+    ::close(client);
+    const auto head_end = answer.find("\r\n\r\n");
+    REQUIRE(head_end != std::string::npos);
+    CHECK(answer.size() == head_end + 4);
+  }
+}
