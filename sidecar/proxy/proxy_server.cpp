@@ -259,7 +259,7 @@ class Session : public std::enable_shared_from_this<Session> {
     return upstream_timed_out_ && ec == net::error::operation_aborted ? beast::error::timeout : ec;
   }
   bool upstream_may_continue() const {
-    return route_ != Route::local || worker_.gate.may_continue(term_->number);
+    return route_ != Route::local || (term_ && worker_.gate.may_continue(term_->number));
   }
   std::string upstream_name() const {
     return route_ == Route::local ? "the app at " + shared_.upstream_text

@@ -209,7 +209,7 @@ TEST_CASE("an exchange entered after its term ended is reset at once") {
   CHECK(f.resets == 1);
 }
 
-TEST_CASE("an exchange that left is not reset; its entry, entered again, is reset once for the next") {
+TEST_CASE("an exchange that left is not reset, and its entry entered again is reset once for the next") {
   Fixture f;
   auto& entry = f.enter(7);
   f.shard->leave(entry);
