@@ -1,11 +1,12 @@
 #pragma once
 // What the proxy changes in a request and a response on their way through: the hop-by-hop headers
 // go (RFC 9110 7.6.1: Connection and the fields it names, Keep-Alive, Proxy-Connection, TE,
-// Trailer, Transfer-Encoding's framing is the serializer's, Upgrade unless tunnelled), the client's
-// address is recorded (X-Forwarded-For, -Proto, -Host and RFC 7239's Forwarded), and what a client
-// may not choose is replaced: forwarding headers from a peer outside --proxy-trusted-cidrs (every
-// Pod can reach every proxy, so a client could claim any address otherwise), our hop header and
-// the fencing token header. Plain functions on Beast's header container, tested without sockets.
+// Trailer, Upgrade unless tunnelled; a body's chunked framing is redone by the proxy as it goes),
+// the client's address is recorded (X-Forwarded-For, -Proto, -Host and RFC 7239's Forwarded), and
+// what a client may not choose is replaced: forwarding headers from a peer outside
+// --proxy-trusted-cidrs (every Pod can reach every proxy, so a client could claim any address
+// otherwise), our hop header and the fencing token header. Plain functions on Beast's header
+// container, tested without sockets.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
