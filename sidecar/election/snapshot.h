@@ -3,6 +3,7 @@
 // an immutable value, replaced whole after every change. Whether this replica leads is never
 // stored here as a flag; it is computed from the deadlines at the moment someone asks, so a
 // paused or stuck election loop cannot leave a stale "true" behind.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -124,12 +125,18 @@ class SnapshotBoard {
       snapshot = with_stepping_down(*snapshot);
     }
     current_ = std::move(snapshot);
+    version_.fetch_add(1);
     for (const auto& observer : observers_) observer(*current_);
   }
   std::shared_ptr<const ElectionSnapshot> current() const {
     std::lock_guard lock(mutex_);
     return current_;
   }
+  // Moves with every change of the current snapshot, in the same critical section and before any
+  // observer runs: a reader that keeps a snapshot between looks (the proxy's workers) takes
+  // current() again when this has moved. Read it before current(): a snapshot newer than the
+  // version read only costs one more look.
+  std::uint64_t version() const { return version_.load(); }
   // Shutdown has begun: from now on no snapshot reports leadership. Called from the signal
   // handler, so it takes effect at once even while the election thread waits on the API server.
   // Returns whether this replica reported leadership until this instant, i.e. whether the app may
@@ -139,6 +146,7 @@ class SnapshotBoard {
     const bool was_leading = current_->is_leader(clock);
     stopping_ = true;
     if (!current_->stopping) current_ = with_stopping(*current_);
+    version_.fetch_add(1);
     for (const auto& observer : observers_) observer(*current_);
     return was_leading;
   }
@@ -153,6 +161,7 @@ class SnapshotBoard {
     // Terms are numbered by this process and never reused: withholding one never touches a later.
     withheld_term_ = current_->term;
     current_ = with_stepping_down(*current_);
+    version_.fetch_add(1);
     for (const auto& observer : observers_) observer(*current_);
     return current_->term;
   }
@@ -178,6 +187,7 @@ class SnapshotBoard {
 
   mutable std::mutex mutex_;
   std::shared_ptr<const ElectionSnapshot> current_;
+  std::atomic<std::uint64_t> version_{1};
   bool stopping_ = false;
   std::optional<std::uint64_t> withheld_term_;
   std::vector<std::function<void(const ElectionSnapshot&)>> observers_;

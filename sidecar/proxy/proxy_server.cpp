@@ -41,6 +41,8 @@ using Acceptor = net::basic_socket_acceptor<tcp, Executor>;
 using DeadlineClock = steady_clock;
 using DeadlineTimer = net::basic_waitable_timer<DeadlineClock, net::wait_traits<DeadlineClock>, Executor>;
 constexpr DeadlineClock::time_point kNoDeadline = DeadlineClock::time_point::max();
+// How often a deadline that passed cancels its side again (Session::on_timer).
+constexpr milliseconds kCancelAgain{100};
 
 // One buffer per exchange in flight, in each direction's turn: a body is never held whole, and the
 // sender waits while the receiver is slow (back-pressure), as the kernel's socket buffers allow.
@@ -489,6 +491,12 @@ void Session::pass_on(const tcp::endpoint& to) {
 }
 
 void Session::connect() {
+  // Not even a connection to the app once the term has ended (a shutdown's close_all() may have
+  // come between the admission and now): an app that speaks first would take it as a client.
+  if (!upstream_may_continue()) {
+    on_term_ended(exchange_);
+    return;
+  }
   upstream_reused_ = false;
   upstream_buffer_.clear();
   auto& idle = worker_.idle[upstream_endpoint_];
@@ -909,6 +917,10 @@ void Session::start_local_tcp(std::shared_ptr<const AdmittedTerm> admitted) {
 }
 
 void Session::connect_tcp(const tcp::endpoint& to, std::string first_bytes) {
+  if (!upstream_may_continue()) {
+    on_term_ended(exchange_);
+    return;
+  }
   upstream_endpoint_ = to;
   upstream_ = std::make_unique<Socket>(worker_.io.get_executor());
   upstream_expires_after(shared_.settings.connect_timeout);
@@ -1178,20 +1190,30 @@ void Session::on_timer() {
   const auto now = DeadlineClock::now();
   timer_at_ = kNoDeadline;
   beast::error_code ignored;
-  // A deadline that passed ends what that side has under way; between two operations there is
-  // nothing to end, and the next operation sets its own deadline.
+  // A deadline that passed cancels what that side has under way, and keeps cancelling, every
+  // kCancelAgain, until the side's next operation sets a deadline of its own: a composed read or
+  // write (async_write, async_read_header) whose next inner operation was about to start when the
+  // timer ran had nothing pending to cancel, and would go on with no deadline at all. Between two
+  // operations of a side (its deadline passed while the other side works) there is nothing to
+  // cancel; the socket stays open, as Beast's tcp_stream left it.
+  auto next = kNoDeadline;
   if (client_deadline_ <= now) {
-    client_deadline_ = kNoDeadline;
     client_.cancel(ignored);
+    next = now + kCancelAgain;
+  } else {
+    next = client_deadline_;
   }
   if (upstream_deadline_ <= now) {
-    upstream_deadline_ = kNoDeadline;
     if (upstream_) {
       upstream_timed_out_ = true;
       upstream_->cancel(ignored);
+      next = std::min(next, now + kCancelAgain);
+    } else {
+      upstream_deadline_ = kNoDeadline;  // nothing left to time out
     }
+  } else {
+    next = std::min(next, upstream_deadline_);
   }
-  const auto next = std::min(client_deadline_, upstream_deadline_);
   if (next != kNoDeadline) arm_timer(next);
 }
 

@@ -19,9 +19,9 @@ constexpr milliseconds kRecheckPeriod{100};
 // --- The shards: each worker's own ------------------------------------------------------------
 
 const election::ElectionSnapshot& TermGate::Shard::view() {
-  // The version first, then the snapshot: a publish in between only makes the next look take it
-  // again. A snapshot newer than the version is harmless; an older one is never tagged newer.
-  const std::uint64_t version = gate_.version_.load();
+  // The version first, then the snapshot (SnapshotBoard::version): a publish in between only makes
+  // the next look take it again; an older snapshot is never tagged with a newer version.
+  const std::uint64_t version = gate_.board_.version();
   if (version != version_ || !snapshot_) {
     version_ = version;
     snapshot_ = gate_.board_.current();
@@ -152,10 +152,7 @@ bool TermGate::close_all(milliseconds timeout) {
   return all_left_.wait_for(lock, timeout, [&] { return !any_open(); });
 }
 
-void TermGate::snapshot_published() {
-  version_.fetch_add(1);
-  look_again();
-}
+void TermGate::snapshot_published() { look_again(); }
 
 void TermGate::look_again() {
   if (stopped_) return;

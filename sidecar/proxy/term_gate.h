@@ -86,7 +86,7 @@ class TermGate : public std::enable_shared_from_this<TermGate> {
 
     TermGate& gate_;
     // The owner thread's alone.
-    std::uint64_t version_ = 0;  // 0: none taken yet (versions start at 1)
+    std::uint64_t version_ = 0;  // SnapshotBoard::version() of snapshot_; 0: none taken yet
     std::shared_ptr<const election::ElectionSnapshot> snapshot_;
     std::shared_ptr<const AdmittedTerm> admitted_;  // what admit() answers while leading snapshot_
     // Shared with the gate's strand and close_all().
@@ -94,8 +94,9 @@ class TermGate : public std::enable_shared_from_this<TermGate> {
     boost::intrusive::list<GateEntry, boost::intrusive::constant_time_size<true>> entries_;
   };
 
-  // The gate must see every snapshot: add board_observer(gate) to the board before any shard
-  // admits (a shard takes the board's snapshot again only when the observer said it changed).
+  // The gate must see every snapshot to reset the exchanges of an ended term: add
+  // board_observer(gate) to the board. (The shards' views follow SnapshotBoard::version() and need
+  // no observer.)
   static std::shared_ptr<TermGate> create(const boost::asio::any_io_executor& executor,
                                           const election::SnapshotBoard& board, const election::Clock& clock);
 
@@ -111,8 +112,8 @@ class TermGate : public std::enable_shared_from_this<TermGate> {
   // at most `timeout`. True when all have. Any thread but the exchanges' own.
   bool close_all(std::chrono::milliseconds timeout);
 
-  // A snapshot was published: the shards take it at their next look, and the open exchanges are
-  // looked at again. Quick, for SnapshotBoard::add_observer.
+  // A snapshot was published: the open exchanges are looked at again. Quick, for
+  // SnapshotBoard::add_observer.
   void snapshot_published();
   static std::function<void(const election::ElectionSnapshot&)> board_observer(
       const std::shared_ptr<TermGate>& gate);
@@ -145,9 +146,6 @@ class TermGate : public std::enable_shared_from_this<TermGate> {
   boost::asio::strand<boost::asio::any_io_executor> strand_;
   boost::asio::steady_timer timer_;  // on strand_
 
-  // Bumped by every published snapshot (before the look it posts): a shard whose version differs
-  // takes the board's snapshot again.
-  std::atomic<std::uint64_t> version_{1};
   mutable std::mutex mutex_;  // the shard list; close_all()'s wait
   std::condition_variable all_left_;
   std::vector<std::unique_ptr<Shard>> shards_;

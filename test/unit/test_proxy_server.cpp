@@ -377,3 +377,22 @@ TEST_CASE("an answer to HEAD, and a 204, have a head and no body, whatever their
     CHECK(answer.size() == head_end + 4);
   }
 }
+
+TEST_CASE("a client's deadline that passes while the app is still working does not cut the exchange") {
+  // The client's read deadline runs from when the proxy began waiting for the request (400 ms);
+  // the request comes at 250 ms and the app answers 300 ms later. Past the client's deadline
+  // nothing of the client's is under way: the exchange goes on (as with Beast's tcp_stream).
+  ScriptedApp app([](int fd) {
+    read_head(fd);
+    std::this_thread::sleep_for(300ms);
+    send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nlate");
+  });
+  Proxy proxy(app.port(), with_idle_timeout(400ms));
+  const int client = connect_to(proxy.port());
+  std::this_thread::sleep_for(250ms);
+  REQUIRE(send_all(client, kGet));
+  const std::string answer = read_to_end(client);
+  ::close(client);
+  CHECK(answer.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(answer.find("\r\n\r\nlate") != std::string::npos);
+}

@@ -227,3 +227,23 @@ TEST_CASE("an exchange that left is not reset, and its entry entered again is re
   f.shard->leave(entry);
   CHECK(f.gate->open_exchanges() == 0);
 }
+
+TEST_CASE("a shard sees a step-down at once, with no help from the gate's observer") {
+  // The shards follow SnapshotBoard::version(), moved before any observer runs: an observer that
+  // ran before the gate's (or failed) cannot leave a worker admitting under a withheld term.
+  boost::asio::io_context io;
+  SetClock clock;
+  clock.boot = boot0 + 1s;
+  clock.wall = wall0 + 1s;
+  SnapshotBoard board;
+  auto s = leading_snapshot();
+  s.term = 7;
+  board.publish(std::make_shared<const ElectionSnapshot>(s));
+  const auto gate = TermGate::create(io.get_executor(), board, clock);  // no board_observer
+  auto& shard = gate->add_shard();
+  REQUIRE(shard.admit());
+  CHECK(shard.may_continue(7));
+  REQUIRE(board.withhold_leadership(clock));
+  CHECK_FALSE(shard.admit());
+  CHECK_FALSE(shard.may_continue(7));
+}
