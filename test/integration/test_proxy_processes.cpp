@@ -5,8 +5,6 @@
 // open through each handover, so a proxy that let a begun exchange outlive its term would be seen.
 #include <doctest/doctest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -26,6 +24,7 @@
 #include "http_client.h"
 #include "leadership_terms.h"
 #include "local_cluster.h"
+#include "loopback_socket.h"
 #include "recording_app.h"
 
 using namespace std::chrono;
@@ -95,14 +94,11 @@ class SlowUpload {
 
  private:
   void run(int port, milliseconds limit) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<std::uint16_t>(port));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    // No receive timeout: the upload's reads look without waiting, and its last one waits for the
+    // answer as long as the proxy takes.
+    const int fd = le::testing::connect_loopback(port, seconds{0});
+    if (fd < 0) {
       broken_ns_ = boot_now_ns();
-      ::close(fd);
       return;
     }
     const auto send_all = [&](const std::string& data) {
@@ -138,39 +134,27 @@ class SlowUpload {
 
 // One request written as is (headers a client could forge), with Connection: close; the whole answer.
 std::string raw_request(int port, const std::string& request) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<std::uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const int fd = le::testing::connect_loopback(port, seconds{5});
   std::string answer;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+  if (fd >= 0 &&
       ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
-    timeval timeout{5, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
     char buffer[4096];
     ssize_t n;
     while ((n = ::recv(fd, buffer, sizeof buffer, 0)) > 0) answer.append(buffer, static_cast<std::size_t>(n));
   }
-  ::close(fd);
+  if (fd >= 0) ::close(fd);
   return answer;
 }
 
 // A raw client connection, for what HttpClient does not do (an upgrade, then raw bytes).
 class Connection {
  public:
-  explicit Connection(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<std::uint16_t>(port));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-    timeval timeout{5, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  explicit Connection(int port) : fd_(le::testing::connect_loopback(port, seconds{5})) {}
+  ~Connection() {
+    if (fd_ >= 0) ::close(fd_);
   }
-  ~Connection() { ::close(fd_); }
   bool send(const std::string& data) {
-    return connected_ &&
+    return fd_ >= 0 &&
            ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
   }
   // Done sending: the peer reads an end, and may still answer.
@@ -191,8 +175,7 @@ class Connection {
   }
 
  private:
-  int fd_;
-  bool connected_ = false;
+  int fd_;  // -1: the connection failed
   std::string received_;
 };
 

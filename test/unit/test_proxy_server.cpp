@@ -6,8 +6,6 @@
 // tests'; here the gate always says this replica leads, or always that it follows.
 #include <doctest/doctest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,6 +22,7 @@
 
 #include "election/snapshot.h"
 #include "http_snapshots.h"
+#include "loopback_socket.h"
 #include "proxy/proxy_metrics.h"
 #include "proxy/proxy_server.h"
 #include "proxy/term_gate.h"
@@ -37,29 +36,11 @@ using le::proxy::TermGate;
 
 namespace {
 
-int listen_on_loopback(int& port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-  REQUIRE(::listen(fd, 16) == 0);
-  socklen_t length = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  port = ntohs(address.sin_port);
-  return fd;
-}
-
+// A client connection to the proxy. A guard against a test that would hang: no answer in 10 s is a
+// failure, not a wait.
 int connect_to(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<std::uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-  // A guard against a test that would hang: no answer in 10 s is a failure, not a wait.
-  timeval guard{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &guard, sizeof guard);
+  const int fd = le::testing::connect_loopback(port, 10s);
+  REQUIRE(fd >= 0);
   return fd;
 }
 
@@ -76,6 +57,15 @@ std::string read_to_end(int fd) {
   return all;
 }
 
+// One request on a connection of its own (it says Connection: close); the whole answer.
+std::string exchange(int port, const std::string& request) {
+  const int client = connect_to(port);
+  REQUIRE(send_all(client, request));
+  std::string answer = read_to_end(client);
+  ::close(client);
+  return answer;
+}
+
 // Reads one request's head (to the blank line).
 std::string read_head(int fd) {
   std::string head;
@@ -88,7 +78,7 @@ std::string read_head(int fd) {
 class ScriptedApp {
  public:
   explicit ScriptedApp(std::function<void(int fd)> script) : script_(std::move(script)) {
-    listener_ = listen_on_loopback(port_);
+    listener_ = le::testing::listen_loopback(port_);
     thread_ = std::thread([this] {
       for (;;) {
         const int fd = ::accept(listener_, nullptr, nullptr);
@@ -173,10 +163,7 @@ TEST_CASE("a request through the leader's proxy reaches the app with its term's 
     send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
   });
   Proxy proxy(app.port());
-  const int client = connect_to(proxy.port());
-  REQUIRE(send_all(client, kGet));
-  const std::string answer = read_to_end(client);
-  ::close(client);
+  const std::string answer = exchange(proxy.port(), kGet);
   CHECK(answer.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
   CHECK(answer.find("\r\n\r\nhello") != std::string::npos);
   CHECK(seen.find("Lease-Elector-Fencing-Token: 42\r\n") != std::string::npos);
@@ -188,10 +175,7 @@ TEST_CASE("a follower's proxy in reject mode sends nothing to the app and answer
   std::atomic<int> connections{0};
   ScriptedApp app([&](int) { ++connections; });
   Proxy proxy(app.port(), {}, le::testing::following_snapshot());
-  const int client = connect_to(proxy.port());
-  REQUIRE(send_all(client, kGet));
-  const std::string answer = read_to_end(client);
-  ::close(client);
+  const std::string answer = exchange(proxy.port(), kGet);
   CHECK(answer.rfind("HTTP/1.1 503", 0) == 0);
   CHECK(answer.find("Retry-After: 1\r\n") != std::string::npos);
   CHECK(connections == 0);
@@ -203,10 +187,7 @@ TEST_CASE("an app that takes the request and never answers: 504 upstream-timeout
     read_to_end(fd);  // until the proxy gives up and closes
   });
   Proxy proxy(app.port(), with_idle_timeout(300ms));
-  const int client = connect_to(proxy.port());
-  REQUIRE(send_all(client, kGet));
-  const std::string answer = read_to_end(client);
-  ::close(client);
+  const std::string answer = exchange(proxy.port(), kGet);
   CHECK(answer.rfind("HTTP/1.1 504", 0) == 0);
   CHECK(answer.find("\"reason\":\"upstream-timeout\"") != std::string::npos);
   CHECK(proxy.metrics->requests[ProxyMetrics::failed].value() == 1);
@@ -214,12 +195,9 @@ TEST_CASE("an app that takes the request and never answers: 504 upstream-timeout
 
 TEST_CASE("an app nobody listens for: 502 upstream-unreachable") {
   int port = 0;
-  ::close(listen_on_loopback(port));  // a port that was free a moment ago, and is closed now
+  ::close(le::testing::listen_loopback(port));  // a port that was free a moment ago, and is closed now
   Proxy proxy(port);
-  const int client = connect_to(proxy.port());
-  REQUIRE(send_all(client, kGet));
-  const std::string answer = read_to_end(client);
-  ::close(client);
+  const std::string answer = exchange(proxy.port(), kGet);
   CHECK(answer.rfind("HTTP/1.1 502", 0) == 0);
   CHECK(answer.find("\"reason\":\"upstream-unreachable\"") != std::string::npos);
 }
@@ -247,10 +225,7 @@ TEST_CASE(
     }
   });
   Proxy proxy(app.port(), with_idle_timeout(400ms));
-  const int client = connect_to(proxy.port());
-  REQUIRE(send_all(client, kGet));
-  const std::string answer = read_to_end(client);
-  ::close(client);
+  const std::string answer = exchange(proxy.port(), kGet);
   CHECK(answer.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
   CHECK(answer.find("\r\n\r\nxxxxxx") != std::string::npos);
 }
@@ -368,10 +343,8 @@ TEST_CASE("an answer to HEAD, and a 204, have a head and no body, whatever their
   Proxy proxy(app.port());
   for (const std::string method : {"HEAD", "DELETE"}) {
     INFO(method);
-    const int client = connect_to(proxy.port());
-    REQUIRE(send_all(client, method + " /jobs/1 HTTP/1.1\r\nHost: svc\r\nConnection: close\r\n\r\n"));
-    const std::string answer = read_to_end(client);
-    ::close(client);
+    const std::string answer =
+        exchange(proxy.port(), method + " /jobs/1 HTTP/1.1\r\nHost: svc\r\nConnection: close\r\n\r\n");
     const auto head_end = answer.find("\r\n\r\n");
     REQUIRE(head_end != std::string::npos);
     CHECK(answer.size() == head_end + 4);
