@@ -807,39 +807,34 @@ void Session::start_tunnel() {
 }
 
 void Session::join_connections() {
-  auto* self = this;
-  {
-    {
-      // A tunnel has no idle timeout: an idle WebSocket is normal. TCP keep-alive finds a dead peer.
-      self->client_deadline_ = kNoDeadline;
-      self->upstream_deadline_ = kNoDeadline;
-      beast::error_code ignored;
-      for (auto* socket : {&self->client_, self->upstream_.get()}) {
-        socket->set_option(net::socket_base::keep_alive(true), ignored);
-        socket->non_blocking(true, ignored);
-      }
-      // Bytes either side sent past its head are already in the parsers' buffers: they go first.
-      // Then the message state goes: an idle tunnel holds no buffer at all.
-      const auto take = [](beast::flat_buffer& buffer) {
-        std::vector<char> bytes(buffer.size());
-        net::buffer_copy(net::buffer(bytes), buffer.data());
-        buffer = beast::flat_buffer{};
-        return bytes;
-      };
-      self->tunnel_pending_[0] = take(self->client_buffer_);
-      self->tunnel_pending_[1] = take(self->upstream_buffer_);
-      self->request_out_.release();
-      self->response_out_.release();
-      self->response_.reset();
-      self->relay_.reset();
-      self->relay_size_ = 0;
-      for (const bool from_client : {true, false}) {
-        if (!self->tunnel_pending_[from_client ? 0 : 1].empty()) {
-          self->tunnel_write(from_client);
-        } else {
-          self->tunnel_read(from_client);
-        }
-      }
+  // A tunnel has no idle timeout: an idle WebSocket is normal. TCP keep-alive finds a dead peer.
+  client_deadline_ = kNoDeadline;
+  upstream_deadline_ = kNoDeadline;
+  beast::error_code ignored;
+  for (auto* socket : {&client_, upstream_.get()}) {
+    socket->set_option(net::socket_base::keep_alive(true), ignored);
+    socket->non_blocking(true, ignored);
+  }
+  // Bytes either side sent past its head are already in the parsers' buffers: they go first.
+  // Then the message state goes: an idle tunnel holds no buffer at all.
+  const auto take = [](beast::flat_buffer& buffer) {
+    std::vector<char> bytes(buffer.size());
+    net::buffer_copy(net::buffer(bytes), buffer.data());
+    buffer = beast::flat_buffer{};
+    return bytes;
+  };
+  tunnel_pending_[0] = take(client_buffer_);
+  tunnel_pending_[1] = take(upstream_buffer_);
+  request_out_.release();
+  response_out_.release();
+  response_.reset();
+  relay_.reset();
+  relay_size_ = 0;
+  for (const bool from_client : {true, false}) {
+    if (!tunnel_pending_[from_client ? 0 : 1].empty()) {
+      tunnel_write(from_client);
+    } else {
+      tunnel_read(from_client);
     }
   }
 }
