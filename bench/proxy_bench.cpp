@@ -1,7 +1,5 @@
 #include "proxy_bench.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -10,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -26,6 +25,7 @@
 #include "bench_support.h"
 #include "http_client.h"
 #include "local_cluster.h"
+#include "loopback_socket.h"
 #include "process.h"
 
 namespace le::bench {
@@ -307,17 +307,13 @@ constexpr const char* kWebSocketAccept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
 class WebSocket {
  public:
   explicit WebSocket(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd_ < 0) throw std::runtime_error("socket(): no descriptor left for another WebSocket");
-    timeval timeout{5, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<std::uint16_t>(port));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    fd_ = le::testing::connect_loopback(port);
+    if (fd_ < 0) {
+      // Out of descriptors is the bench's own limit, not the proxy's answer: stop the run.
+      if (errno == EMFILE || errno == ENFILE) {
+        throw std::runtime_error("socket(): no descriptor left for another WebSocket");
+      }
       status_line_ = "connect failed";
-      close();
       return;
     }
     const std::string request = std::string("GET /ws HTTP/1.1\r\nHost: app\r\nUpgrade: websocket\r\n") +
